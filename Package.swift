@@ -1,0 +1,59 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "swift-gofer",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Gofer", targets: ["Gofer"]),
+        .library(name: "P9", targets: ["P9"]),
+        .executable(name: "bench", targets: ["bench"]),
+        .executable(name: "goferd", targets: ["goferd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // Syscalls Swift cannot see: SCM_RIGHTS, preadv2/pwritev2, process_vm_readv/writev.
+        .target(name: "CShims"),
+        .systemLibrary(name: "CNuma"),
+        .target(name: "SafeMem", dependencies: [
+            "CShims", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        .target(name: "NUMA", dependencies: ["CNuma"]),
+        .target(name: "P9", dependencies: [
+            "CShims", "SafeMem", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        .target(name: "LocalGofer", dependencies: [
+            "P9", "CShims", .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Gofer", dependencies: [
+            "P9", "SafeMem", "CShims", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        .target(name: "BenchKit", dependencies: [
+            "Gofer", "LocalGofer", "P9", "SafeMem", "NUMA",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        .executableTarget(name: "bench", dependencies: [
+            "BenchKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "goferd", dependencies: [
+            "LocalGofer", "P9",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Helpers shared by the test targets: temporary directories, a diod process, waiting on conditions.
+        .target(name: "TestSupport", dependencies: ["P9", "SafeMem"]),
+        .testTarget(name: "SafeMemTests", dependencies: ["SafeMem", "CShims", "TestSupport"]),
+        .testTarget(name: "NUMATests", dependencies: ["NUMA"]),
+        .testTarget(name: "P9Tests", dependencies: ["P9", "TestSupport", "CShims"]),
+        .testTarget(name: "LocalGoferTests", dependencies: ["LocalGofer", "P9", "TestSupport"]),
+        .testTarget(name: "GoferTests", dependencies: ["Gofer", "LocalGofer", "P9", "SafeMem", "TestSupport"]),
+        .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// BenchKit: filled in by its issue.

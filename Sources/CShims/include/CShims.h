@@ -1,0 +1,46 @@
+// Syscalls and macros Swift cannot import directly: SCM_RIGHTS control messages (CMSG_* are macros),
+// preadv2/pwritev2 and process_vm_readv/writev (declared only under _GNU_SOURCE).
+#ifndef CSHIMS_H
+#define CSHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/// Most descriptors one message may carry; surplus received descriptors are closed.
+#define CSHIMS_MAX_FDS 4
+
+/// Sends `iovcnt` iovecs on `sock` with `nfds` descriptors attached as SCM_RIGHTS (nfds may be 0).
+/// Returns bytes sent or -1 with errno set. MSG_NOSIGNAL is always used.
+ssize_t cshims_sendmsg_fds(int sock, const struct iovec *iov, int iovcnt, const int *fds, int nfds);
+
+/// Receives into `iov` and collects up to `maxfds` SCM_RIGHTS descriptors (opened with MSG_CMSG_CLOEXEC)
+/// into `fds`, storing their number in `*nfds`. Descriptors beyond `maxfds` are closed.
+/// Returns bytes received (0 at EOF) or -1 with errno set; a truncated control message closes
+/// every received descriptor and fails with EMSGSIZE.
+ssize_t cshims_recvmsg_fds(int sock, const struct iovec *iov, int iovcnt, int *fds, int maxfds, int *nfds);
+
+/// preadv2(2); flags are RWF_* (0 behaves as preadv).
+ssize_t cshims_preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags);
+/// pwritev2(2).
+ssize_t cshims_pwritev2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags);
+
+/// process_vm_readv(2) on the given pid: copies remote (possibly faulting) memory into local memory.
+ssize_t cshims_process_vm_readv(pid_t pid, const struct iovec *local, unsigned long liovcnt,
+                                const struct iovec *remote, unsigned long riovcnt);
+/// process_vm_writev(2).
+ssize_t cshims_process_vm_writev(pid_t pid, const struct iovec *local, unsigned long liovcnt,
+                                 const struct iovec *remote, unsigned long riovcnt);
+
+/// IOV_MAX as the C library defines it.
+int cshims_iov_max(void);
+
+/// Linux openat2(2) with RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS (and RESOLVE_NO_SYMLINKS when no_symlinks);
+/// returns -1 with errno ENOSYS where the kernel lacks it.
+int cshims_openat_beneath(int dirfd, const char *path, int flags, unsigned int mode, int no_symlinks);
+
+/// Sets the calling thread's CPU affinity to the CPUs listed; returns 0 or an errno value.
+int cshims_set_affinity(const int *cpus, int ncpus);
+
+#endif

@@ -1,0 +1,123 @@
+#define _GNU_SOURCE
+#include "CShims.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#endif
+
+ssize_t cshims_sendmsg_fds(int sock, const struct iovec *iov, int iovcnt, const int *fds, int nfds) {
+    struct msghdr msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = (struct iovec *)iov;
+    msg.msg_iovlen = (size_t)iovcnt;
+    // union forces the alignment CMSG_* expect.
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * CSHIMS_MAX_FDS)];
+        struct cmsghdr align;
+    } control;
+    if (nfds > 0) {
+        if (nfds > CSHIMS_MAX_FDS) { errno = EINVAL; return -1; }
+        memset(&control, 0, sizeof(control));
+        msg.msg_control = control.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+    }
+    ssize_t n;
+    do { n = sendmsg(sock, &msg, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    return n;
+}
+
+ssize_t cshims_recvmsg_fds(int sock, const struct iovec *iov, int iovcnt, int *fds, int maxfds, int *nfds) {
+    struct msghdr msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = (struct iovec *)iov;
+    msg.msg_iovlen = (size_t)iovcnt;
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * CSHIMS_MAX_FDS)];
+        struct cmsghdr align;
+    } control;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof(control.buf);
+    *nfds = 0;
+    ssize_t n;
+    do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    if (n < 0) return n;
+    int got = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        int *data = (int *)CMSG_DATA(c);
+        for (int i = 0; i < count; i++) {
+            int fd;
+            memcpy(&fd, data + i, sizeof(int));
+            if (got < maxfds) fds[got++] = fd; else close(fd);
+        }
+    }
+    if (msg.msg_flags & MSG_CTRUNC) {
+        for (int i = 0; i < got; i++) close(fds[i]);
+        errno = EMSGSIZE;
+        return -1;
+    }
+    *nfds = got;
+    return n;
+}
+
+ssize_t cshims_preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags) {
+    return preadv2(fd, iov, iovcnt, offset, flags);
+}
+
+ssize_t cshims_pwritev2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags) {
+    return pwritev2(fd, iov, iovcnt, offset, flags);
+}
+
+ssize_t cshims_process_vm_readv(pid_t pid, const struct iovec *local, unsigned long liovcnt,
+                                const struct iovec *remote, unsigned long riovcnt) {
+    return process_vm_readv(pid, local, liovcnt, remote, riovcnt, 0);
+}
+
+ssize_t cshims_process_vm_writev(pid_t pid, const struct iovec *local, unsigned long liovcnt,
+                                 const struct iovec *remote, unsigned long riovcnt) {
+    return process_vm_writev(pid, local, liovcnt, remote, riovcnt, 0);
+}
+
+int cshims_iov_max(void) { return IOV_MAX; }
+
+int cshims_openat_beneath(int dirfd, const char *path, int flags, unsigned int mode, int no_symlinks) {
+#if defined(SYS_openat2) && __has_include(<linux/openat2.h>)
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = (unsigned long long)(flags | O_CLOEXEC);
+    how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
+    long r;
+    do { r = syscall(SYS_openat2, dirfd, path, &how, sizeof(how)); } while (r < 0 && errno == EINTR);
+    return (int)r;
+#else
+    (void)dirfd; (void)path; (void)flags; (void)mode; (void)no_symlinks;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int cshims_set_affinity(const int *cpus, int ncpus) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < ncpus; i++) {
+        if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) return EINVAL;
+        CPU_SET(cpus[i], &set);
+    }
+    return sched_setaffinity(0, sizeof(set), &set) == 0 ? 0 : errno;
+}

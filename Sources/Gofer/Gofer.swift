@@ -1,0 +1,1 @@
+// Gofer: filled in by its issue.

@@ -1,0 +1,1 @@
+// LocalGofer: filled in by its issue.

@@ -1,0 +1,1 @@
+// NUMA: filled in by its issue.

@@ -1,0 +1,80 @@
+/// A 9P message body that encodes and decodes itself (gVisor pkg/p9 style).
+///
+/// `encode` writes only the body; `Frame` adds the 7-byte header. Decoders validate every length
+/// against the bytes at hand and throw `WireError`, never trap.
+public protocol Message {
+    /// The message number this type encodes.
+    static var type: MessageType { get }
+    /// Writes the body fields in wire order.
+    func encode(_ e: inout WireEncoder)
+    /// Reads the body fields in wire order.
+    init(from d: inout WireDecoder) throws(WireError)
+}
+
+/// 9P framing constants and helpers: `size[4] type[1] tag[2] body`.
+public enum Frame {
+    /// Bytes in the header.
+    public static let headerSize = 7
+    /// The tag for Tversion.
+    public static let noTag: UInt16 = 0xFFFF
+    /// "No fid" (afid in Tattach).
+    public static let noFid: UInt32 = 0xFFFF_FFFF
+    /// n_uname / uid meaning "none".
+    public static let noUID: UInt32 = 0xFFFF_FFFF
+    /// gid meaning "none".
+    public static let noGID: UInt32 = 0xFFFF_FFFF
+    /// The most names one walk may carry.
+    public static let maxWalkNames = 16
+    /// Overhead reserved for Tread/Twrite/Treaddir payloads: payload = msize - 24.
+    public static let ioHeaderSize = 24
+
+    /// The parsed header of a frame.
+    public struct Header: Equatable, Sendable {
+        public var size: Int
+        public var type: UInt8
+        public var tag: UInt16
+    }
+
+    /// Encodes a whole frame (header + body) into `e`, which must start empty; returns its length.
+    @discardableResult
+    public static func encode<M: Message>(_ message: M, tag: UInt16, into e: inout WireEncoder) throws(WireError) -> Int {
+        let start = e.count
+        e.u32(0)
+        e.u8(M.type.rawValue)
+        e.u16(tag)
+        message.encode(&e)
+        try e.finish()
+        let size = e.count - start
+        e.patchU32(UInt32(size), at: start)
+        return size
+    }
+
+    /// Encodes a frame into `buffer`, refusing anything larger than `msize`.
+    public static func encode<M: Message>(_ message: M, tag: UInt16, into buffer: UnsafeMutableRawBufferPointer, msize: Int) throws(WireError) -> Int {
+        var e = WireEncoder(base: buffer.baseAddress!, capacity: min(buffer.count, msize))
+        return try encode(message, tag: tag, into: &e)
+    }
+
+    /// Parses and validates the header at the start of `bytes` (at least 7 bytes); `limit` is msize.
+    public static func header(_ bytes: UnsafeRawBufferPointer, limit: Int) throws(WireError) -> Header {
+        guard bytes.count >= headerSize else {
+            throw .truncated(field: "header", offset: 0, needed: headerSize, available: bytes.count)
+        }
+        var d = WireDecoder(bytes)
+        let size = Int(try d.u32("size"))
+        let type = try d.u8("type")
+        let tag = try d.u16("tag")
+        guard size >= headerSize else { throw .frameTooSmall(size: size) }
+        guard size <= limit else { throw .frameTooLarge(size: size, limit: limit) }
+        return Header(size: size, type: type, tag: tag)
+    }
+
+    /// Decodes the body of a whole frame as `M`; the frame's type must be `M.type`.
+    public static func decode<M: Message>(_: M.Type, frame: UnsafeRawBufferPointer) throws(WireError) -> (tag: UInt16, message: M) {
+        let h = try header(frame, limit: frame.count)
+        guard h.size == frame.count else { throw .frameTooLarge(size: h.size, limit: frame.count) }
+        guard h.type == M.type.rawValue else { throw .unexpectedType(expected: M.type.rawValue, got: h.type) }
+        var d = WireDecoder(base: frame.baseAddress! + headerSize, count: h.size - headerSize)
+        return (h.tag, try M(from: &d))
+    }
+}

@@ -1,0 +1,1 @@
+// SafeMem: filled in by its issue.

@@ -1,0 +1,60 @@
+import Foundation
+
+/// A temporary directory removed on `remove()`; tests create one per case.
+public final class TemporaryDirectory: Sendable {
+    /// Absolute path of the directory.
+    public let path: String
+
+    /// Creates a fresh directory under the system temporary folder.
+    public init(prefix: String = "swift-gofer") throws {
+        var template = Array((NSTemporaryDirectory() + "/\(prefix)-XXXXXX").utf8CString)
+        guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+        }
+        path = String(cString: p)
+    }
+
+    /// Path of `name` inside the directory.
+    public func appending(_ name: String) -> String { path + "/" + name }
+
+    /// Writes `bytes` to `name` (creating parent folders).
+    public func write(_ name: String, _ bytes: [UInt8]) throws {
+        let url = URL(fileURLWithPath: appending(name))
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(bytes).write(to: url)
+    }
+
+    /// Reads the whole of `name`.
+    public func read(_ name: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: appending(name))))
+    }
+
+    /// Deletes the directory and everything in it.
+    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held. Waits on a condition, not a guess.
+public func waitUntil(timeout: Double = 10, pollEvery: Double = 0.005, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(UInt32(pollEvery * 1_000_000))
+    }
+    return try condition()
+}
+
+/// Deterministic pseudo-random bytes (xorshift) for file contents that tests check byte for byte.
+public func patternBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UInt8] {
+    var x = seed | 1
+    var out = [UInt8](repeating: 0, count: count)
+    for i in 0..<count {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17
+        out[i] = UInt8(truncatingIfNeeded: x)
+    }
+    return out
+}
+
+/// Number of open descriptors of this process (entries of /proc/self/fd).
+public func openDescriptorCount() -> Int {
+    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+}

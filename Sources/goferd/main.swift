@@ -1,0 +1,1 @@
+print("goferd: not built yet")
