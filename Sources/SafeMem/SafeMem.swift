@@ -1,1 +1,0 @@
-// SafeMem: filled in by its issue.
