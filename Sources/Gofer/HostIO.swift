@@ -1,0 +1,65 @@
+import CShims
+import Glibc
+import SafeMem
+import SystemPackage
+
+/// Reads from a host descriptor at `offset` into `dsts`: pread for one block, preadv for several.
+///
+/// Splits at IOV_MAX, stops at a short transfer (EOF), retries EINTR. A failure after some bytes
+/// throws `TransferError` carrying the partial count.
+public func hostPreadv(_ fd: Int32, _ dsts: BlockSeq, offset: UInt64) throws -> Int {
+    try hostTransfer(dsts, offset: offset) { seq, off in
+        if seq.numBlocks == 1 {
+            let b = seq.head
+            return pread(fd, b.base, b.count, off_t(off))
+        }
+        return seq.withIOVecs { preadv(fd, $0.baseAddress, Int32($0.count), off_t(off)) }
+    }
+}
+
+/// Writes `srcs` to a host descriptor at `offset`: pwrite for one block, pwritev for several.
+///
+/// Same splitting, short-transfer and EINTR rules as `hostPreadv`.
+public func hostPwritev(_ fd: Int32, _ srcs: BlockSeq, offset: UInt64) throws -> Int {
+    try hostTransfer(srcs, offset: offset) { seq, off in
+        if seq.numBlocks == 1 {
+            let b = seq.head
+            return pwrite(fd, b.base, b.count, off_t(off))
+        }
+        return seq.withIOVecs { pwritev(fd, $0.baseAddress, Int32($0.count), off_t(off)) }
+    }
+}
+
+/// The loop shared by reads and writes: one syscall per IOV_MAX blocks, until done or short.
+@inline(__always)
+private func hostTransfer(_ seq: BlockSeq, offset: UInt64, _ call: (BlockSeq, UInt64) -> Int) throws -> Int {
+    var rest = seq
+    var done = 0
+    while !rest.isEmpty {
+        // At most IOV_MAX blocks per call; their byte count is what a full transfer moves.
+        let chunk = rest.numBlocks > iovMax ? rest.takeFirst(bytesInFirst(iovMax, of: rest)) : rest
+        let n = call(chunk, offset + UInt64(done))
+        if n < 0 {
+            let e = Errno(rawValue: errno)
+            if e == .interrupted { continue }
+            if done > 0 { throw TransferError(bytes: done, errno: e) }
+            throw e
+        }
+        done += n
+        if n < chunk.numBytes { break }  // EOF or a short write: report what moved
+        rest = rest.dropFirst(n)
+    }
+    return done
+}
+
+/// Bytes in the first `count` blocks of `seq`.
+private func bytesInFirst(_ count: Int, of seq: BlockSeq) -> Int {
+    var s = seq
+    var total = 0
+    for _ in 0..<count where !s.isEmpty {
+        let h = s.head.count
+        total += h
+        s = s.dropFirst(h)
+    }
+    return total
+}
