@@ -1,1 +1,0 @@
-// Gofer: filled in by its issue.
