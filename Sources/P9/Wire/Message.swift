@@ -69,12 +69,26 @@ public enum Frame {
         return Header(size: size, type: type, tag: tag)
     }
 
-    /// Decodes the body of a whole frame as `M`; the frame's type must be `M.type`.
-    public static func decode<M: Message>(_: M.Type, frame: UnsafeRawBufferPointer) throws(WireError) -> (tag: UInt16, message: M) {
-        let h = try header(frame, limit: frame.count)
-        guard h.size == frame.count else { throw .frameTooLarge(size: h.size, limit: frame.count) }
+    /// Validates a whole frame against `limit` (msize) and returns its header and a decoder over its body.
+    public static func open(_ frame: UnsafeRawBufferPointer, limit: Int) throws(WireError) -> (header: Header, body: WireDecoder) {
+        let h = try header(frame, limit: limit)
+        guard h.size <= frame.count else {
+            throw .truncated(field: "frame", offset: 0, needed: h.size, available: frame.count)
+        }
+        guard h.size == frame.count else { throw .sizeMismatch(size: h.size, expected: frame.count) }
+        return (h, WireDecoder(base: frame.baseAddress! + headerSize, count: h.size - headerSize))
+    }
+
+    /// Decodes the body of a whole frame as `M`; the frame's type must be `M.type`. `limit` is msize.
+    public static func decode<M: Message>(_: M.Type, frame: UnsafeRawBufferPointer, limit: Int = Int(UInt32.max)) throws(WireError) -> (tag: UInt16, message: M) {
+        var (h, d) = try open(frame, limit: limit)
         guard h.type == M.type.rawValue else { throw .unexpectedType(expected: M.type.rawValue, got: h.type) }
-        var d = WireDecoder(base: frame.baseAddress! + headerSize, count: h.size - headerSize)
         return (h.tag, try M(from: &d))
+    }
+
+    /// Decodes a whole frame of any known type (the server's entry point). `limit` is msize.
+    public static func decodeAny(frame: UnsafeRawBufferPointer, limit: Int) throws(WireError) -> (tag: UInt16, message: any Message) {
+        var (h, d) = try open(frame, limit: limit)
+        return (h.tag, try MessageRegistry.decode(type: h.type, body: &d))
     }
 }

@@ -48,11 +48,13 @@ public struct WireEncoder {
     /// A 9P string: len[2] then bytes. Longer than 65535 bytes marks the encoder overflowed.
     public mutating func string(_ s: String) {
         var s = s
-        s.withUTF8 { utf8 in
-            guard utf8.count <= 0xFFFF else { overflowed = true; return }
-            u16(UInt16(utf8.count))
-            bytes(UnsafeRawBufferPointer(utf8))
-        }
+        s.withUTF8 { utf8 in blob(UnsafeRawBufferPointer(utf8)) }
+    }
+    /// Raw bytes in 9P string form (len[2] then bytes). Longer than 65535 bytes marks the encoder overflowed.
+    public mutating func blob(_ b: UnsafeRawBufferPointer) {
+        guard b.count <= 0xFFFF else { overflowed = true; return }
+        u16(UInt16(b.count))
+        bytes(b)
     }
     /// Overwrites a u32 already written at `offset` (the frame's size field).
     public mutating func patchU32(_ v: UInt32, at offset: Int) {

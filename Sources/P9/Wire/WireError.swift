@@ -16,6 +16,8 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case messageTooLarge(size: Int, limit: Int)
     /// A string longer than 65535 bytes cannot be encoded.
     case stringTooLong(Int)
+    /// The size field disagrees with the frame's length or with the counts inside it.
+    case sizeMismatch(size: Int, expected: Int)
     /// A count or length field that is internally inconsistent.
     case invalid(String)
 
@@ -30,6 +32,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .tooManyWalkNames(n): return "walk carries \(n) names; at most 16 are allowed"
         case let .messageTooLarge(size, limit): return "9P message of \(size) bytes exceeds the limit \(limit)"
         case let .stringTooLong(n): return "9P string of \(n) bytes exceeds 65535"
+        case let .sizeMismatch(size, expected): return "9P frame size \(size) does not match the expected \(expected)"
         case let .invalid(why): return "malformed 9P message: \(why)"
         }
     }
