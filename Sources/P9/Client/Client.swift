@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import SystemPackage
+
+/// A 9P2000.L client over one transport: version negotiation, tag and fid pools, and concurrent calls.
+///
+/// Any number of threads may call at once. Requests are written under one send lock; replies are routed
+/// by tag through a receive baton: no receiver thread exists, the waiting caller holding the baton reads
+/// the next reply and hands it to its owner, so a lone caller never pays a thread hand-off.
+public final class Client: @unchecked Sendable {  // mutable state behind the Mutexes `state`, `sendLock` (guards `sendBuffer`) and `fids`
+    /// The transport the client owns.
+    public let transport: any Transport
+    /// Negotiated msize: min(offered, Rversion.msize).
+    public let msize: Int
+    /// Negotiated gVisor extension version N (0 = plain 9P2000.L).
+    public let version: UInt32
+    /// The version string the server accepted.
+    public let versionString: String
+    /// RPC counters and trace of this connection.
+    public let stats: RPCStats
+    /// The options the client was made with (attach defaults).
+    public let options: ClientOptions
+
+    /// Request frames are encoded into `sendBuffer` while `sendLock` is held (one msize buffer, no per-call allocation).
+    let sendLock = Mutex(())
+    let sendBuffer: UnsafeMutableRawPointer
+    let state = Mutex(CallState())
+    let fids = Mutex(IDPool<UInt32>(what: "fids"))
+
+    /// Connects over `transport` and negotiates the version (PROTOCOL.md §4.1); the client owns the transport.
+    public init(transport: any Transport, options: ClientOptions = .init()) throws(P9Error) {
+        let stats = RPCStats()
+        let offered = max(4096, min(options.msize, 1 << 20))
+        let negotiated: (msize: Int, version: UInt32, string: String)
+        do {
+            negotiated = try Self.negotiate(transport, msize: offered, maxVersion: options.maxVersion, stats: stats)
+        } catch {
+            transport.close()
+            throw error
+        }
+        self.transport = transport
+        self.options = options
+        self.stats = stats
+        self.msize = negotiated.msize
+        self.version = negotiated.version
+        self.versionString = negotiated.string
+        sendBuffer = .allocate(byteCount: negotiated.msize, alignment: 16)
+    }
+
+    deinit {
+        transport.close()
+        sendBuffer.deallocate()
+    }
+
+    /// Bytes of payload one Tread/Twrite/Treaddir may carry: msize - 24.
+    public var payloadSize: Int { msize - Frame.ioHeaderSize }
+
+    /// The extension T messages the negotiated version enables (empty for plain 9P2000.L).
+    public var extensions: [MessageType] { P9Version.extensions(version: version) }
+
+    /// Whether the negotiated version lets this client send `t`.
+    @inline(__always)
+    public func supports(_ t: MessageType) -> Bool { t.minimumVersion <= version }
+
+    /// Fids allocated and not yet clunked or removed.
+    public var fidsInUse: Int { fids.withLock { $0.inUse } }
+
+    /// Tags of calls in flight.
+    public var tagsInUse: Int { state.withLock { $0.tags.inUse } }
+
+    /// Whether the connection has failed or been closed.
+    public var isClosed: Bool { state.withLock { $0.broken != nil } }
+
+    /// Attaches to `aname` as `uname`/`nUname` (defaults from the options) and returns the root file.
+    public func attach(aname: String = "", uname: String? = nil, nUname: UInt32? = nil) throws(P9Error) -> ClientFile {
+        let fid = try allocateFid()
+        let message = Tattach(fid: fid, afid: Frame.noFid, uname: uname ?? options.uname, aname: aname,
+                              nUname: nUname ?? options.nUname)
+        do {
+            _ = try call(message, fid: fid, reply: Rattach.self)
+        } catch {
+            releaseFid(fid)
+            throw error
+        }
+        return ClientFile(client: self, fid: fid)
+    }
+
+    /// Fails every pending and later call and releases the transport once no call is in flight.
+    public func close() {
+        fail(.connectionClosed("closed by the client"))
+        let idle = state.withLock { s in
+            s.closeRequested = true
+            return s.tags.inUse == 0
+        }
+        if idle { transport.close() }
+    }
+
+    func allocateFid() throws(P9Error) -> UInt32 {
+        try fids.withLock { (p) throws(P9Error) in try p.allocate() }
+    }
+
+    func releaseFid(_ fid: UInt32) {
+        fids.withLock { $0.release(fid) }
+    }
+}
+
+// MARK: - Version negotiation
+
+extension Client {
+    /// Tversion with NOTAG before any other call: offer N, step down on EAGAIN, fall back to "9P2000.L" once on any other error.
+    static func negotiate(_ t: any Transport, msize: Int, maxVersion: UInt32, stats: RPCStats)
+        throws(P9Error) -> (msize: Int, version: UInt32, string: String) {
+        let capacity = 8192
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+        defer { buffer.deallocate() }
+        var n = min(maxVersion, P9Version.highest)
+        var triedPlain = false
+        while true {
+            let offer = P9Version.string(for: n)
+            let reply = try exchangeVersion(t, Tversion(msize: UInt32(msize), version: offer), buffer: buffer, stats: stats)
+            switch reply {
+            case let .success(r):
+                guard let got = P9Version.parse(r.version), got <= n else {
+                    throw .protocolViolation("server answered Tversion \"\(offer)\" with version \"\(r.version)\"")
+                }
+                guard r.msize >= 64 else { throw .protocolViolation("server msize \(r.msize) is too small") }
+                return (min(msize, Int(r.msize)), got, P9Version.string(for: got))
+            case let .failure(errno):
+                if errno == .resourceTemporarilyUnavailable && n > 0 {
+                    n -= 1
+                } else if !triedPlain && n > 0 {
+                    triedPlain = true
+                    n = 0
+                } else {
+                    throw .remote(errno)
+                }
+            }
+        }
+    }
+
+    private static func exchangeVersion(_ t: any Transport, _ m: Tversion, buffer: UnsafeMutableRawBufferPointer,
+                                        stats: RPCStats) throws(P9Error) -> Result<Rversion, Errno> {
+        let size: Int
+        do { size = try Frame.encode(m, tag: Frame.noTag, into: buffer, msize: buffer.count) } catch { throw .wire(error) }
+        var fds: [Int32] = []
+        defer { for fd in fds { _ = Glibc.close(fd) } }
+        do {
+            try t.send(UnsafeRawBufferPointer(rebasing: buffer[..<size]))
+            stats.countRequest(.tversion, bytes: size)
+            let header = UnsafeMutableRawBufferPointer(rebasing: buffer[..<Frame.headerSize])
+            guard try t.receiveFully(into: header, fds: &fds) else {
+                throw P9Error.connectionClosed("server closed the connection during Tversion")
+            }
+            let h: Frame.Header
+            do { h = try Frame.header(UnsafeRawBufferPointer(header), limit: buffer.count) } catch {
+                throw P9Error.protocolViolation("bad Tversion reply: \(error)")
+            }
+            let body = UnsafeMutableRawBufferPointer(rebasing: buffer[Frame.headerSize..<h.size])
+            guard try t.receiveFully(into: body, fds: &fds) else {
+                throw P9Error.connectionClosed("server closed the connection during Tversion")
+            }
+            stats.countReceived(h.size)
+            var d = WireDecoder(UnsafeRawBufferPointer(body))
+            switch h.type {
+            case MessageType.rversion.rawValue:
+                do { return .success(try Rversion(from: &d)) } catch { throw P9Error.wire(error) }
+            case MessageType.rlerror.rawValue:
+                do { return .failure(Errno(rawValue: Int32(bitPattern: try Rlerror(from: &d).errno))) } catch {
+                    throw P9Error.wire(error)
+                }
+            default:
+                throw P9Error.protocolViolation("Tversion answered with message type \(h.type)")
+            }
+        } catch let e as P9Error {
+            throw e
+        } catch let e as Errno {
+            throw .connectionClosed("Tversion: \(e)")
+        } catch {
+            throw .connectionClosed("Tversion: \(error)")
+        }
+    }
+}

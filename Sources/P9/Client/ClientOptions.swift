@@ -1,0 +1,34 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a `Client` negotiates and whom it attaches as.
+public struct ClientOptions: Sendable {
+    /// The highest gVisor extension version N offered (0 offers plain "9P2000.L").
+    public var maxVersion: UInt32 = 13
+    /// The msize offered (capped at 1 MiB, the most a gVisor peer accepts); the server's answer wins if smaller.
+    public var msize: Int = 1 << 20
+    /// Default attach user name (the current user's).
+    public var uname: String = ClientOptions.currentUserName()
+    /// Default attach numeric uid (n_uname).
+    public var nUname: UInt32 = getuid()
+
+    public init(maxVersion: UInt32 = 13, msize: Int = 1 << 20, uname: String? = nil, nUname: UInt32? = nil) {
+        self.maxVersion = maxVersion
+        self.msize = msize
+        if let uname { self.uname = uname }
+        if let nUname { self.nUname = nUname }
+    }
+
+    /// The name of the effective user, or its uid in decimal when the user database has none.
+    public static func currentUserName() -> String {
+        let uid = geteuid()
+        var pw = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        if getpwuid_r(uid, &pw, &buffer, buffer.count, &result) == 0, let r = result, let name = r.pointee.pw_name {
+            return String(cString: name)
+        }
+        return String(uid)
+    }
+}
