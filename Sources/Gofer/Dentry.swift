@@ -1,0 +1,65 @@
+import P9
+
+/// A cached file of the filesystem: identity, attributes, fid, and what the mode lets it cache.
+///
+/// Every field is guarded by the owning `Filesystem`'s lock.
+final class Dentry {
+    /// The parent (nil for the root); a cached child keeps its parent cached.
+    weak var parent: Dentry?
+    /// Name in the parent.
+    var name: String
+    /// The server's identity of the file; `qid.path` is the inode number.
+    var qid: QID
+    /// Cached attributes.
+    var attr: Attr
+    /// A walked (unopened) fid naming this file; nil for a fid-less dentry of the multi resolver.
+    var fid: ClientFile?
+    /// Cached children by name.
+    var children: [String: Dentry] = [:]
+    /// Names known not to exist (Exclusive/Writethrough only).
+    var negative: Set<String> = []
+    /// Cached directory listing (Exclusive/Writethrough only).
+    var listing: [DirectoryEntry]?
+    /// Cached symlink target (not in Shared).
+    var symlinkTarget: String?
+    /// The open handle shared by this file's open descriptions (regular files).
+    var handle: Handle?
+    /// Opened directory fid used for Treaddir.
+    var directoryHandle: Handle?
+    /// Open descriptions referring to this dentry; a referenced dentry is never evicted.
+    var openCount = 0
+    /// Explicitly set timestamps still to be written back (Exclusive/Writethrough).
+    var pendingATime: Timespec?
+    var pendingMTime: Timespec?
+    /// Page cache for data without a host FD (Exclusive/Writethrough).
+    var pages: PageCache?
+    /// True once replaced or removed on the server: kept only for its open descriptions.
+    var isStale = false
+    /// Logical time of the last use, for LRU eviction.
+    var lastUse: UInt64 = 0
+
+    init(parent: Dentry?, name: String, qid: QID, attr: Attr, fid: ClientFile?) {
+        self.parent = parent
+        self.name = name
+        self.qid = qid
+        self.attr = attr
+        self.fid = fid
+    }
+
+    var isDirectory: Bool { qid.type.contains(.directory) || attr.isDirectory }
+    var isSymlink: Bool { qid.type.contains(.symlink) || attr.isSymlink }
+
+    /// True when the server's answer names the same file this dentry caches.
+    func matches(_ other: QID) -> Bool { qid.path == other.path && qid.type == other.type }
+
+    /// The path from the root, for messages.
+    var path: String {
+        var parts: [String] = []
+        var d: Dentry? = self
+        while let cur = d, let p = cur.parent {
+            parts.append(cur.name)
+            d = p
+        }
+        return "/" + parts.reversed().joined(separator: "/")
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import P9
+import SafeMem
+import SystemPackage
+
+/// The gofer client filesystem (gVisor VFS2 `gofer.filesystem`) over one 9P connection.
+///
+/// Safe to call from many threads: metadata is guarded by `lock`; handle I/O with a host FD
+/// runs outside it.
+public final class Filesystem: @unchecked Sendable {  // all mutable state guarded by `lock`
+    /// The connection.
+    public let client: Client
+    /// The options it was made with.
+    public let options: FilesystemOptions
+    /// Payload bytes copied in client memory by the data paths.
+    public let copies = CopyCounter()
+    let lock = NSRecursiveLock()
+    let root: Dentry
+    /// The attach identity used for permission checks.
+    let uid: UInt32
+    let gids: Set<UInt32>
+    /// Every cached dentry but the root, for LRU eviction.
+    var cached: [ObjectIdentifier: Dentry] = [:]
+    /// Stale dentries whose fids are released by `reclaim()`, outside operations.
+    var staleQueue: [Dentry] = []
+    var tick: UInt64 = 0
+    private var isReleased = false
+
+    /// Attaches to `aname` on `client` and makes a filesystem with `options`.
+    public init(client: Client, options: FilesystemOptions = FilesystemOptions(), aname: String = "",
+                uname: String? = nil, nUname: UInt32? = nil) throws {
+        if options.resolver == .vfs1 && options.mode != .shared {
+            throw FilesystemError.invalidOptions("the vfs1 resolver models cacheRemoteRevalidating and needs the shared mode")
+        }
+        self.client = client
+        self.options = options
+        let rootFile = try client.attach(aname: aname, uname: uname, nUname: nUname)
+        let got: (qid: QID, valid: AttrMask, attr: Attr)
+        do {
+            got = try rootFile.getAttr(.all)
+        } catch {
+            try? rootFile.clunk()
+            throw error
+        }
+        root = Dentry(parent: nil, name: "", qid: got.qid, attr: got.attr, fid: rootFile)
+        uid = nUname ?? client.options.nUname
+        var groups: Set<UInt32> = [getgid()]
+        let n = getgroups(0, nil)
+        if n > 0 {
+            var list = [gid_t](repeating: 0, count: Int(n))
+            if getgroups(n, &list) == n { groups.formUnion(list) }
+        }
+        gids = groups
+    }
+
+    deinit { release() }
+
+    // MARK: cache management
+
+    /// Writes dirty data and explicit timestamps back, then releases every cached dentry but the root.
+    public func dropCaches() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        var firstError: Error?
+        for child in Array(root.children.values) {
+            do { try evictTree(child) } catch { firstError = firstError ?? error }
+        }
+        root.negative.removeAll()
+        root.listing = nil
+        root.symlinkTarget = nil
+        do { try writeBack(root) } catch { firstError = firstError ?? error }
+        drainStale()
+        if let firstError { throw firstError }
+    }
+
+    /// Releases stale dentries (replaced or removed on the server) and trims the cache to its limit.
+    ///
+    /// Their fids are clunked here, not inside the operation that found them stale.
+    public func reclaim() {
+        lock.lock()
+        defer { lock.unlock() }
+        drainStale()
+        trimCache()
+    }
+
+    /// Writes everything back and clunks every fid; the filesystem is unusable afterwards.
+    public func release() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !isReleased else { return }
+        try? dropCaches()
+        closeHandles(root)
+        try? root.fid?.clunk()
+        root.fid = nil
+        isReleased = true
+    }
+
+    /// Number of dentries cached (the root excluded).
+    public var cachedDentryCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return cached.count
+    }
+
+    func touch(_ d: Dentry) {
+        tick &+= 1
+        d.lastUse = tick
+    }
+
+    /// Makes `child` a cached child of `parent`.
+    func insert(_ child: Dentry, into parent: Dentry) {
+        if let old = parent.children[child.name], old !== child { markStale(old) }
+        parent.children[child.name] = child
+        parent.negative.remove(child.name)
+        cached[ObjectIdentifier(child)] = child
+        touch(child)
+        if cached.count > options.maxCachedDentries { trimCache() }
+    }
+
+    /// Detaches `d` (and its cached subtree) from the tree; fids are released later by `reclaim()`.
+    func markStale(_ d: Dentry) {
+        if let p = d.parent, p.children[d.name] === d { p.children[d.name] = nil }
+        for c in Array(d.children.values) { markStale(c) }
+        d.isStale = true
+        cached[ObjectIdentifier(d)] = nil
+        staleQueue.append(d)
+    }
+
+    func drainStale() {
+        var keep: [Dentry] = []
+        for d in staleQueue {
+            if d.openCount > 0 { keep.append(d); continue }
+            try? writeBack(d)
+            closeHandles(d)
+            try? d.fid?.clunk()
+            d.fid = nil
+        }
+        staleQueue = keep
+    }
+
+    /// Evicts least recently used unreferenced leaves until the cache is 90% of its limit.
+    func trimCache() {
+        guard cached.count > options.maxCachedDentries else { return }
+        let target = options.maxCachedDentries * 9 / 10
+        let victims = cached.values.filter { $0.children.isEmpty && $0.openCount == 0 }.sorted { $0.lastUse < $1.lastUse }
+        for v in victims where cached.count > target {
+            try? evictTree(v)
+        }
+    }
+
+    /// Releases `d` and its subtree now: write back, close handles, clunk fids.
+    func evictTree(_ d: Dentry) throws {
+        var firstError: Error?
+        for c in Array(d.children.values) {
+            do { try evictTree(c) } catch { firstError = firstError ?? error }
+        }
+        if d.openCount > 0 {
+            // Still open: keep it alive for its descriptions but write it back.
+            do { try writeBack(d) } catch { firstError = firstError ?? error }
+            if let firstError { throw firstError }
+            return
+        }
+        do { try writeBack(d) } catch { firstError = firstError ?? error }
+        if let p = d.parent, p.children[d.name] === d { p.children[d.name] = nil }
+        cached[ObjectIdentifier(d)] = nil
+        closeHandles(d)
+        try? d.fid?.clunk()
+        d.fid = nil
+        if let firstError { throw firstError }
+    }
+
+    func closeHandles(_ d: Dentry) {
+        d.handle?.close()
+        d.handle = nil
+        d.directoryHandle?.close()
+        d.directoryHandle = nil
+    }
+
+    /// Writes dirty pages and explicit timestamps of `d` back to the server.
+    func writeBack(_ d: Dentry) throws {
+        if let pages = d.pages, let handle = d.handle {
+            try pages.flush(to: handle)
+        }
+        if d.pendingATime != nil || d.pendingMTime != nil {
+            var valid: SetAttrMask = []
+            var attr = SetAttr()
+            if let a = d.pendingATime { valid.formUnion([.atime, .atimeSet]); attr.atime = a }
+            if let m = d.pendingMTime { valid.formUnion([.mtime, .mtimeSet]); attr.mtime = m }
+            d.pendingATime = nil
+            d.pendingMTime = nil
+            if let fid = d.fid { try fid.setAttr(valid, attr) }
+        }
+    }
+}
+
+/// Errors of the filesystem layer that are not an errno.
+public enum FilesystemError: Error, Equatable, CustomStringConvertible {
+    case invalidOptions(String)
+    public var description: String {
+        switch self {
+        case let .invalidOptions(why): return "invalid filesystem options: \(why)"
+        }
+    }
+}
+
+/// The errno behind an error of any layer, if it has one.
+public func errnoOf(_ error: Error) -> Errno? {
+    if let e = error as? Errno { return e }
+    if let p = error as? P9Error { return p.errno }
+    if let t = error as? TransferError { return t.errno }
+    return nil
+}

@@ -1,0 +1,150 @@
+import Glibc
+import P9
+import SafeMem
+import Synchronization
+import SystemPackage
+
+/// Counts payload bytes the client copies in memory (not the kernel's socket copies).
+public final class CopyCounter: Sendable {
+    private let bytes = Atomic<Int>(0)
+    public init() {}
+    /// Bytes copied so far.
+    public var value: Int { bytes.load(ordering: .relaxed) }
+    func add(_ n: Int) { bytes.add(n, ordering: .relaxed) }
+}
+
+/// A remote open file: an opened fid and, when the server donated one, a host descriptor (gVisor `handle`).
+///
+/// Reads and writes go through `BlockSeq`s. With a host FD they are pread/preadv on it (no RPC);
+/// without one, a single safe block goes straight over the wire, several blocks take the
+/// buffered (temporary buffer + copySeq) or scatter (readv/writev) path.
+public final class Handle: Sendable {
+    /// The opened fid (nil for a handle over a bare host descriptor).
+    public let file: ClientFile?
+    /// The host descriptor, or -1.
+    public let hostFD: Int32
+    /// Whether the handle was opened for reading / writing.
+    public let readable: Bool
+    public let writable: Bool
+    /// Multi-block 9P strategy.
+    public let multiblock: MultiBlockStrategy
+    private let copies: CopyCounter
+    private let closed = Atomic<Bool>(false)
+
+    /// A handle over an opened fid and/or a host descriptor, which it now owns.
+    public init(file: ClientFile?, hostFD: Int32, readable: Bool, writable: Bool,
+                multiblock: MultiBlockStrategy = .buffered, copies: CopyCounter = CopyCounter()) {
+        self.file = file
+        self.hostFD = hostFD
+        self.readable = readable
+        self.writable = writable
+        self.multiblock = multiblock
+        self.copies = copies
+    }
+
+    /// Opens `file` the seed's way: clone walk + Tlopen; the host FD is kept when donated and `useHostFD`.
+    public static func open(_ file: ClientFile, read: Bool, write: Bool, truncate: Bool, useHostFD: Bool,
+                            multiblock: MultiBlockStrategy = .buffered, copies: CopyCounter = CopyCounter()) throws -> Handle {
+        precondition(read || write, "a handle is opened for reading, writing or both")
+        let clone = try file.walk([]).file
+        var flags: OpenFlags = read && write ? .readWrite : (write ? .writeOnly : .readOnly)
+        if truncate { flags.insert(.truncate) }
+        let opened: (qid: QID, ioUnit: UInt32, hostFD: Int32?)
+        do {
+            opened = try clone.open(flags)
+        } catch {
+            try? clone.clunk()
+            throw error
+        }
+        var fd: Int32 = -1
+        if let donated = opened.hostFD {
+            if useHostFD { fd = donated } else { Glibc.close(donated) }
+        }
+        return Handle(file: clone, hostFD: fd, readable: read, writable: write, multiblock: multiblock, copies: copies)
+    }
+
+    /// True when reads and writes use the host descriptor.
+    public var hasHostFD: Bool { hostFD >= 0 }
+
+    /// Reads into `dsts` from `offset`; returns bytes read (short at EOF).
+    public func readToBlocksAt(_ dsts: BlockSeq, offset: UInt64) throws -> Int {
+        if dsts.isEmpty { return 0 }
+        if hostFD >= 0 { return try hostPreadv(hostFD, dsts, offset: offset) }
+        guard let file else { throw Errno.badFileDescriptor }
+        let head = dsts.head
+        if dsts.numBlocks == 1 && !head.needsSafeCopy {
+            return try file.read(into: head.buffer, offset: offset)
+        }
+        if multiblock == .scatter && !dsts.needsSafeCopy {
+            var buffers: [UnsafeMutableRawBufferPointer] = []
+            buffers.reserveCapacity(dsts.numBlocks)
+            dsts.forEachBlock { buffers.append($0.buffer) }
+            return try file.read(into: buffers, offset: offset)
+        }
+        // The seed's buffered path: one temporary buffer, then copySeq into the blocks.
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: dsts.numBytes, alignment: 64)
+        defer { buf.deallocate() }
+        let n = try file.read(into: buf, offset: offset)
+        if n == 0 { return 0 }
+        let cp = try copySeq(dst: dsts, src: BlockSeq(Block(buf).takeFirst(n)))
+        copies.add(cp)
+        return cp
+    }
+
+    /// Writes `srcs` at `offset`; returns bytes written.
+    public func writeFromBlocksAt(_ srcs: BlockSeq, offset: UInt64) throws -> Int {
+        if srcs.isEmpty { return 0 }
+        if hostFD >= 0 { return try hostPwritev(hostFD, srcs, offset: offset) }
+        guard let file else { throw Errno.badFileDescriptor }
+        let head = srcs.head
+        if srcs.numBlocks == 1 && !head.needsSafeCopy {
+            return try file.write(from: UnsafeRawBufferPointer(head.buffer), offset: offset)
+        }
+        if multiblock == .scatter && !srcs.needsSafeCopy {
+            var buffers: [UnsafeRawBufferPointer] = []
+            buffers.reserveCapacity(srcs.numBlocks)
+            srcs.forEachBlock { buffers.append(UnsafeRawBufferPointer($0.buffer)) }
+            return try file.write(from: buffers, offset: offset)
+        }
+        // Buffered: gather into one temporary buffer (a partial gather still writes what it got).
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: srcs.numBytes, alignment: 64)
+        defer { buf.deallocate() }
+        var cp = 0
+        var gatherError: TransferError?
+        do {
+            cp = try copySeq(dst: BlockSeq(Block(buf)), src: srcs)
+        } catch {
+            cp = error.bytes
+            gatherError = error
+        }
+        copies.add(cp)
+        if cp == 0, let gatherError { throw gatherError }
+        let n = try file.write(from: UnsafeRawBufferPointer(rebasing: buf[0..<cp]), offset: offset)
+        if n == cp, let gatherError { throw gatherError }
+        return n
+    }
+
+    /// Flushes the file to stable storage: fsync(2) on the host FD, else Tfsync.
+    public func sync() throws {
+        if hostFD >= 0 {
+            while fsync(hostFD) != 0 {
+                let e = Errno(rawValue: errno)
+                if e != .interrupted { throw e }
+            }
+            return
+        }
+        try file?.fsync()
+    }
+
+    /// Clunks the fid and closes the host FD; later calls do nothing.
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        try? file?.clunk()
+        if hostFD >= 0 { Glibc.close(hostFD) }
+    }
+
+    /// True once `close()` ran.
+    public var isClosed: Bool { closed.load(ordering: .acquiring) }
+
+    deinit { close() }
+}
