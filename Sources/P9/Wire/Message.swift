@@ -51,7 +51,7 @@ public enum Frame {
 
     /// Encodes a frame into `buffer`, refusing anything larger than `msize`.
     public static func encode<M: Message>(_ message: M, tag: UInt16, into buffer: UnsafeMutableRawBufferPointer, msize: Int) throws(WireError) -> Int {
-        var e = WireEncoder(base: buffer.baseAddress!, capacity: min(buffer.count, msize))
+        var e = WireEncoder(UnsafeMutableRawBufferPointer(rebasing: buffer[..<max(0, min(buffer.count, msize))]))
         return try encode(message, tag: tag, into: &e)
     }
 
