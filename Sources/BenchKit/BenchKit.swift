@@ -1,1 +1,0 @@
-// BenchKit: filled in by its issue.

@@ -1,0 +1,312 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// A reply encoded at the start of the request's buffer, plus an optional host FD to donate.
+struct EncodedReply {
+    var length: Int
+    var fd: Int32?
+}
+
+/// Decodes bodies and encodes replies over one request's buffer.
+struct RequestCodec {
+    let request: ServerRequest
+    let msize: Int
+
+    var tag: UInt16 { request.tag }
+
+    /// Decodes the body as `M`; a short body is a malformed frame. Trailing bytes are ignored.
+    func decode<M: Message>(_: M.Type) throws -> M {
+        var d = WireDecoder(base: request.buffer.base + Frame.headerSize, count: request.size - Frame.headerSize)
+        do { return try M(from: &d) } catch { throw MalformedFrame(reason: error.description) }
+    }
+
+    /// Encodes `message` as the reply; one that would not fit in msize becomes EMSGSIZE.
+    func reply<M: Message>(_ message: M, fd: Int32? = nil) throws -> EncodedReply {
+        var e = WireEncoder(base: request.buffer.base, capacity: min(request.buffer.capacity, msize))
+        do {
+            return EncodedReply(length: try Frame.encode(message, tag: tag, into: &e), fd: fd)
+        } catch {
+            if let fd { _ = Glibc.close(fd) }
+            throw Errno.messageTooLong
+        }
+    }
+}
+
+extension ServerConnection {
+    /// The file a fid names, or EBADF.
+    func file(_ fid: UInt32) throws -> any ServerFile {
+        try session.withLock { s throws -> any ServerFile in
+            guard let f = s.fids[fid] else { throw Errno.badFileDescriptor }
+            return f
+        }
+    }
+
+    /// Fails with EBADF when `newFid` is taken by another file (walking in place, newFid == fid, is fine).
+    func checkFree(_ newFid: UInt32, from fid: UInt32) throws {
+        guard newFid != fid else { return }
+        let taken = session.withLock { $0.fids[newFid] != nil }
+        if taken || newFid == Frame.noFid { throw Errno.badFileDescriptor }
+    }
+
+    /// Binds `fid` to `file`; a fid taken meanwhile by another request is refused (the new file is released).
+    func bind(_ fid: UInt32, _ file: any ServerFile, replacing old: UInt32? = nil) throws {
+        let previous = try session.withLock { s throws -> (any ServerFile)? in
+            if let existing = s.fids[fid], fid != old {
+                _ = existing
+                throw Errno.badFileDescriptor
+            }
+            return s.fids.updateValue(file, forKey: fid)
+        }
+        previous?.clunk()
+    }
+
+    /// Unbinds `fid`, returning its file, or EBADF.
+    func unbind(_ fid: UInt32) throws -> any ServerFile {
+        try session.withLock { s throws -> any ServerFile in
+            guard let f = s.fids.removeValue(forKey: fid) else { throw Errno.badFileDescriptor }
+            return f
+        }
+    }
+
+    private var readOnly: Bool { server.options.readOnly }
+
+    /// Routes one request to the file server and encodes its reply.
+    func dispatch(_ request: ServerRequest, version: UInt32) throws -> EncodedReply {
+        let msize = self.msize.load(ordering: .relaxed)
+        let c = RequestCodec(request: request, msize: msize)
+        let context = RequestContext(version: version, donateFDs: donate)
+        guard let type = MessageType(rawValue: request.type) else { throw Errno(rawValue: ENOSYS) }
+        switch type {
+        case .tattach:
+            let m = try c.decode(Tattach.self)
+            guard m.afid == Frame.noFid else { throw Errno.invalidArgument }
+            try checkFree(m.fid, from: Frame.noFid)
+            let f = try server.fileServer.attach(aname: m.aname, uname: m.uname, nUname: m.nUname)
+            let qid: QID
+            do { qid = try f.getAttr(.basic).qid } catch { f.clunk(); throw error }
+            try bindNew(m.fid, f)
+            return try c.reply(Rattach(qid: qid))
+
+        case .twalk:
+            let m = try c.decode(Twalk.self)
+            let f = try file(m.fid)
+            try checkFree(m.newFid, from: m.fid)
+            let (qids, newFile) = try f.walk(m.names)
+            try bindWalked(m.newFid, newFile, from: m.fid)
+            return try c.reply(Rwalk(qids: qids))
+
+        case .twalkgetattr:
+            let m = try c.decode(Twalkgetattr.self)
+            let f = try file(m.fid)
+            try checkFree(m.newFid, from: m.fid)
+            let (qids, newFile, valid, attr) = try f.walkGetAttr(m.names)
+            try bindWalked(m.newFid, newFile, from: m.fid)
+            return try c.reply(Rwalkgetattr(valid: valid, attr: attr, qids: qids))
+
+        case .tmultigetattr:
+            let m = try c.decode(Tmultigetattr.self)
+            if m.names.dropFirst(m.names.first == "" ? 1 : 0).contains(where: { !validName($0) }) {
+                throw Errno.invalidArgument
+            }
+            return try c.reply(Rmultigetattr(stats: try file(m.fid).multiGetAttr(m.names)))
+
+        case .tgetattr:
+            let m = try c.decode(Tgetattr.self)
+            let (qid, valid, attr) = try file(m.fid).getAttr(m.requestMask)
+            return try c.reply(Rgetattr(valid: valid, qid: qid, attr: attr))
+
+        case .tsetattr:
+            let m = try c.decode(Tsetattr.self)
+            let f = try file(m.fid)
+            if readOnly { throw Errno.readOnlyFileSystem }
+            try f.setAttr(m.valid, m.attr)
+            return try c.reply(Rsetattr())
+
+        case .tsetattrclunk:
+            let m = try c.decode(Tsetattrclunk.self)
+            let f = try unbind(m.fid)
+            defer { f.clunk() }
+            if readOnly { throw Errno.readOnlyFileSystem }
+            try f.setAttr(m.valid, m.attr)
+            return try c.reply(Rsetattrclunk())
+
+        case .tstatfs:
+            let m = try c.decode(Tstatfs.self)
+            return try c.reply(Rstatfs(stat: try file(m.fid).statFS()))
+
+        case .tlopen:
+            let m = try c.decode(Tlopen.self)
+            let f = try file(m.fid)
+            if readOnly && (m.flags.accessMode == .writeOnly || m.flags.accessMode == .readWrite || m.flags.contains(.truncate)) {
+                throw Errno.readOnlyFileSystem
+            }
+            let r = try f.open(m.flags, context: context)
+            return try c.reply(Rlopen(qid: r.qid, ioUnit: r.ioUnit), fd: r.hostFD)
+
+        case .tlcreate:
+            let m = try c.decode(Tlcreate.self)
+            let r = try create(m.fid, m.name, m.flags, m.mode, uid: nil, gid: m.gid, context)
+            return try c.reply(Rlcreate(qid: r.qid, ioUnit: r.ioUnit), fd: r.hostFD)
+
+        case .tucreate:
+            let m = try c.decode(Tucreate.self)
+            let r = try create(m.fid, m.name, m.flags, m.mode, uid: m.uid, gid: m.gid, context)
+            return try c.reply(Rucreate(qid: r.qid, ioUnit: r.ioUnit), fd: r.hostFD)
+
+        case .tmkdir:
+            let m = try c.decode(Tmkdir.self)
+            return try c.reply(Rmkdir(qid: try mutable(m.directoryFid).mkdir(m.name, mode: m.mode, uid: nil, gid: m.gid)))
+
+        case .tumkdir:
+            let m = try c.decode(Tumkdir.self)
+            return try c.reply(Rumkdir(qid: try mutable(m.directoryFid).mkdir(m.name, mode: m.mode, uid: m.uid, gid: m.gid)))
+
+        case .tsymlink:
+            let m = try c.decode(Tsymlink.self)
+            let qid = try mutable(m.directoryFid).symlink(m.name, target: m.target, uid: nil, gid: m.gid)
+            return try c.reply(Rsymlink(qid: qid))
+
+        case .tusymlink:
+            let m = try c.decode(Tusymlink.self)
+            let qid = try mutable(m.directoryFid).symlink(m.name, target: m.target, uid: m.uid, gid: m.gid)
+            return try c.reply(Rusymlink(qid: qid))
+
+        case .tmknod:
+            let m = try c.decode(Tmknod.self)
+            let qid = try mutable(m.directoryFid).mknod(m.name, mode: m.mode, major: m.major, minor: m.minor, uid: nil, gid: m.gid)
+            return try c.reply(Rmknod(qid: qid))
+
+        case .tumknod:
+            let m = try c.decode(Tumknod.self)
+            let qid = try mutable(m.directoryFid).mknod(m.name, mode: m.mode, major: m.major, minor: m.minor, uid: m.uid, gid: m.gid)
+            return try c.reply(Rumknod(qid: qid))
+
+        case .tlink:
+            let m = try c.decode(Tlink.self)
+            let dir = try mutable(m.directoryFid)
+            try dir.link(try file(m.fid), name: m.name)
+            return try c.reply(Rlink())
+
+        case .trename:
+            let m = try c.decode(Trename.self)
+            let f = try mutable(m.fid)
+            try f.rename(to: try file(m.directoryFid), name: m.name)
+            return try c.reply(Rrename())
+
+        case .trenameat:
+            let m = try c.decode(Trenameat.self)
+            let old = try mutable(m.oldDirectoryFid)
+            try old.renameAt(m.oldName, to: try file(m.newDirectoryFid), m.newName)
+            return try c.reply(Rrenameat())
+
+        case .tunlinkat:
+            let m = try c.decode(Tunlinkat.self)
+            try mutable(m.directoryFid).unlinkAt(m.name, flags: m.flags)
+            return try c.reply(Runlinkat())
+
+        case .tremove:
+            let m = try c.decode(Tremove.self)
+            let f = try unbind(m.fid)
+            defer { f.clunk() }
+            if readOnly { throw Errno.readOnlyFileSystem }
+            try f.remove()
+            return try c.reply(Rremove())
+
+        case .tclunk:
+            let m = try c.decode(Tclunk.self)
+            try unbind(m.fid).clunk()
+            return try c.reply(Rclunk())
+
+        case .treadlink:
+            let m = try c.decode(Treadlink.self)
+            return try c.reply(Rreadlink(target: try file(m.fid).readlink()))
+
+        case .treaddir:
+            let m = try c.decode(Treaddir.self)
+            let count = min(Int(m.count), msize - Rread.headerSize)
+            let entries = try file(m.fid).readdir(offset: m.offset, count: count, context: context)
+            return try c.reply(Rreaddir.packing(entries, count: UInt32(max(0, count))).message)
+
+        case .tread:
+            let m = try c.decode(Tread.self)
+            let f = try file(m.fid)
+            // Clamp to what fits in one reply (PROTOCOL §1: gVisor does not, and kills its client).
+            let count = max(0, min(Int(m.count), msize - Rread.headerSize))
+            let base = request.buffer.base
+            let n = try f.read(into: UnsafeMutableRawBufferPointer(start: base + Rread.headerSize, count: count), offset: m.offset)
+            try Rread.encodeHeader(tag: c.tag, count: UInt32(n), into: UnsafeMutableRawBufferPointer(start: base, count: Rread.headerSize))
+            return EncodedReply(length: Rread.headerSize + n, fd: nil)
+
+        case .twrite:
+            let m = try c.decode(Twrite.self)
+            let f = try mutable(m.fid)
+            let n = try f.write(from: m.data, offset: m.offset)
+            return try c.reply(Rwrite(count: UInt32(n)))
+
+        case .tfsync:
+            let m = try c.decode(Tfsync.self)
+            try file(m.fid).fsync(datasync: m.datasync != 0)
+            return try c.reply(Rfsync())
+
+        case .tflushf:
+            let m = try c.decode(Tflushf.self)
+            try file(m.fid).flushf()
+            return try c.reply(Rflushf())
+
+        case .tallocate:
+            let m = try c.decode(Tallocate.self)
+            try mutable(m.fid).allocate(mode: m.mode, offset: m.offset, length: m.length)
+            return try c.reply(Rallocate())
+
+        case .tlock:
+            let m = try c.decode(Tlock.self)
+            let status = try file(m.fid).lock(type: m.type, flags: m.flags, start: m.start, length: m.length,
+                                              procID: m.procID, clientID: m.clientID)
+            return try c.reply(Rlock(status: status))
+
+        case .tgetlock:
+            let m = try c.decode(Tgetlock.self)
+            let r = try file(m.fid).getLock(type: m.type, start: m.start, length: m.length, procID: m.procID, clientID: m.clientID)
+            return try c.reply(Rgetlock(type: r.type, start: r.start, length: r.length, procID: r.procID, clientID: r.clientID))
+
+        default:
+            // Tauth, xattrs, Tlconnect, Tchannel, Tbind, R messages sent as requests: not served, connection kept.
+            throw Errno(rawValue: ENOSYS)
+        }
+    }
+
+    /// The file for a mutating request, or EROFS on a read-only server.
+    private func mutable(_ fid: UInt32) throws -> any ServerFile {
+        let f = try file(fid)
+        if readOnly { throw Errno.readOnlyFileSystem }
+        return f
+    }
+
+    private func bindNew(_ fid: UInt32, _ f: any ServerFile) throws {
+        do { try bind(fid, f) } catch { f.clunk(); throw error }
+    }
+
+    private func bindWalked(_ newFid: UInt32, _ f: any ServerFile, from fid: UInt32) throws {
+        do { try bind(newFid, f, replacing: newFid == fid ? fid : nil) } catch { f.clunk(); throw error }
+    }
+
+    private func create(_ fid: UInt32, _ name: String, _ flags: OpenFlags, _ mode: UInt32, uid: UInt32?, gid: UInt32,
+                        _ context: RequestContext) throws -> (qid: QID, ioUnit: UInt32, hostFD: Int32?) {
+        let dir = try mutable(fid)
+        let r = try dir.create(name, flags: flags, mode: mode, uid: uid, gid: gid, context: context)
+        // The fid now names the new, open file (9P2000.L lcreate).
+        do { try bind(fid, r.file, replacing: fid) } catch {
+            r.file.clunk()
+            if let fd = r.hostFD { _ = Glibc.close(fd) }
+            throw error
+        }
+        return (r.qid, r.ioUnit, r.hostFD)
+    }
+}
+
+/// A name Tmultigetattr accepts (gVisor's walk-name rule).
+private func validName(_ name: String) -> Bool {
+    !(name.isEmpty || name == "." || name == ".." || name.utf8.contains(where: { $0 == 0x2F || $0 == 0 }))
+}
