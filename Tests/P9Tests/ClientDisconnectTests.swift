@@ -2,6 +2,7 @@ import Foundation
 import P9
 import Synchronization
 import SystemPackage
+import TestSupport
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -49,6 +50,30 @@ final class ClientDisconnectTests: XCTestCase {
         }
         XCTAssertEqual(client.tagsInUse, 0)
         client.close()
+    }
+
+    func testCloseFailsCallsInFlight() throws {
+        let callers = 3
+        let received = Atomic<Int>(0)
+        let (client, root, server) = try connect { server in
+            for _ in 0..<callers {
+                _ = try server.read()
+                received.add(1, ordering: .relaxed)
+            }
+            _ = try server.read()  // never answers; EOF when the client closes
+        }
+        let errors = Mutex<[P9Error]>([])
+        let threads = (0..<callers).map { _ in
+            TestThread {
+                do throws(P9Error) { _ = try root.getAttr() } catch { errors.withLock { $0.append(error) } }
+            }
+        }
+        XCTAssertTrue(waitUntil { received.load(ordering: .relaxed) == callers })
+        client.close()
+        for t in threads { XCTAssertTrue(t.join(timeout: 10), "a call hung after close()") }
+        XCTAssertEqual(errors.withLock { $0 }, Array(repeating: .connectionClosed("closed by the client"), count: callers))
+        XCTAssertTrue(server.join())
+        XCTAssertEqual(client.tagsInUse, 0)
     }
 
     func testWrongReplyTypeFailsTheConnection() throws {

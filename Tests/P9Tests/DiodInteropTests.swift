@@ -21,6 +21,7 @@ final class DiodInteropTests: XCTestCase {
         let diod = try Diod(export: dir.path, listen: listen)
         defer { diod.stop() }
 
+        let descriptorsBefore = openDescriptorCount()
         let transport = try diod.address.connect()
         XCTAssertEqual(transport.canCarryFDs, listen == .unix)
         let client = try Client(transport: transport)
@@ -133,5 +134,7 @@ final class DiodInteropTests: XCTestCase {
         XCTAssertEqual(client.fidsInUse, 0)
         XCTAssertEqual(client.tagsInUse, 0)
         XCTAssertThrowsError(try root.getAttr(), "a clunked file refuses calls")
+        client.close()
+        XCTAssertEqual(openDescriptorCount(), descriptorsBefore, "the client leaked a descriptor")
     }
 }
