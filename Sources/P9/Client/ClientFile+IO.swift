@@ -27,16 +27,16 @@ extension ClientFile {
         try checkLive()
         let chunk = client.payloadSize
         var done = 0
-        repeat {
+        while done < buffer.count {
             let want = min(chunk, buffer.count - done)
-            var v = iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress.map { $0 + done }), iov_len: want)
+            var v = iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress! + done), iov_len: want)
             let n = try withUnsafePointer(to: &v) { (p) throws(P9Error) -> Int in
                 try client.callWrite(fid: fid, offset: offset + UInt64(done), payload: UnsafeBufferPointer(start: p, count: 1), count: want)
             }
             guard n <= want else { throw P9Error.protocolViolation("Rwrite count \(n) exceeds the \(want) bytes sent") }
             done += n
             if n < want { break }
-        } while done < buffer.count
+        }
         return done
     }
 
