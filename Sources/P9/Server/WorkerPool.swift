@@ -12,7 +12,8 @@ protocol PoolTask: AnyObject, Sendable {
 /// A fixed set of threads draining one FIFO of tasks (shared by every connection of a server).
 final class WorkerPool: Sendable {
     private struct Queue {
-        var items: [any PoolTask] = []
+        /// Dequeued slots are set to nil at once so a finished task (and its connection) is not kept alive.
+        var items: [(any PoolTask)?] = []
         var head = 0
         var stopping = false
     }
@@ -58,13 +59,14 @@ final class WorkerPool: Sendable {
             let task = queue.withLock { q -> (any PoolTask)?? in
                 if q.head < q.items.count {
                     let t = q.items[q.head]
+                    q.items[q.head] = nil
                     q.head += 1
                     // Compact now and then so the array does not grow without bound.
                     if q.head >= 1024 && q.head * 2 >= q.items.count {
                         q.items.removeFirst(q.head)
                         q.head = 0
                     }
-                    return .some(t)
+                    return .some(t!)
                 }
                 return q.stopping ? .none : .some(nil)
             }
