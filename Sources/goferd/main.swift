@@ -1,1 +1,0 @@
-print("goferd: not built yet")
