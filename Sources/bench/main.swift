@@ -1,1 +1,6 @@
-print("bench: not built yet")
+import BenchKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+exit(BenchCLI.main(Array(CommandLine.arguments.dropFirst())))

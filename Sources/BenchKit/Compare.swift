@@ -1,0 +1,66 @@
+/// `bench compare OLD NEW`: median deltas of matched results and a Mann-Whitney verdict.
+public enum Compare {
+    /// One matched result and metric.
+    public struct Row: Sendable {
+        public var scenario: String
+        public var params: String
+        public var metric: String
+        public var old: Double
+        public var new: Double
+        public var p: Double?
+        /// faster, slower or same.
+        public var verdict: String
+    }
+
+    /// Compares the throughput of every result present and ok in both reports.
+    public static func compare(old: JSON, new: JSON) -> [Row] {
+        let olds = old["results"]?.array ?? []
+        var rows: [Row] = []
+        for n in new["results"]?.array ?? [] where n["status"]?.string == "ok" {
+            guard let o = olds.first(where: {
+                $0["scenario"] == n["scenario"] && $0["params"] == n["params"]
+                    && $0["server"]?["kind"] == n["server"]?["kind"] && $0["status"]?.string == "ok"
+            }) else { continue }
+            for metric in ["ops_per_s", "mib_per_s"] {
+                guard let om = o.at(path: "throughput.\(metric).median")?.number,
+                      let nm = n.at(path: "throughput.\(metric).median")?.number else { continue }
+                let a = o.at(path: "throughput.\(metric).samples")?.array?.compactMap(\.number) ?? []
+                let b = n.at(path: "throughput.\(metric).samples")?.array?.compactMap(\.number) ?? []
+                var verdict = "same"
+                var p: Double?
+                if a.count >= 5 && b.count >= 5 {
+                    let pv = Statistics.mannWhitneyP(a, b)
+                    p = pv
+                    if pv < 0.05 { verdict = nm > om ? "faster" : "slower" }
+                }
+                rows.append(Row(scenario: n["scenario"]?.string ?? "", params: paramsText(n["params"]), metric: metric,
+                                old: om, new: nm, p: p, verdict: verdict))
+            }
+        }
+        return rows
+    }
+
+    static func paramsText(_ p: JSON?) -> String {
+        (p?.object ?? []).map { k, v in "\(k)=\(v.string ?? v.number.map { Units.fixed($0, 0) } ?? "?")" }.joined(separator: " ")
+    }
+
+    /// The comparison table.
+    public static func render(_ rows: [Row]) -> String {
+        func pad(_ s: String, _ w: Int, right: Bool = false) -> String {
+            let f = String(repeating: " ", count: max(0, w - s.count))
+            return right ? f + s : s + f
+        }
+        var out = [pad("scenario", 16) + " " + pad("params", 58) + " " + pad("metric", 9) + " " + pad("old", 12, right: true) + " "
+                   + pad("new", 12, right: true) + " " + pad("delta", 8, right: true) + " " + pad("p", 7, right: true) + "  verdict"]
+        for r in rows {
+            let delta = r.old != 0 ? (r.new / r.old - 1) * 100 : 0
+            out.append(pad(r.scenario, 16) + " " + pad(r.params, 58) + " " + pad(r.metric, 9) + " "
+                       + pad(Units.fixed(r.old, 1), 12, right: true) + " " + pad(Units.fixed(r.new, 1), 12, right: true) + " "
+                       + pad((delta >= 0 ? "+" : "") + Units.fixed(delta, 1) + "%", 8, right: true) + " "
+                       + pad(r.p.map { Units.fixed($0, 3) } ?? "-", 7, right: true) + "  " + r.verdict)
+        }
+        out.append("\(rows.count) rows: \(rows.filter { $0.verdict == "faster" }.count) faster, "
+                   + "\(rows.filter { $0.verdict == "slower" }.count) slower, \(rows.filter { $0.verdict == "same" }.count) same")
+        return out.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// The files scenarios work on, made directly in the export folder before any measurement.
+///
+/// Layout under `local` (the attach root sees it under `prefix`): `stat<N>/d1/.../leaf` (a path of N
+/// components), `data/read-<size>` (pattern bytes), `data/write-<size>` (zeros), `data/small` (one block).
+public final class Fixtures: @unchecked Sendable {  // immutable after init except the replace counter, used by one thread
+    /// The fixture folder on this machine.
+    public let local: String
+    /// The same folder as a path of the mounted filesystem ("" when it is the attach root).
+    public let prefix: String
+    private let seed: UInt64
+    private var replacements = 0
+
+    /// Uses `local` (created if missing) and names it `prefix` inside the filesystem.
+    public init(local: String, prefix: String, seed: UInt64) throws {
+        self.local = local
+        self.prefix = prefix
+        self.seed = seed
+        try FileManager.default.createDirectory(atPath: local + "/data", withIntermediateDirectories: true)
+    }
+
+    /// Components the prefix itself adds to every path.
+    var prefixDepth: Int { prefix.split(separator: "/").count }
+
+    /// The filesystem path of the stat target: `depth` components from the attach root, the prefix included.
+    public func statPath(depth: Int) throws -> String {
+        guard depth > prefixDepth else {
+            throw BenchError.skip("depth \(depth) is not deeper than the fixture folder \(prefix) (\(prefixDepth) components)")
+        }
+        return prefix + "/" + statComponents(depth).joined(separator: "/")
+    }
+
+    /// The chain inside the fixture folder: `depth` minus the prefix's components.
+    private func statComponents(_ depth: Int) -> [String] {
+        let n = depth - prefixDepth
+        guard n > 1 else { return ["stat\(depth)-leaf"] }
+        return ["stat\(depth)"] + (1..<n - 1).map { "d\($0)" } + ["leaf"]
+    }
+
+    /// Makes the stat chain of `depth` components.
+    public func makeStatChain(depth: Int) throws {
+        guard depth > prefixDepth else { return }
+        let comps = statComponents(depth)
+        let dir = ([local] + comps.dropLast()).joined(separator: "/")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let leaf = dir + "/" + comps.last!
+        if access(leaf, F_OK) != 0 { try write(leaf, size: 1, pattern: true) }
+    }
+
+    /// Replaces the stat target of `depth` with a new inode: a new file renamed over it.
+    public func replaceStatLeaf(depth: Int) throws {
+        let comps = statComponents(depth)
+        let leaf = ([local] + comps).joined(separator: "/")
+        replacements += 1
+        let tmp = leaf + ".new"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BenchError.fixture("create \(tmp): \(String(cString: strerror(errno)))") }
+        var b = UInt8(truncatingIfNeeded: replacements)
+        _ = Glibc.write(fd, &b, 1)
+        Glibc.close(fd)
+        guard rename(tmp, leaf) == 0 else { throw BenchError.fixture("rename over \(leaf): \(String(cString: strerror(errno)))") }
+    }
+
+    /// The filesystem path of the read file of `size` bytes.
+    public func readPath(size: Int) -> String { prefix + "/data/read-\(size)" }
+    /// The filesystem path of the write file of `size` bytes.
+    public func writePath(size: Int) -> String { prefix + "/data/write-\(size)" }
+    /// The filesystem path of the small file open-read-close reads.
+    public var smallPath: String { prefix + "/data/small" }
+
+    /// Makes the read file of `size` bytes (pattern bytes from the seed) unless it exists with that size.
+    public func makeReadFile(size: Int) throws { try ensure(local + "/data/read-\(size)", size: size, pattern: true) }
+    /// Makes the write file of `size` bytes (zeros).
+    public func makeWriteFile(size: Int) throws { try ensure(local + "/data/write-\(size)", size: size, pattern: false) }
+    /// Makes the small file of `size` bytes.
+    public func makeSmallFile(size: Int) throws { try ensure(local + "/data/small", size: size, pattern: true) }
+
+    private func ensure(_ path: String, size: Int, pattern: Bool) throws {
+        var st = stat()
+        if stat(path, &st) == 0, Int(st.st_size) >= size { return }
+        try write(path, size: size, pattern: pattern)
+    }
+
+    private func write(_ path: String, size: Int, pattern: Bool) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BenchError.fixture("create \(path): \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(fd) }
+        guard pattern else {
+            guard ftruncate(fd, off_t(size)) == 0 else { throw BenchError.fixture("truncate \(path): \(String(cString: strerror(errno)))") }
+            return
+        }
+        let chunk = min(size, 1 << 20)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buffer.deallocate() }
+        var x = seed | 1
+        var offset = 0
+        while offset < size {
+            let n = min(chunk, size - offset)
+            for i in stride(from: 0, to: n & ~7, by: 8) {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17
+                buffer.storeBytes(of: x, toByteOffset: i, as: UInt64.self)
+            }
+            for i in (n & ~7)..<n { buffer[i] = UInt8(truncatingIfNeeded: x >> 3) }
+            let w = pwrite(fd, buffer.baseAddress, n, off_t(offset))
+            guard w > 0 else { throw BenchError.fixture("write \(path): \(String(cString: strerror(errno)))") }
+            offset += w
+        }
+    }
+
+    /// Removes the fixture folder.
+    public func remove() { try? FileManager.default.removeItem(atPath: local) }
+}

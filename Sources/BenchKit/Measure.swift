@@ -1,0 +1,229 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import P9
+import Synchronization
+
+/// Set by the SIGINT handler; the measurement loop stops at the next batch.
+let interruptRequested = Atomic<Bool>(false)
+
+/// CLOCK_MONOTONIC in nanoseconds.
+@inline(__always)
+func monotonicNow() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// RPC counts and wire bytes accumulated over many intervals.
+struct RPCTally {
+    var byType: [MessageType: Int] = [:]
+    var bytes = 0
+
+    var total: Int { byType.values.reduce(0, +) }
+
+    mutating func add(_ d: RPCStats.Snapshot) {
+        for (t, n) in d.byType { byType[t, default: 0] += n }
+        bytes += d.bytesSent + d.bytesReceived
+    }
+
+    mutating func subtract(_ other: RPCTally) {
+        for (t, n) in other.byType {
+            byType[t, default: 0] -= n
+            if byType[t] == 0 { byType[t] = nil }
+        }
+        bytes -= other.bytes
+    }
+}
+
+/// What the measurement of one combination produced.
+struct Measurement {
+    var repetitions = 0
+    var ops = 0
+    var bytes = 0
+    var opsPerS: [Double] = []
+    var mibPerS: [Double] = []
+    var inOp = RPCTally()
+    var background = RPCTally()
+    var latencies: [UInt64] = []
+    var cpuUser = 0.0
+    var cpuSys = 0.0
+}
+
+/// How long and how often to measure.
+struct MeasureSettings {
+    var repetitions: Int
+    var warmup: Int
+    var durationNs: UInt64
+    var ops: Int?
+    var trace: TraceWriter?
+    var label: String
+}
+
+/// Shares a scenario instance with the worker threads of one repetition.
+///
+/// `@unchecked Sendable`: only multi-threaded instances (null-rpc) are shared, and their `op(thread:)` touches
+/// per-thread state and the thread-safe Client only; the runner does not touch the instance meanwhile.
+final class ThreadShared: @unchecked Sendable {
+    let instance: any ScenarioInstance
+    init(_ instance: any ScenarioInstance) { self.instance = instance }
+}
+
+/// Most latency samples kept per combination (batched samples stand for `batch` ops each).
+let maxLatencySamples = 1 << 21
+
+private func cpuTimes() -> (user: Double, sys: Double) {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return (Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6, Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6)
+}
+
+/// Runs warm-up and repetitions of `instance`; on an error, `partial` keeps what was measured before it.
+func measure(_ instance: any ScenarioInstance, client: Client, settings s: MeasureSettings,
+             partial: inout Measurement) throws {
+    // Warm-up: unmeasured ops; their mean picks the batch size (clock reads batched for sub-microsecond ops).
+    var warmNs: UInt64 = 0
+    for _ in 0..<s.warmup {
+        if interruptRequested.load(ordering: .relaxed) { throw BenchError.interrupted }
+        if instance.hasBackground { try instance.background() }
+        let t0 = monotonicNow()
+        for t in 0..<instance.threads { _ = try instance.op(thread: t) }
+        warmNs += monotonicNow() - t0
+    }
+    var batch = 1
+    if !instance.hasBackground && s.trace == nil && s.warmup > 0 {
+        let mean = Double(warmNs) / Double(s.warmup * instance.threads)
+        if mean < 2_000 { batch = min(1024, max(1, Int(4_000 / max(mean, 1)))) }
+    }
+    partial.latencies.reserveCapacity(4096)
+    let cpu0 = cpuTimes()
+    defer {
+        let cpu1 = cpuTimes()
+        partial.cpuUser = cpu1.user - cpu0.user
+        partial.cpuSys = cpu1.sys - cpu0.sys
+    }
+    for rep in 0..<s.repetitions {
+        if s.trace != nil { client.stats.startTrace() }
+        var windows: [(UInt64, UInt64, Int)] = []
+        let before = client.stats.snapshot()
+        var background = RPCTally()
+        var ops = 0, bytes = 0
+        var busyNs: UInt64 = 0
+        let start = monotonicNow()
+        if instance.threads > 1 {
+            let r = try runThreads(instance, settings: s, latencies: &partial.latencies)
+            ops = r.ops; bytes = r.bytes; busyNs = r.wallNs
+        } else {
+            while true {
+                if interruptRequested.load(ordering: .relaxed) { throw BenchError.interrupted }
+                if let target = s.ops, ops >= target { break }
+                if s.ops == nil && monotonicNow() - start >= s.durationNs && ops > 0 { break }
+                if instance.hasBackground {
+                    let b0 = client.stats.snapshot()
+                    try instance.background()
+                    background.add(client.stats.snapshot() - b0)
+                }
+                let n = s.ops.map { min(batch, $0 - ops) } ?? batch
+                let t0 = monotonicNow()
+                for _ in 0..<n { bytes += try instance.op(thread: 0) }
+                let t1 = monotonicNow()
+                busyNs += t1 - t0
+                ops += n
+                if partial.latencies.count < maxLatencySamples { partial.latencies.append((t1 - t0) / UInt64(n)) }
+                if s.trace != nil { windows.append((t0, t1, ops - 1)) }
+            }
+        }
+        var inOp = RPCTally()
+        inOp.add(client.stats.snapshot() - before)
+        inOp.subtract(background)
+        partial.inOp.add(inOp)
+        partial.background.add(background)
+        partial.repetitions += 1
+        partial.ops += ops
+        partial.bytes += bytes
+        let seconds = Double(max(busyNs, 1)) / 1e9
+        partial.opsPerS.append(Double(ops) / seconds)
+        partial.mibPerS.append(Double(bytes) / seconds / 1_048_576)
+        if let trace = s.trace { trace.write(label: s.label, repetition: rep, entries: client.stats.stopTrace(), windows: windows) }
+    }
+}
+
+extension RPCTally {
+    mutating func add(_ other: RPCTally) {
+        for (t, n) in other.byType { byType[t, default: 0] += n }
+        bytes += other.bytes
+    }
+}
+
+/// One repetition with `threads` callers: each runs its share of `ops`, or until the duration passes.
+private func runThreads(_ instance: any ScenarioInstance, settings s: MeasureSettings,
+                        latencies: inout [UInt64]) throws -> (ops: Int, bytes: Int, wallNs: UInt64) {
+    struct Outcome { var ops = 0; var bytes = 0; var latencies: [UInt64] = []; var error: Error? }
+    let shared = ThreadShared(instance)
+    let threads = instance.threads
+    let results = Mutex([Outcome](repeating: Outcome(), count: threads))
+    let done = DispatchSemaphore(value: 0)
+    let start = monotonicNow()
+    let duration = s.durationNs
+    let target = s.ops
+    for t in 0..<threads {
+        let share = target.map { $0 / threads + (t < $0 % threads ? 1 : 0) }
+        let thread = Thread {
+            var o = Outcome()
+            do {
+                while !interruptRequested.load(ordering: .relaxed) {
+                    if let share, o.ops >= share { break }
+                    if share == nil && monotonicNow() - start >= duration && o.ops > 0 { break }
+                    let t0 = monotonicNow()
+                    o.bytes += try shared.instance.op(thread: t)
+                    o.latencies.append(monotonicNow() - t0)
+                    o.ops += 1
+                }
+            } catch {
+                o.error = error
+            }
+            results.withLock { $0[t] = o }
+            done.signal()
+        }
+        thread.start()
+    }
+    for _ in 0..<threads { done.wait() }
+    let wall = monotonicNow() - start
+    let outcomes = results.withLock { $0 }
+    if let e = outcomes.compactMap(\.error).first { throw e }
+    if interruptRequested.load(ordering: .relaxed) { throw BenchError.interrupted }
+    for o in outcomes where latencies.count < maxLatencySamples { latencies.append(contentsOf: o.latencies) }
+    return (outcomes.reduce(0) { $0 + $1.ops }, outcomes.reduce(0) { $0 + $1.bytes }, wall)
+}
+
+/// Writes every RPC of traced repetitions as JSON lines, with the op it belongs to (null: background).
+final class TraceWriter: @unchecked Sendable {  // used by the runner's thread only; `handle` guarded by `lock`
+    private let lock = NSLock()
+    private let handle: FileHandle
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            throw BenchError.report("cannot create the trace file \(path)")
+        }
+        handle = h
+    }
+
+    func write(label: String, repetition: Int, entries: [RPCTraceEntry], windows: [(UInt64, UInt64, Int)]) {
+        var out = ""
+        var w = 0
+        for e in entries.sorted(by: { $0.timeNs < $1.timeNs }) {
+            while w < windows.count && windows[w].1 < e.timeNs { w += 1 }
+            let op: JSON = w < windows.count && windows[w].0 <= e.timeNs ? .int(windows[w].2) : .null
+            let line = JSON.object([
+                ("run", .string(label)), ("repetition", .int(repetition)), ("op", op), ("time_ns", .int(Int(e.timeNs))),
+                ("tag", .int(Int(e.tag))), ("type", .string(e.type.description)), ("fid", .int(Int(e.fid))),
+                ("bytes_sent", .int(e.bytesSent)), ("bytes_received", .int(e.bytesReceived)),
+            ])
+            out += line.serialized(pretty: false) + "\n"
+        }
+        lock.withLock { handle.write(Data(out.utf8)) }
+    }
+
+    func close() { lock.withLock { try? handle.close() } }
+}

@@ -1,0 +1,107 @@
+/// A benchmark parameter; the raw value is the report's key and the flag's name (with `-` for `_`).
+public enum ParamKey: String, CaseIterable, Sendable, Hashable {
+    case mode, resolver, path, blocks
+    case blockSize = "block_size"
+    case multiblock
+    case fileSize = "file_size"
+    case depth, state, threads, msize
+
+    /// The `bench run` flag that sets it.
+    public var flag: String { "--" + String(rawValue.map { $0 == "_" ? "-" : $0 }) }
+
+    /// The words a textual parameter accepts (nil for numeric ones).
+    public var choices: [String]? {
+        switch self {
+        case .mode: return ["exclusive", "writethrough", "shared", "none"]
+        case .resolver: return ["vfs2", "vfs1", "multi"]
+        case .path: return ["hostfd", "9p"]
+        case .multiblock: return ["buffered", "scatter"]
+        case .state: return ["cold", "warm", "replaced"]
+        default: return nil
+        }
+    }
+
+    /// Whether numeric values are byte counts (suffixes K/M/G).
+    public var isSize: Bool { self == .blockSize || self == .fileSize || self == .msize }
+
+    /// What the flag accepts, for error messages and `bench list`.
+    public var accepted: String {
+        if let c = choices { return c.joined(separator: "|") + (self == .mode ? "|all" : "") }
+        return isSize ? "byte counts with optional K/M/G suffix (binary), e.g. 4K,64K,1M" : "positive integers, e.g. 1,2"
+    }
+
+    /// Parses one value of this parameter.
+    public func parse(_ text: String) -> ParamValue? {
+        if let c = choices { return c.contains(text) ? .text(text) : nil }
+        if isSize { return Units.parseSize(text).flatMap { $0 > 0 ? .int($0) : nil } }
+        guard let n = Int(text), n > 0 else { return nil }
+        return .int(n)
+    }
+}
+
+/// One parameter value: a word or an integer (bytes for sizes).
+public enum ParamValue: Hashable, Sendable, CustomStringConvertible {
+    case text(String)
+    case int(Int)
+
+    public var description: String {
+        switch self {
+        case let .text(s): return s
+        case let .int(i): return String(i)
+        }
+    }
+
+    public var json: JSON {
+        switch self {
+        case let .text(s): return .string(s)
+        case let .int(i): return .int(i)
+        }
+    }
+
+    public var intValue: Int? { if case let .int(i) = self { return i } else { return nil } }
+    public var textValue: String? { if case let .text(s) = self { return s } else { return nil } }
+}
+
+/// The parameters of one scenario run, in the scenario's declared order.
+public struct ParamSet: Hashable, Sendable, CustomStringConvertible {
+    public var entries: [(ParamKey, ParamValue)]
+
+    public init(_ entries: [(ParamKey, ParamValue)]) { self.entries = entries }
+
+    public subscript(key: ParamKey) -> ParamValue? { entries.first(where: { $0.0 == key })?.1 }
+
+    /// The textual value of `key` (empty when absent).
+    public func text(_ key: ParamKey) -> String { self[key]?.textValue ?? "" }
+    /// The integer value of `key` (0 when absent).
+    public func int(_ key: ParamKey) -> Int { self[key]?.intValue ?? 0 }
+
+    public var json: JSON { .object(entries.map { ($0.0.rawValue, $0.1.json) }) }
+
+    /// "mode=shared resolver=vfs1 depth=3" with sizes shortened.
+    public var description: String {
+        entries.map { k, v in
+            if k.isSize, let i = v.intValue { return "\(k.rawValue)=\(Units.formatSize(i))" }
+            return "\(k.rawValue)=\(v)"
+        }.joined(separator: " ")
+    }
+
+    public static func == (a: ParamSet, b: ParamSet) -> Bool {
+        a.entries.count == b.entries.count && zip(a.entries, b.entries).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+    }
+
+    public func hash(into h: inout Hasher) {
+        for (k, v) in entries { h.combine(k); h.combine(v) }
+    }
+
+    /// Every combination of `values` for `keys` (the cross product, first key slowest).
+    public static func crossProduct(_ keys: [ParamKey], _ values: [ParamKey: [ParamValue]]) -> [ParamSet] {
+        var out: [[(ParamKey, ParamValue)]] = [[]]
+        for k in keys {
+            let vs = values[k] ?? []
+            var next: [[(ParamKey, ParamValue)]] = []
+            for prefix in out { for v in vs { next.append(prefix + [(k, v)]) } }
+            out = next
+        }
+        return out.map(ParamSet.init)
+    }
+}

@@ -1,0 +1,196 @@
+import P9
+
+/// A command-line mistake: exit 64 with `message`.
+public struct UsageError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Which server a run measures.
+public enum ServerSpec: Equatable, Sendable, CustomStringConvertible {
+    /// `bench serve` in a child process over a socketpair (the default).
+    case builtin
+    /// The same server as threads of the bench process.
+    case inproc
+    /// diod started by the bench on a Unix socket.
+    case diod
+    /// A server someone else runs.
+    case external(Address)
+
+    /// Parses builtin|inproc|diod|unix:PATH|tcp:HOST:PORT.
+    public init?(_ text: String) {
+        switch text {
+        case "builtin": self = .builtin
+        case "inproc": self = .inproc
+        case "diod": self = .diod
+        default:
+            guard text.hasPrefix("unix:") || text.hasPrefix("tcp:"), let a = Address(text) else { return nil }
+            self = .external(a)
+        }
+    }
+
+    /// The report's `server.kind`.
+    public var kind: String {
+        switch self {
+        case .builtin: return "builtin"
+        case .inproc: return "inproc"
+        case .diod: return "diod"
+        case .external: return "external"
+        }
+    }
+
+    public var description: String {
+        if case let .external(a) = self { return a.description }
+        return kind
+    }
+}
+
+/// Report formats.
+public enum ReportFormat: String, CaseIterable, Sendable { case json, csv, svg }
+
+/// Everything `bench run` was asked to do.
+public struct RunOptions: Sendable {
+    public var suite: Suite = .quick
+    /// Scenarios to run (nil: the suite's).
+    public var scenarios: [String]?
+    /// Parameter values given on the command line (they replace the suite's for every scenario).
+    public var values: [ParamKey: [ParamValue]] = [:]
+    public var repetitions: Int?
+    public var warmup: Int?
+    /// Length of one repetition in nanoseconds (exclusive with `ops`).
+    public var durationNs: UInt64?
+    /// Ops per repetition.
+    public var ops: Int?
+    public var server: ServerSpec = .builtin
+    public var aname: String?
+    public var uname: String?
+    public var uid: UInt32?
+    public var out: String?
+    public var formats: [ReportFormat] = ReportFormat.allCases
+    public var quiet = false
+    public var seed: UInt64 = 1
+    public var trace: String?
+    /// The command line, for the report's context.
+    public var argv: [String] = []
+
+    public init() {}
+
+    /// The scenarios to run, in declared order.
+    public var scenarioList: [ScenarioSpec] {
+        let names = scenarios ?? suite.scenarios
+        return ScenarioSpec.all.filter { names.contains($0.name) }
+    }
+
+    /// The parameter combinations of `spec` (flags first, then the suite's defaults).
+    public func combinations(of spec: ScenarioSpec) -> [ParamSet] {
+        var v: [ParamKey: [ParamValue]] = [:]
+        for k in spec.params { v[k] = values[k] ?? suite.values(k, for: spec.name) }
+        return ParamSet.crossProduct(spec.params, v)
+    }
+
+    public var effectiveRepetitions: Int { repetitions ?? suite.repetitions }
+    public var effectiveWarmup: Int { warmup ?? suite.warmup }
+
+    /// Parses `bench run` arguments (without the program name and subcommand).
+    public static func parse(_ args: [String]) throws(UsageError) -> RunOptions {
+        var o = RunOptions()
+        var i = 0
+        var sawSuite: String?
+        func value(_ flag: String, _ inline: String?) throws(UsageError) -> String {
+            if let inline { return inline }
+            i += 1
+            guard i < args.count else { throw UsageError("\(flag) needs a value") }
+            return args[i]
+        }
+        func list(_ text: String) -> [String] { text.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        func positive(_ flag: String, _ text: String, allowZero: Bool = false) throws(UsageError) -> Int {
+            guard let n = Int(text), n > 0 || (allowZero && n == 0) else {
+                throw UsageError("\(flag): \"\(text)\" is not a \(allowZero ? "non-negative" : "positive") integer")
+            }
+            return n
+        }
+        while i < args.count {
+            var arg = args[i]
+            var inline: String?
+            if arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") {
+                inline = String(arg[arg.index(after: eq)...])
+                arg = String(arg[..<eq])
+            }
+            if let key = ParamKey.allCases.first(where: { $0.flag == arg }) {
+                let text = try value(arg, inline)
+                var parsed: [ParamValue] = []
+                for item in list(text) {
+                    if key == .mode && item == "all" { parsed += key.choices!.map { .text($0) }; continue }
+                    guard let v = key.parse(item) else {
+                        throw UsageError("\(arg): \"\(item)\" is not accepted; expected \(key.accepted)")
+                    }
+                    if !parsed.contains(v) { parsed.append(v) }
+                }
+                o.values[key] = parsed
+                i += 1
+                continue
+            }
+            switch arg {
+            case "--suite":
+                let s = try value(arg, inline)
+                guard let suite = Suite.named(s) else { throw UsageError("--suite: \"\(s)\" is not accepted; expected quick|ci|full") }
+                o.suite = suite
+                sawSuite = s
+            case "--scenario":
+                let names = list(try value(arg, inline))
+                for n in names where ScenarioSpec.named(n) == nil {
+                    throw UsageError("--scenario: \"\(n)\" is not accepted; expected \(ScenarioSpec.all.map(\.name).joined(separator: "|"))")
+                }
+                o.scenarios = names
+            case "--repetitions": o.repetitions = try positive(arg, try value(arg, inline))
+            case "--warmup": o.warmup = try positive(arg, try value(arg, inline), allowZero: true)
+            case "--ops":
+                o.ops = try positive(arg, try value(arg, inline))
+            case "--duration":
+                let t = try value(arg, inline)
+                guard let ns = Units.parseDuration(t) else {
+                    throw UsageError("--duration: \"\(t)\" is not accepted; expected a positive duration with ns|us|ms|s, e.g. 2s, 500ms")
+                }
+                o.durationNs = ns
+            case "--server":
+                let t = try value(arg, inline)
+                guard let s = ServerSpec(t) else {
+                    throw UsageError("--server: \"\(t)\" is not accepted; expected builtin|inproc|diod|unix:PATH|tcp:HOST:PORT")
+                }
+                o.server = s
+            case "--aname": o.aname = try value(arg, inline)
+            case "--uname":
+                let u = try value(arg, inline)
+                guard !u.isEmpty else { throw UsageError("--uname: the name must not be empty") }
+                o.uname = u
+            case "--uid":
+                let t = try value(arg, inline)
+                guard let u = UInt32(t) else { throw UsageError("--uid: \"\(t)\" is not accepted; expected a numeric uid") }
+                o.uid = u
+            case "--out": o.out = try value(arg, inline)
+            case "--format":
+                var f: [ReportFormat] = []
+                for item in list(try value(arg, inline)) {
+                    guard let r = ReportFormat(rawValue: item) else {
+                        throw UsageError("--format: \"\(item)\" is not accepted; expected json,csv,svg")
+                    }
+                    if !f.contains(r) { f.append(r) }
+                }
+                o.formats = f
+            case "--quiet", "-q": o.quiet = true
+            case "--seed":
+                let t = try value(arg, inline)
+                guard let s = UInt64(t) else { throw UsageError("--seed: \"\(t)\" is not accepted; expected a non-negative integer") }
+                o.seed = s
+            case "--trace": o.trace = try value(arg, inline)
+            default:
+                throw UsageError("unknown argument \"\(args[i])\" for bench run (see bench help)")
+            }
+            i += 1
+        }
+        if o.ops != nil && o.durationNs != nil { throw UsageError("--ops and --duration exclude each other; give one") }
+        _ = sawSuite
+        return o
+    }
+}

@@ -1,0 +1,252 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Gofer
+import P9
+import SafeMem
+
+/// What a scenario instance gets from the runner.
+public struct ScenarioEnvironment: Sendable {
+    /// The connection (shared by the scenarios of one msize; RPCs are counted on it).
+    public let client: Client
+    /// The fixtures, when the bench can reach the export's files.
+    public let fixtures: Fixtures?
+    public let aname: String
+    public let uname: String?
+    public let uid: UInt32?
+}
+
+/// One prepared scenario with fixed parameters: the runner calls `background()` (when `hasBackground`)
+/// and `op(thread:)` in its measurement loop, then `close()`.
+protocol ScenarioInstance: AnyObject {
+    /// Whether `background()` must run (unmeasured) before every op.
+    var hasBackground: Bool { get }
+    /// Concurrent callers of `op`.
+    var threads: Int { get }
+    /// State reset before an op (its RPCs are counted as background).
+    func background() throws
+    /// One op; returns the payload bytes it moved.
+    func op(thread: Int) throws -> Int
+    /// Releases everything the instance holds.
+    func close()
+}
+
+extension ScenarioInstance {
+    var hasBackground: Bool { false }
+    var threads: Int { 1 }
+    func background() throws {}
+}
+
+/// Makes the instance of `spec` for `params`; throws `BenchError.skip` for a combination that cannot run.
+func makeScenario(_ spec: ScenarioSpec, _ params: ParamSet, _ env: ScenarioEnvironment) throws -> any ScenarioInstance {
+    switch spec.name {
+    case "stat": return try StatScenario(params, env)
+    case "open-read-close": return try OpenReadCloseScenario(params, env)
+    case "seq-read": return try SequentialScenario(params, env, write: false)
+    case "seq-write": return try SequentialScenario(params, env, write: true)
+    case "null-rpc": return try NullRPCScenario(params, env)
+    default: throw BenchError.skip("unknown scenario \(spec.name)")
+    }
+}
+
+/// Whether the multi resolver exists in Gofer yet (it currently falls back to vfs2).
+let multiResolverAvailable = false
+
+/// The filesystem options `params` ask for; throws a skip for combinations the filesystem cannot run.
+func filesystemOptions(_ params: ParamSet) throws -> FilesystemOptions {
+    let mode = params.text(.mode)
+    var o = mode == "none" ? FilesystemOptions.cacheNone : FilesystemOptions(mode: InteropMode(rawValue: mode) ?? .exclusive)
+    if let r = params[.resolver]?.textValue {
+        if r == "vfs1" && mode != "shared" {
+            throw BenchError.skip("the vfs1 resolver models cacheRemoteRevalidating and runs only in mode shared")
+        }
+        if r == "multi" && !multiResolverAvailable {
+            throw BenchError.skip("the multi resolver is not implemented yet (Gofer falls back to vfs2)")
+        }
+        o.resolver = ResolverKind(rawValue: r) ?? .vfs2
+    }
+    if let p = params[.path]?.textValue { o.hostFDs = p == "hostfd" }
+    if let m = params[.multiblock]?.textValue { o.multiblock = MultiBlockStrategy(rawValue: m) ?? .buffered }
+    return o
+}
+
+func makeFilesystem(_ params: ParamSet, _ env: ScenarioEnvironment) throws -> Filesystem {
+    let options = try filesystemOptions(params)
+    return try Filesystem(client: env.client, options: options, aname: env.aname, uname: env.uname, nUname: env.uid)
+}
+
+func requireFixtures(_ env: ScenarioEnvironment) throws -> Fixtures {
+    guard let f = env.fixtures else {
+        throw BenchError.skip("needs fixture files: the export is not a local folder (pass --aname naming the exported folder)")
+    }
+    return f
+}
+
+/// Skips a hostfd combination when the server donated no descriptor.
+func requireHostFD(_ params: ParamSet, _ handle: Handle) throws {
+    if params[.path]?.textValue == "hostfd" && !handle.hasHostFD {
+        throw BenchError.skip("path hostfd: the server donates no host FDs (plain 9P2000.L server or TCP)")
+    }
+}
+
+/// stat of a path of `depth` components in state cold, warm or replaced.
+final class StatScenario: ScenarioInstance {
+    let fs: Filesystem
+    let fixtures: Fixtures
+    let path: String
+    let depth: Int
+    let state: String
+
+    init(_ params: ParamSet, _ env: ScenarioEnvironment) throws {
+        fixtures = try requireFixtures(env)
+        depth = params.int(.depth)
+        state = params.text(.state)
+        path = try fixtures.statPath(depth: depth)
+        fs = try makeFilesystem(params, env)
+        do { _ = try fs.stat(path) } catch { fs.release(); throw error }  // everything cached before the first op
+    }
+
+    var hasBackground: Bool { state != "warm" }
+
+    func background() throws {
+        switch state {
+        case "cold": try fs.dropCaches()
+        case "replaced":
+            try fixtures.replaceStatLeaf(depth: depth)
+            fs.reclaim()
+        default: break
+        }
+    }
+
+    func op(thread: Int) throws -> Int {
+        _ = try fs.stat(path)
+        return 0
+    }
+
+    func close() { fs.release() }
+}
+
+/// Buffers for `blocks` x `blockSize` bytes and their BlockSeq.
+final class IOBuffers {
+    let memory: UnsafeMutableRawBufferPointer
+    let seq: BlockSeq
+    let unit: Int
+
+    init(blocks: Int, blockSize: Int) {
+        unit = blocks * blockSize
+        let m = UnsafeMutableRawBufferPointer.allocate(byteCount: max(unit, 1), alignment: 4096)
+        m.initializeMemory(as: UInt8.self, repeating: 0xA5)
+        memory = m
+        seq = BlockSeq((0..<blocks).map { i in Block(base: m.baseAddress! + i * blockSize, count: blockSize) })
+    }
+
+    deinit { memory.deallocate() }
+}
+
+/// open + read one block + close of a file whose handle is cached.
+final class OpenReadCloseScenario: ScenarioInstance {
+    let fs: Filesystem
+    let path: String
+    let buffer: IOBuffers
+
+    init(_ params: ParamSet, _ env: ScenarioEnvironment) throws {
+        let fixtures = try requireFixtures(env)
+        path = fixtures.smallPath
+        buffer = IOBuffers(blocks: 1, blockSize: params.int(.blockSize))
+        fs = try makeFilesystem(params, env)
+        do {
+            let f = try fs.open(path, flags: O_RDONLY)
+            defer { try? f.close() }
+            try requireHostFD(params, f.handle)
+        } catch {
+            fs.release()
+            throw error
+        }
+    }
+
+    func op(thread: Int) throws -> Int {
+        let f = try fs.open(path, flags: O_RDONLY)
+        let n: Int
+        do { n = try f.readBlocks(buffer.seq, at: 0) } catch { try? f.close(); throw error }
+        try f.close()
+        return n
+    }
+
+    func close() { fs.release() }
+}
+
+/// Sequential reads or writes in I/O units of `blocks` x `block_size`, wrapping at `file_size`.
+final class SequentialScenario: ScenarioInstance {
+    let fs: Filesystem
+    let file: OpenFile
+    let buffer: IOBuffers
+    let fileSize: Int
+    let write: Bool
+    var offset = 0
+
+    init(_ params: ParamSet, _ env: ScenarioEnvironment, write: Bool) throws {
+        let fixtures = try requireFixtures(env)
+        self.write = write
+        fileSize = params.int(.fileSize)
+        let blocks = params.int(.blocks), blockSize = params.int(.blockSize)
+        guard blocks * blockSize <= fileSize else {
+            throw BenchError.skip("an I/O unit of \(blocks) x \(Units.formatSize(blockSize)) is larger than file_size \(Units.formatSize(fileSize))")
+        }
+        buffer = IOBuffers(blocks: blocks, blockSize: blockSize)
+        fs = try makeFilesystem(params, env)
+        do {
+            file = try fs.open(write ? fixtures.writePath(size: fileSize) : fixtures.readPath(size: fileSize),
+                               flags: write ? O_WRONLY : O_RDONLY)
+        } catch {
+            fs.release()
+            throw error
+        }
+        do { try requireHostFD(params, file.handle) } catch { close(); throw error }
+    }
+
+    func op(thread: Int) throws -> Int {
+        if offset + buffer.unit > fileSize { offset = 0 }
+        let n = write ? try file.writeBlocks(buffer.seq, at: UInt64(offset)) : try file.readBlocks(buffer.seq, at: UInt64(offset))
+        guard n == buffer.unit else {
+            throw BenchError.server("short \(write ? "write" : "read") of \(n) bytes at offset \(offset) (wanted \(buffer.unit))")
+        }
+        offset += n
+        return n
+    }
+
+    func close() {
+        try? file.close()
+        fs.release()
+    }
+}
+
+/// Tgetattr on a fid through the Client, one fid per thread.
+final class NullRPCScenario: ScenarioInstance {
+    let root: ClientFile
+    let fids: [ClientFile]
+    let threads: Int
+
+    init(_ params: ParamSet, _ env: ScenarioEnvironment) throws {
+        threads = max(1, params.int(.threads))
+        root = try env.client.attach(aname: env.aname, uname: env.uname, nUname: env.uid)
+        var made: [ClientFile] = []
+        do {
+            for _ in 0..<threads { made.append(try root.walk([]).file) }
+        } catch {
+            for f in made { try? f.clunk() }
+            try? root.clunk()
+            throw error
+        }
+        fids = made
+    }
+
+    func op(thread: Int) throws -> Int {
+        _ = try fids[thread].getAttr(.all)
+        return 0
+    }
+
+    func close() {
+        for f in fids { try? f.clunk() }
+        try? root.clunk()
+    }
+}

@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShims
+import LocalGofer
+import P9
+
+/// `bench serve` (hidden): the builtin server, run by `bench` in a child process.
+///
+/// `--control-fd N` is a Unix socket to the parent; every byte received on it carries one connected socket
+/// (SCM_RIGHTS) that is then served with a `LocalGofer` over `--root DIR`. The server exits when the control
+/// socket closes or the parent dies.
+public enum ServeCommand {
+    /// Runs the server until the control socket closes; returns the exit code.
+    public static func main(_ args: [String]) -> Int32 {
+        var control: Int32 = -1
+        var root: String?
+        var i = 0
+        while i < args.count {
+            switch args[i] {
+            case "--control-fd" where i + 1 < args.count: control = Int32(args[i + 1]) ?? -1; i += 2
+            case "--root" where i + 1 < args.count: root = args[i + 1]; i += 2
+            default:
+                writeStderr("bench serve: unknown argument \(args[i]) (usage: bench serve --control-fd N --root DIR)\n")
+                return 64
+            }
+        }
+        guard control >= 0, let root else {
+            writeStderr("bench serve: usage: bench serve --control-fd N --root DIR\n")
+            return 64
+        }
+        signal(SIGPIPE, SIG_IGN)
+        _ = fcntl(control, F_SETFD, FD_CLOEXEC)
+        let server: Server
+        do {
+            server = Server(fileServer: try LocalGofer(root: root), options: ServerOptions(workers: 2))
+        } catch {
+            writeStderr("bench serve: cannot export \(root): \(error)\n")
+            return 1
+        }
+        var byte: UInt8 = 0
+        var fds: [Int32] = [-1, -1, -1, -1]
+        while true {
+            var nfds: Int32 = 0
+            let n = withUnsafeMutablePointer(to: &byte) { p -> Int in
+                var v = iovec(iov_base: UnsafeMutableRawPointer(p), iov_len: 1)
+                return cshims_recvmsg_fds(control, &v, 1, &fds, 4, &nfds)
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            for k in 0..<Int(nfds) { server.serve(fd: fds[k]) }
+        }
+        server.stop()
+        return 0
+    }
+}

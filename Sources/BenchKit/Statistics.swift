@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Summary statistics and the Mann-Whitney U test used by the gate and `bench compare`.
+public enum Statistics {
+    /// The median (mean of the middle two for an even count); nil when empty.
+    public static func median(_ xs: [Double]) -> Double? {
+        guard !xs.isEmpty else { return nil }
+        let s = xs.sorted()
+        let m = s.count / 2
+        return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
+    }
+
+    /// Nearest-rank percentile `p` (0...100) of already sorted values.
+    public static func percentile(sorted: [UInt64], _ p: Double) -> UInt64? {
+        guard !sorted.isEmpty else { return nil }
+        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
+        return sorted[min(max(rank, 1), sorted.count) - 1]
+    }
+
+    /// The two-sided p-value of the Mann-Whitney U test of `a` against `b`.
+    ///
+    /// Exact (enumerating the U distribution) when there are no ties and both samples are small; otherwise the
+    /// normal approximation with tie and continuity corrections.
+    public static func mannWhitneyP(_ a: [Double], _ b: [Double]) -> Double {
+        let n1 = a.count, n2 = b.count
+        guard n1 > 0, n2 > 0 else { return 1 }
+        let all = (a.map { ($0, 0) } + b.map { ($0, 1) }).sorted { $0.0 < $1.0 }
+        var ranks = [Double](repeating: 0, count: all.count)
+        var tieTerm = 0.0
+        var i = 0
+        while i < all.count {
+            var j = i
+            while j + 1 < all.count && all[j + 1].0 == all[i].0 { j += 1 }
+            let r = Double(i + j + 2) / 2
+            for k in i...j { ranks[k] = r }
+            let t = Double(j - i + 1)
+            tieTerm += t * t * t - t
+            i = j + 1
+        }
+        var r1 = 0.0
+        for (k, x) in all.enumerated() where x.1 == 0 { r1 += ranks[k] }
+        let u1 = r1 - Double(n1 * (n1 + 1)) / 2
+        let u = min(u1, Double(n1 * n2) - u1)
+        if tieTerm == 0 && n1 <= 30 && n2 <= 30 {
+            // Exact: count the arrangements whose U is at most the observed one.
+            let counts = uDistribution(n1, n2)
+            let total = counts.reduce(0, +)
+            var below = 0.0
+            for k in 0...Int(u.rounded(.down)) where k < counts.count { below += counts[k] }
+            return min(1, 2 * below / total)
+        }
+        let n = Double(n1 + n2)
+        let mean = Double(n1 * n2) / 2
+        let variance = Double(n1 * n2) / 12 * ((n + 1) - tieTerm / (n * (n - 1)))
+        guard variance > 0 else { return 1 }
+        let z = (abs(u1 - mean) - 0.5) / variance.squareRoot()
+        return min(1, max(0, erfc(max(z, 0) / 2.0.squareRoot())))
+    }
+
+    /// Number of arrangements giving each U for sample sizes m, n (no ties), as doubles.
+    static func uDistribution(_ m: Int, _ n: Int) -> [Double] {
+        // f[i][j][u]: arrangements of i and j elements with statistic u; recurrence on the largest element.
+        var table = [[[Double]]](repeating: [[Double]](repeating: [], count: n + 1), count: m + 1)
+        for i in 0...m {
+            for j in 0...n {
+                if i == 0 || j == 0 { table[i][j] = [1]; continue }
+                let a = table[i - 1][j]  // the largest is from the first sample: it beats all j
+                let b = table[i][j - 1]
+                var out = [Double](repeating: 0, count: i * j + 1)
+                for (u, c) in a.enumerated() where u + j < out.count { out[u + j] += c }
+                for (u, c) in b.enumerated() { out[u] += c }
+                table[i][j] = out
+            }
+        }
+        return table[m][n]
+    }
+}

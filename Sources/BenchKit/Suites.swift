@@ -1,0 +1,97 @@
+/// What a scenario is: its name, the parameters it uses and what one op does.
+public struct ScenarioSpec: Sendable {
+    public let name: String
+    /// The parameters it uses, in report order; other flags are ignored for it.
+    public let params: [ParamKey]
+    /// What one op is (shown by `bench list`).
+    public let op: String
+    /// Whether ops move payload bytes (then MiB/s is reported).
+    public let movesBytes: Bool
+
+    /// Every scenario, in run order.
+    public static let all: [ScenarioSpec] = [
+        ScenarioSpec(name: "stat", params: [.mode, .resolver, .depth, .state],
+                     op: "one stat of a path of `depth` components (cold: caches dropped before each op; replaced: the "
+                         + "last component replaced in the export by a new inode before each op, then fs.reclaim(); both background)",
+                     movesBytes: false),
+        ScenarioSpec(name: "open-read-close", params: [.mode, .path, .blockSize, .msize],
+                     op: "open + read one block of `block_size` at offset 0 + close, of a file opened once before (cached)",
+                     movesBytes: true),
+        ScenarioSpec(name: "seq-read", params: [.mode, .path, .blocks, .blockSize, .multiblock, .fileSize, .msize],
+                     op: "one I/O unit of `blocks` x `block_size` bytes read sequentially from a file of `file_size` "
+                         + "(wrapping at the end), as a BlockSeq of `blocks` blocks",
+                     movesBytes: true),
+        ScenarioSpec(name: "seq-write", params: [.mode, .path, .blocks, .blockSize, .multiblock, .fileSize, .msize],
+                     op: "one I/O unit of `blocks` x `block_size` bytes written sequentially into a file of `file_size` "
+                         + "(wrapping at the end), as a BlockSeq of `blocks` blocks",
+                     movesBytes: true),
+        ScenarioSpec(name: "null-rpc", params: [.threads],
+                     op: "one Tgetattr on a walked fid through the Client (no filesystem): raw RPC latency; "
+                         + "`threads` callers share the connection",
+                     movesBytes: false),
+    ]
+
+    /// The scenario called `name`.
+    public static func named(_ name: String) -> ScenarioSpec? { all.first { $0.name == name } }
+}
+
+/// A named set of scenarios with default parameter values and measurement settings.
+public struct Suite: Sendable {
+    public let name: String
+    public let scenarios: [String]
+    /// Default values of every parameter for every scenario of the suite.
+    public let defaults: [ParamKey: [ParamValue]]
+    /// Per-scenario overrides of `defaults`.
+    public let overrides: [String: [ParamKey: [ParamValue]]]
+    public let repetitions: Int
+    /// Unmeasured ops before the first repetition.
+    public let warmup: Int
+    /// Length of one repetition.
+    public let durationNs: UInt64
+
+    /// The bench's default msize request: 1 MiB of payload plus room for the header.
+    public static let defaultMsize = (1 << 20) + (4 << 10)
+
+    /// The default values of `key` for `scenario`.
+    public func values(_ key: ParamKey, for scenario: String) -> [ParamValue] {
+        overrides[scenario]?[key] ?? defaults[key] ?? []
+    }
+
+    public static func named(_ name: String) -> Suite? { [quick, ci, full].first { $0.name == name } }
+
+    private static func t(_ words: String...) -> [ParamValue] { words.map { .text($0) } }
+    private static func n(_ ints: Int...) -> [ParamValue] { ints.map { .int($0) } }
+
+    private static let base: [ParamKey: [ParamValue]] = [
+        .mode: t("exclusive", "shared"), .resolver: t("vfs2", "vfs1"), .path: t("hostfd", "9p"),
+        .blocks: n(1, 4), .blockSize: n(64 << 10), .multiblock: t("buffered", "scatter"), .fileSize: n(8 << 20),
+        .depth: n(3), .state: t("cold", "warm", "replaced"), .threads: n(1, 2), .msize: n(defaultMsize),
+    ]
+
+    /// Under a minute on a 2-core machine: every scenario, the main modes.
+    public static let quick = Suite(
+        name: "quick", scenarios: ScenarioSpec.all.map(\.name), defaults: base,
+        overrides: ["open-read-close": [.blockSize: n(4 << 10)], "seq-write": [.mode: t("shared")]],
+        repetitions: 5, warmup: 20, durationNs: 100_000_000)
+
+    /// What CI gates on (every scenario Benchmarks/thresholds.json selects), under ~2 minutes.
+    public static let ci = Suite(
+        name: "ci", scenarios: ScenarioSpec.all.map(\.name),
+        defaults: base.merging([.mode: t("exclusive", "writethrough", "shared"), .depth: n(3, 20),
+                                .fileSize: n(16 << 20)]) { $1 },
+        overrides: ["open-read-close": [.mode: t("exclusive", "shared"), .blockSize: n(4 << 10)],
+                    "seq-read": [.mode: t("exclusive", "shared"), .blocks: n(1, 16), .blockSize: n(4 << 10, 64 << 10)],
+                    "seq-write": [.mode: t("shared"), .blocks: n(1, 16)]],
+        repetitions: 5, warmup: 20, durationNs: 150_000_000)
+
+    /// Everything: every mode, resolver, size and strategy (long).
+    public static let full = Suite(
+        name: "full", scenarios: ScenarioSpec.all.map(\.name),
+        defaults: [
+            .mode: t("exclusive", "writethrough", "shared", "none"), .resolver: t("vfs2", "vfs1", "multi"),
+            .path: t("hostfd", "9p"), .blocks: n(1, 4, 16), .blockSize: n(4 << 10, 64 << 10, 1 << 20),
+            .multiblock: t("buffered", "scatter"), .fileSize: n(64 << 20), .depth: n(3, 20),
+            .state: t("cold", "warm", "replaced"), .threads: n(1, 2), .msize: n(defaultMsize),
+        ],
+        overrides: [:], repetitions: 5, warmup: 50, durationNs: 1_000_000_000)
+}
