@@ -107,9 +107,20 @@ extension Filesystem {
         let (newParentPath, newName) = try parentAndName(newPath)
         let oldParent = try resolveDirectoryForChange(oldParentPath)
         let newParent = try resolveDirectoryForChange(newParentPath)
-        try requireFid(oldParent).renameAt(oldName, to: requireFid(newParent), newName)
-        if let replaced = newParent.children[newName] { markStale(replaced) }
-        if let moved = oldParent.children[oldName] {
+        var moved = oldParent.children[oldName]
+        if fidsNamePaths, let m = moved, let fid = m.fid {
+            // Trename through the moved fid keeps it valid; its descendants' fids still name old paths.
+            try fid.rename(to: requireFid(newParent), name: newName)
+            for c in Array(m.children.values) { markStale(c) }
+        } else {
+            try requireFid(oldParent).renameAt(oldName, to: requireFid(newParent), newName)
+            if fidsNamePaths, let m = moved {
+                markStale(m)  // its fid still names the old path on a path-based server
+                moved = nil
+            }
+        }
+        if let replaced = newParent.children[newName], replaced !== moved { markStale(replaced) }
+        if let moved {
             oldParent.children[oldName] = nil
             moved.name = newName
             moved.parent = newParent
@@ -175,6 +186,9 @@ extension Filesystem {
         defer { lock.unlock() }
         return try requireFid(root).statfs()
     }
+
+    /// True on plain 9P2000.L servers: diod binds a fid to a path, so a rename leaves other fids naming the old path.
+    var fidsNamePaths: Bool { client.version == 0 }
 
     /// A directory about to change: resolved, checked for write and search permission.
     func resolveDirectoryForChange(_ components: [String]) throws -> Dentry {

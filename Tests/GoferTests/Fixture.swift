@@ -1,0 +1,86 @@
+import Foundation
+import Gofer
+import P9
+import TestSupport
+import XCTest
+
+/// A real server over a temporary export, and helpers to count the RPCs of one filesystem call.
+final class Fixture {
+    enum Kind { case diod, goferd }
+    let kind: Kind
+    let export: TemporaryDirectory
+    private var diod: Diod?
+    private var goferd: InProcessGoferd?
+    private var stopServer: (() -> Void)?
+    private var clients: [Client] = []
+
+    init(_ kind: Kind) throws {
+        self.kind = kind
+        export = try TemporaryDirectory(prefix: "gofer-export")
+        switch kind {
+        case .diod:
+            guard Diod.isInstalled else { throw XCTSkip("diod is not installed (run scripts/bootstrap)") }
+            diod = try Diod(export: export.path)
+        case .goferd:
+            let g = try InProcessGoferd(export: export.path)
+            goferd = g
+            stopServer = { g.server.stop() }
+        }
+    }
+
+    deinit {
+        clients.forEach { $0.close() }
+        diod?.stop()
+        stopServer?()
+        export.remove()
+    }
+
+    /// A new connection to the server.
+    func connect(maxVersion: UInt32 = 13) throws -> Client {
+        let client: Client
+        switch kind {
+        case .diod:
+            client = try Client(transport: try diod!.address.connect(), options: ClientOptions(maxVersion: maxVersion))
+        case .goferd:
+            client = try Client(transport: try goferd!.connect(), options: ClientOptions(maxVersion: maxVersion))
+        }
+        clients.append(client)
+        return client
+    }
+
+    /// The aname this server wants.
+    var aname: String { kind == .diod ? export.path : "" }
+
+    /// A filesystem on a fresh connection.
+    func filesystem(_ options: FilesystemOptions) throws -> Filesystem {
+        try Filesystem(client: try connect(), options: options, aname: aname)
+    }
+
+    /// Makes the directories of `path` and a file at its end, directly in the export.
+    func makePath(_ path: String, contents: [UInt8] = Array("x".utf8)) throws {
+        try export.write(path, contents)
+    }
+
+    /// Replaces the file at `path` directly in the export with a new inode (create, then rename over).
+    func replace(_ path: String) throws {
+        let tmp = export.appending(path + ".new")
+        try Data("y".utf8).write(to: URL(fileURLWithPath: tmp))
+        XCTAssertEqual(Foundation.rename(tmp, export.appending(path)), 0)
+    }
+}
+
+/// Message types sent while `body` runs.
+func rpcs<T>(_ fs: Filesystem, _ body: () throws -> T) rethrows -> (result: T, types: [MessageType]) {
+    fs.client.stats.startTrace()
+    let result: T
+    do {
+        result = try body()
+    } catch {
+        _ = fs.client.stats.stopTrace()
+        throw error
+    }
+    return (result, fs.client.stats.stopTrace().map(\.type))
+}
+
+/// Names of the message types, for readable assertion messages.
+func names(_ types: [MessageType]) -> [String] { types.map(\.description) }

@@ -1,0 +1,98 @@
+import Gofer
+import P9
+import XCTest
+
+/// DESIGN.md's RPC model: RPCs on the wire during one stat of a path of depth N.
+final class RPCModelTests: XCTestCase {
+    enum State: String, CaseIterable { case cold, warm, replaced }
+
+    /// Builds d1/d2/.../f (depth components) in the export and returns the path.
+    static func deepPath(_ depth: Int) -> String {
+        (1..<depth).map { "d\($0)" }.joined(separator: "/") + (depth > 1 ? "/" : "") + "f"
+    }
+
+    /// RPC types of one stat of a depth-N path in `state`; the state is prepared outside the measured call.
+    func statRPCs(_ fx: Fixture, _ options: FilesystemOptions, depth: Int, state: State) throws -> [MessageType] {
+        let path = Self.deepPath(depth)
+        if (try? fx.export.read(path)) == nil { try fx.makePath(path) }
+        let fs = try fx.filesystem(options)
+        defer { fs.release() }
+        if state != .cold { _ = try fs.stat(path) }
+        if state == .replaced {
+            try fx.replace(path)
+        }
+        let before = try fx.export.read(path)
+        let (st, types) = try rpcs(fs) { try fs.stat(path) }
+        XCTAssertEqual(st.size, UInt64(before.count))
+        return types
+    }
+
+    // MARK: the seed's listings (depth 3, last component replaced)
+
+    func testSeedListingVFS1Replaced() throws {
+        let fx = try Fixture(.goferd)
+        let types = try statRPCs(fx, FilesystemOptions(mode: .shared, resolver: .vfs1), depth: 3, state: .replaced)
+        XCTAssertEqual(names(types), [
+            "Tgetattr", "Twalkgetattr", "Tclunk",
+            "Tgetattr", "Twalkgetattr", "Tclunk",
+            "Tgetattr", "Twalkgetattr", "Tclunk", "Twalkgetattr",
+            "Tgetattr",
+        ])
+    }
+
+    func testSeedListingVFS2SharedReplaced() throws {
+        let fx = try Fixture(.goferd)
+        let types = try statRPCs(fx, FilesystemOptions(mode: .shared, resolver: .vfs2), depth: 3, state: .replaced)
+        XCTAssertEqual(names(types), ["Tgetattr", "Twalkgetattr", "Tclunk", "Twalkgetattr", "Tclunk", "Twalkgetattr"])
+    }
+
+    // MARK: DESIGN.md's formulas at depths 1, 5, 20 against goferd
+
+    func testFormulasAgainstGoferd() throws {
+        let fx = try Fixture(.goferd)
+        typealias Row = (name: String, options: FilesystemOptions, formula: [State: (Int) -> Int])
+        let rows: [Row] = [
+            ("vfs1 shared", FilesystemOptions(mode: .shared, resolver: .vfs1),
+             [.cold: { 2 * $0 + 1 }, .warm: { 3 * $0 + 1 }, .replaced: { 3 * $0 + 2 }]),
+            ("vfs2 shared", FilesystemOptions(mode: .shared, resolver: .vfs2),
+             [.cold: { $0 + 1 }, .warm: { 2 * $0 + 1 }, .replaced: { 2 * $0 }]),
+            ("vfs2 exclusive", FilesystemOptions(mode: .exclusive, resolver: .vfs2),
+             [.cold: { $0 }, .warm: { _ in 0 }, .replaced: { _ in 0 }]),
+            ("vfs2 writethrough", FilesystemOptions(mode: .writethrough, resolver: .vfs2),
+             [.cold: { $0 }, .warm: { _ in 0 }, .replaced: { _ in 0 }]),
+        ]
+        for depth in [1, 5, 20] {
+            for row in rows {
+                for state in State.allCases {
+                    let got = try statRPCs(fx, row.options, depth: depth, state: state).count
+                    XCTAssertEqual(got, row.formula[state]!(depth), "\(row.name) \(state) depth \(depth)")
+                }
+            }
+        }
+    }
+
+    // MARK: plain 9P2000.L server rows (diod), depth 3
+
+    func testPlainServerRowsAgainstDiod() throws {
+        let fx = try Fixture(.diod)
+        let n = 3
+        let expected: [(String, FilesystemOptions, [State: Int])] = [
+            ("vfs2 shared", FilesystemOptions(mode: .shared, resolver: .vfs2),
+             [.cold: 2 * n + 1, .warm: 3 * n + 1, .replaced: 3 * n]),
+            ("vfs1 shared", FilesystemOptions(mode: .shared, resolver: .vfs1),
+             [.cold: 3 * n + 1, .warm: 4 * n + 1, .replaced: 4 * n + 3]),
+            ("vfs2 exclusive", FilesystemOptions(mode: .exclusive, resolver: .vfs2),
+             [.cold: 2 * n, .warm: 0, .replaced: 0]),
+        ]
+        for (name, options, counts) in expected {
+            for state in State.allCases {
+                let types = try statRPCs(fx, options, depth: n, state: state)
+                XCTAssertFalse(types.contains(.twalkgetattr), "extension sent to diod")
+                XCTAssertEqual(types.count, counts[state]!, "\(name) \(state): \(names(types))")
+            }
+        }
+        // The VFS2 Shared replaced sequence on a plain server, message by message.
+        let types = try statRPCs(fx, FilesystemOptions(mode: .shared), depth: n, state: .replaced)
+        XCTAssertEqual(names(types), ["Tgetattr", "Twalk", "Tgetattr", "Tclunk", "Twalk", "Tgetattr", "Tclunk", "Twalk", "Tgetattr"])
+    }
+}
