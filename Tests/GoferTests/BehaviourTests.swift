@@ -157,14 +157,14 @@ final class PermissionTests: XCTestCase {
         try fx.makePath("public", contents: [2])
         XCTAssertEqual(Foundation.chmod(fx.export.appending("private"), 0o600), 0)
         XCTAssertEqual(Foundation.chmod(fx.export.appending("public"), 0o604), 0)
+        XCTAssertEqual(Foundation.chmod(fx.export.path, 0o755), 0)  // mkdtemp made it 0700
         let fs = try Filesystem(client: try fx.connect(), options: FilesystemOptions(mode: .exclusive), nUname: 54321)
         defer { fs.release() }
         XCTAssertThrowsError(try fs.open("private", flags: O_RDONLY)) { XCTAssertEqual(errnoOf($0), .permissionDenied) }
         let f = try fs.open("public", flags: O_RDONLY)
         try f.close()
         XCTAssertThrowsError(try fs.open("public", flags: O_WRONLY)) { XCTAssertEqual(errnoOf($0), .permissionDenied) }
-        // The root directory (0755 root-owned here) refuses creation to others.
-        XCTAssertEqual(Foundation.chmod(fx.export.path, 0o755), 0)
+        // The root directory (0755, root-owned) refuses creation to others.
         XCTAssertThrowsError(try fs.mkdir("nope")) { XCTAssertEqual(errnoOf($0), .permissionDenied) }
     }
 }
