@@ -81,7 +81,7 @@ extension ServerConnection {
         switch type {
         case .tattach:
             let m = try c.decode(Tattach.self)
-            guard m.afid == Frame.noFid else { throw Errno.invalidArgument }
+            guard m.afid == Frame.noFid, m.fid != Frame.noFid else { throw Errno.invalidArgument }
             try checkFree(m.fid, from: Frame.noFid)
             let f = try server.fileServer.attach(aname: m.aname, uname: m.uname, nUname: m.nUname)
             let qid: QID

@@ -89,10 +89,10 @@ final class ServerConnection: Sendable {
                 let next = frames.take()
                 let extra = filled - size
                 if extra > 0 { next.base.copyMemory(from: current.base + size, byteCount: extra) }
-                let keepGoing = accept(current, size: size)
+                let failure = accept(current, size: size)
                 current = next
                 filled = extra
-                if !keepGoing { reason = "malformed Tversion"; break reading }
+                if let failure { reason = failure; break reading }
             }
             let n = recv(transport.fd, current.base + filled, current.capacity - filled, 0)
             if n > 0 { filled += n; continue }
@@ -105,26 +105,26 @@ final class ServerConnection: Sendable {
         teardown(reason)
     }
 
-    /// Takes ownership of a complete frame; returns false when the connection must close.
-    private func accept(_ buffer: FrameBuffer, size: Int) -> Bool {
+    /// Takes ownership of a complete frame; returns why the connection must close, or nil.
+    private func accept(_ buffer: FrameBuffer, size: Int) -> String? {
         let type = buffer.base.load(fromByteOffset: 4, as: UInt8.self)
         let tag = UInt16(littleEndian: buffer.base.loadUnaligned(fromByteOffset: 5, as: UInt16.self))
         switch type {
         case MessageType.tversion.rawValue:
             defer { frames.give(buffer) }
-            return negotiate(buffer, size: size, tag: tag)
+            return negotiate(buffer, size: size, tag: tag) ? nil : "malformed Tversion"
         case MessageType.tflush.rawValue:
             defer { frames.give(buffer) }
-            return flush(buffer, size: size, tag: tag)
+            return flush(buffer, size: size, tag: tag) ? nil : "malformed Tflush"
         default:
             let request = ServerRequest(connection: self, buffer: buffer, size: size, type: type, tag: tag)
             session.withLock { $0.inflight[tag] = Inflight(request: request) }
             if !server.pool.submit(request) {
                 session.withLock { _ = $0.inflight.removeValue(forKey: tag) }
                 frames.give(buffer)
-                return false
+                return "server stopping"
             }
-            return true
+            return nil
         }
     }
 
