@@ -44,11 +44,15 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
         }
         root = Dentry(parent: nil, name: "", qid: got.qid, attr: got.attr, fid: rootFile)
         uid = nUname ?? client.options.nUname
-        var groups: Set<UInt32> = [getgid()]
-        let n = getgroups(0, nil)
-        if n > 0 {
-            var list = [gid_t](repeating: 0, count: Int(n))
-            if getgroups(n, &list) == n { groups.formUnion(list) }
+        // The process's groups stand for the attach identity only when it is the process's own user.
+        var groups: Set<UInt32> = []
+        if uid == getuid() {
+            groups.insert(getgid())
+            let n = getgroups(0, nil)
+            if n > 0 {
+                var list = [gid_t](repeating: 0, count: Int(n))
+                if getgroups(n, &list) == n { groups.formUnion(list) }
+            }
         }
         gids = groups
     }
