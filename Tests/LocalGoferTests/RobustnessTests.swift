@@ -78,6 +78,32 @@ final class RobustnessTests: XCTestCase {
         for c in clients { c.close() }
     }
 
+    func testOneClientManyThreads() throws {
+        let h = try Harness()
+        for i in 0..<4 { try h.tmp.write("export/f\(i)", patternBytes(50_000, seed: UInt64(i + 7))) }
+        let client = try h.client(ClientOptions(msize: 16 << 10))  // several Treads per file, interleaved on one socket
+        let root = try client.attach()
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            do {
+                for _ in 0..<10 {
+                    let (_, f) = try root.walk(["f\(i % 4)"])
+                    _ = try f.open(.readOnly).hostFD.map { close($0) }
+                    var buf = [UInt8](repeating: 0, count: 50_000)
+                    let n = try buf.withUnsafeMutableBytes { try f.read(into: $0, offset: 0) }
+                    if n != 50_000 || buf != patternBytes(50_000, seed: UInt64(i % 4 + 7)) { failures.withLock { $0 += 1 } }
+                    try f.clunk()
+                }
+            } catch {
+                failures.withLock { $0 += 1 }
+            }
+        }
+        XCTAssertEqual(failures.withLock { $0 }, 0)
+        XCTAssertEqual(client.fidsInUse, 1)
+        XCTAssertEqual(client.tagsInUse, 0)
+        client.close()
+    }
+
     func testCIDRMatching() {
         let net = CIDR("10.1.0.0/16")!
         XCTAssertTrue(net.contains([10, 1, 200, 3]))

@@ -84,7 +84,9 @@ public protocol ServerFile: AnyObject, Sendable {
 /// ENOSYS, the answer for anything a file server does not implement.
 let notImplemented = Errno(rawValue: ENOSYS)
 
+/// Defaults, so a backend implements only what it serves; the rest answers ENOSYS.
 extension ServerFile {
+    /// Default: `walk` then `getAttr(.all)` on the new file.
     public func walkGetAttr(_ names: [String]) throws -> (qids: [QID], file: any ServerFile, valid: AttrMask, attr: Attr) {
         let (qids, file) = try walk(names)
         do {
@@ -96,6 +98,7 @@ extension ServerFile {
         }
     }
 
+    /// Default: one `walk` and `getAttr` per name, with the §4.3 stopping rules.
     public func multiGetAttr(_ names: [String]) throws -> [FullStat] {
         var stats: [FullStat] = []
         var rest = names[...]
@@ -118,34 +121,54 @@ extension ServerFile {
         return stats
     }
 
+    /// Default: ENOSYS.
     public func setAttr(_ valid: SetAttrMask, _ attr: SetAttr) throws { throw notImplemented }
+    /// Default: ENOSYS.
     public func statFS() throws -> StatFS { throw notImplemented }
+    /// Default: ENOSYS.
     public func create(_ name: String, flags: OpenFlags, mode: UInt32, uid: UInt32?, gid: UInt32,
                        context: RequestContext) throws -> (file: any ServerFile, qid: QID, ioUnit: UInt32, hostFD: Int32?) {
         throw notImplemented
     }
+    /// Default: ENOSYS.
     public func mkdir(_ name: String, mode: UInt32, uid: UInt32?, gid: UInt32) throws -> QID { throw notImplemented }
+    /// Default: ENOSYS.
     public func symlink(_ name: String, target: String, uid: UInt32?, gid: UInt32) throws -> QID { throw notImplemented }
+    /// Default: ENOSYS.
     public func mknod(_ name: String, mode: UInt32, major: UInt32, minor: UInt32, uid: UInt32?, gid: UInt32) throws -> QID {
         throw notImplemented
     }
+    /// Default: ENOSYS.
     public func link(_ target: any ServerFile, name: String) throws { throw notImplemented }
+    /// Default: ENOSYS.
     public func rename(to directory: any ServerFile, name: String) throws { throw notImplemented }
+    /// Default: ENOSYS.
     public func renameAt(_ oldName: String, to newDirectory: any ServerFile, _ newName: String) throws { throw notImplemented }
+    /// Default: ENOSYS.
     public func unlinkAt(_ name: String, flags: UInt32) throws { throw notImplemented }
+    /// Default: ENOSYS.
     public func remove() throws { throw notImplemented }
+    /// Default: ENOSYS.
     public func readlink() throws -> String { throw notImplemented }
+    /// Default: ENOSYS.
     public func readdir(offset: UInt64, count: Int, context: RequestContext) throws -> [Dirent] { throw notImplemented }
+    /// Default: ENOSYS.
     public func write(from buffer: UnsafeRawBufferPointer, offset: UInt64) throws -> Int { throw notImplemented }
+    /// Default: ENOSYS.
     public func fsync(datasync: Bool) throws { throw notImplemented }
+    /// Default: nothing to flush.
     public func flushf() throws {}
+    /// Default: ENOSYS.
     public func allocate(mode: UInt32, offset: UInt64, length: UInt64) throws { throw notImplemented }
+    /// Default: ENOSYS.
     public func lock(type: LockType, flags: LockFlags, start: UInt64, length: UInt64, procID: UInt32, clientID: String) throws -> LockStatus {
         throw notImplemented
     }
+    /// Default: ENOSYS.
     public func getLock(type: LockType, start: UInt64, length: UInt64, procID: UInt32, clientID: String) throws
         -> (type: LockType, start: UInt64, length: UInt64, procID: UInt32, clientID: String) {
         throw notImplemented
     }
+    /// Default: nothing to release early.
     public func clunk() {}
 }

@@ -33,7 +33,7 @@ public final class Server: Sendable {
     public init(fileServer: any FileServer, options: ServerOptions = .init()) {
         self.fileServer = fileServer
         self.options = options
-        pool = WorkerPool(threads: options.workers, name: "9p-worker")
+        pool = WorkerPool(threads: options.workers)
         var fds: [Int32] = [-1, -1]
         let r = pipe(&fds)
         precondition(r == 0, "pipe failed: \(errno)")
@@ -65,7 +65,7 @@ public final class Server: Sendable {
             return
         }
         log("connection \(connection.id): open (\(connection.transport.canCarryFDs ? "unix" : "tcp"), donate FDs: \(connection.donate))")
-        startThread(name: "9p-conn-\(connection.id)") { connection.readLoop() }
+        startThread { connection.readLoop() }
     }
 
     /// Binds and listens on `address` (accepting starts with `run()` or `start()`); returns the bound address.
@@ -122,7 +122,7 @@ public final class Server: Sendable {
 
     /// Runs `run()` on a background thread.
     public func start() {
-        startThread(name: "9p-accept") { [self] in self.run() }
+        startThread { [self] in self.run() }
     }
 
     /// Stops accepting, shuts every connection down and lets the workers drain; idempotent.

@@ -23,11 +23,11 @@ final class WorkerPool: Sendable {
     private let ready = DispatchSemaphore(value: 0)
     private let threadCount: Int
 
-    /// Starts `threads` workers named `name`.
-    init(threads: Int, name: String) {
+    /// Starts `threads` workers.
+    init(threads: Int) {
         threadCount = max(1, threads)
-        for i in 0..<threadCount {
-            startThread(name: "\(name)-\(i)") { [self] in self.work() }
+        for _ in 0..<threadCount {
+            startThread { [self] in self.work() }
         }
     }
 
@@ -86,7 +86,7 @@ private final class ThreadBody {
 }
 
 /// Starts a detached thread running `body`.
-func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
+func startThread(_ body: @escaping @Sendable () -> Void) {
     let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
     var tid = pthread_t()
     var attr = pthread_attr_t()
