@@ -128,6 +128,13 @@ extension Filesystem {
     /// The dentry's fid, walking one from the nearest ancestor that has one (fid-less dentries of the multi resolver).
     func requireFid(_ d: Dentry) throws -> ClientFile {
         if let f = d.fid { return f }
+        let f = try walkFromNearestFid(d)
+        d.fid = f
+        return f
+    }
+
+    /// A new fid for `d`: one multi-name Twalk (split at 16 names) from the nearest ancestor holding a fid.
+    func walkFromNearestFid(_ d: Dentry) throws -> ClientFile {
         var names: [String] = []
         var a: Dentry = d
         while a.fid == nil, let p = a.parent {
@@ -135,9 +142,7 @@ extension Filesystem {
             a = p
         }
         guard let start = a.fid else { throw Errno.badFileDescriptor }
-        let r = try start.walk(names.reversed())
-        d.fid = r.file
-        return r.file
+        return try start.walk(names.reversed()).file
     }
 
     /// The symlink target, from the cache where the mode allows.
@@ -160,7 +165,4 @@ extension Filesystem {
         if d.attr.uid == uid { bits = (mode >> 6) & 7 } else if gids.contains(d.attr.gid) { bits = (mode >> 3) & 7 } else { bits = mode & 7 }
         return bits & want.rawValue == want.rawValue
     }
-
-    /// Placeholder until the multi resolver lands: nil means "resolve the ordinary way".
-    func resolveMulti(_ components: [String], followFinal: Bool) throws -> Dentry? { nil }
 }

@@ -43,10 +43,12 @@ public final class Handle: Sendable {
     }
 
     /// Opens `file` the seed's way: clone walk + Tlopen; the host FD is kept when donated and `useHostFD`.
+    /// With `cloned: true`, `file` is already a fresh fid the handle may own: no clone walk is sent.
     public static func open(_ file: ClientFile, read: Bool, write: Bool, truncate: Bool, useHostFD: Bool,
-                            multiblock: MultiBlockStrategy = .buffered, copies: CopyCounter = CopyCounter()) throws -> Handle {
+                            multiblock: MultiBlockStrategy = .buffered, copies: CopyCounter = CopyCounter(),
+                            cloned: Bool = false) throws -> Handle {
         precondition(read || write, "a handle is opened for reading, writing or both")
-        let clone = try file.walk([]).file
+        let clone = cloned ? file : try file.walk([]).file
         var flags: OpenFlags = read && write ? .readWrite : (write ? .writeOnly : .readOnly)
         if truncate { flags.insert(.truncate) }
         let opened: (qid: QID, ioUnit: UInt32, hostFD: Int32?)

@@ -179,8 +179,7 @@ extension Filesystem {
         let handle: Handle
         var owns = false
         if options.specialRegularFiles {
-            handle = try Handle.open(try requireFid(d), read: read, write: write, truncate: truncate,
-                                     useHostFD: options.hostFDs, multiblock: options.multiblock, copies: copies)
+            handle = try openHandle(d, read: read, write: write, truncate: truncate)
             owns = true
             if truncate { truncated(d) }
         } else if let h = d.handle, (!read || h.readable), (!write || h.writable) {
@@ -193,11 +192,9 @@ extension Filesystem {
             if let pages = d.pages, let old = d.handle { try pages.flush(to: old) }
             let h: Handle
             do {
-                h = try Handle.open(try requireFid(d), read: r, write: w, truncate: truncate,
-                                    useHostFD: options.hostFDs, multiblock: options.multiblock, copies: copies)
+                h = try openHandle(d, read: r, write: w, truncate: truncate)
             } catch where errnoOf(error) == .permissionDenied && (r != read || w != write) {
-                h = try Handle.open(try requireFid(d), read: read, write: write, truncate: truncate,
-                                    useHostFD: options.hostFDs, multiblock: options.multiblock, copies: copies)
+                h = try openHandle(d, read: read, write: write, truncate: truncate)
             }
             d.handle = h
             handle = h
@@ -236,6 +233,16 @@ extension Filesystem {
         }
         d.openCount += 1
         return OpenFile(fs: self, dentry: d, handle: handle, readable: read, writable: write, append: append, ownsHandle: owns)
+    }
+
+    /// A new handle on `d`: clone of its fid + Tlopen, or, for a fid-less dentry, a walk straight to the handle's own fid.
+    private func openHandle(_ d: Dentry, read: Bool, write: Bool, truncate: Bool) throws -> Handle {
+        if d.fid == nil {
+            return try Handle.open(try walkFromNearestFid(d), read: read, write: write, truncate: truncate,
+                                   useHostFD: options.hostFDs, multiblock: options.multiblock, copies: copies, cloned: true)
+        }
+        return try Handle.open(try requireFid(d), read: read, write: write, truncate: truncate,
+                               useHostFD: options.hostFDs, multiblock: options.multiblock, copies: copies)
     }
 
     private func truncated(_ d: Dentry) {

@@ -84,3 +84,27 @@ func rpcs<T>(_ fs: Filesystem, _ body: () throws -> T) rethrows -> (result: T, t
 
 /// Names of the message types, for readable assertion messages.
 func names(_ types: [MessageType]) -> [String] { types.map(\.description) }
+
+/// The state a path is in when its stat is measured (DESIGN.md's RPC model columns).
+enum StatState: String, CaseIterable { case cold, warm, replaced }
+
+/// Builds d1/d2/.../f (depth components) in the export and returns the path.
+func deepPath(_ depth: Int) -> String {
+    (1..<depth).map { "d\($0)" }.joined(separator: "/") + (depth > 1 ? "/" : "") + "f"
+}
+
+/// RPC types of one stat of a depth-N path in `state`; the state is prepared outside the measured call.
+func statRPCs(_ fx: Fixture, _ options: FilesystemOptions, depth: Int, state: StatState) throws -> [MessageType] {
+    let path = deepPath(depth)
+    if (try? fx.export.read(path)) == nil { try fx.makePath(path) }
+    let fs = try fx.filesystem(options)
+    defer { fs.release() }
+    if state != .cold { _ = try fs.stat(path) }
+    if state == .replaced {
+        try fx.replace(path)
+    }
+    let before = try fx.export.read(path)
+    let (st, types) = try rpcs(fs) { try fs.stat(path) }
+    XCTAssertEqual(st.size, UInt64(before.count))
+    return types
+}

@@ -4,28 +4,7 @@ import XCTest
 
 /// DESIGN.md's RPC model: RPCs on the wire during one stat of a path of depth N.
 final class RPCModelTests: XCTestCase {
-    enum State: String, CaseIterable { case cold, warm, replaced }
-
-    /// Builds d1/d2/.../f (depth components) in the export and returns the path.
-    static func deepPath(_ depth: Int) -> String {
-        (1..<depth).map { "d\($0)" }.joined(separator: "/") + (depth > 1 ? "/" : "") + "f"
-    }
-
-    /// RPC types of one stat of a depth-N path in `state`; the state is prepared outside the measured call.
-    func statRPCs(_ fx: Fixture, _ options: FilesystemOptions, depth: Int, state: State) throws -> [MessageType] {
-        let path = Self.deepPath(depth)
-        if (try? fx.export.read(path)) == nil { try fx.makePath(path) }
-        let fs = try fx.filesystem(options)
-        defer { fs.release() }
-        if state != .cold { _ = try fs.stat(path) }
-        if state == .replaced {
-            try fx.replace(path)
-        }
-        let before = try fx.export.read(path)
-        let (st, types) = try rpcs(fs) { try fs.stat(path) }
-        XCTAssertEqual(st.size, UInt64(before.count))
-        return types
-    }
+    typealias State = StatState
 
     // MARK: the seed's listings (depth 3, last component replaced)
 
