@@ -128,6 +128,8 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
         d.isStale = true
         cached[ObjectIdentifier(d)] = nil
         staleQueue.append(d)
+        // reclaim() normally releases them outside operations; this bounds the fids a long loop can hold.
+        if staleQueue.count > 1024 { drainStale() }
     }
 
     func drainStale() {
