@@ -1,0 +1,91 @@
+import BenchKit
+import XCTest
+
+final class FlagParsingTests: XCTestCase {
+    func testSizeAndDurationSuffixes() {
+        XCTAssertEqual(Units.parseSize("4K"), 4096)
+        XCTAssertEqual(Units.parseSize("64K"), 65536)
+        XCTAssertEqual(Units.parseSize("1M"), 1 << 20)
+        XCTAssertEqual(Units.parseSize("2G"), 2 << 30)
+        XCTAssertEqual(Units.parseSize("4096"), 4096)
+        XCTAssertNil(Units.parseSize("4KB"))
+        XCTAssertNil(Units.parseSize("K"))
+        XCTAssertNil(Units.parseSize("-4K"))
+        XCTAssertNil(Units.parseSize("99999999999999999999G"))
+        XCTAssertEqual(Units.parseDuration("500ns"), 500)
+        XCTAssertEqual(Units.parseDuration("20us"), 20_000)
+        XCTAssertEqual(Units.parseDuration("100ms"), 100_000_000)
+        XCTAssertEqual(Units.parseDuration("2s"), 2_000_000_000)
+        XCTAssertEqual(Units.parseDuration("1.5s"), 1_500_000_000)
+        XCTAssertNil(Units.parseDuration("2m"))
+        XCTAssertNil(Units.parseDuration("s"))
+        XCTAssertNil(Units.parseDuration("0s"))
+    }
+
+    func testListsAndCrossProduct() throws {
+        let o = try RunOptions.parse(["--suite", "ci", "--scenario", "seq-read,stat", "--mode", "shared,exclusive",
+                                      "--blocks", "1,4,16", "--block-size=4K,64K", "--depth", "3,20", "--state", "cold",
+                                      "--resolver", "vfs2", "--msize", "1M", "--duration", "250ms", "--server", "unix:/tmp/x.sock",
+                                      "--format", "json,csv", "--seed", "7", "--uid", "0", "--quiet"])
+        XCTAssertEqual(o.suite.name, "ci")
+        XCTAssertEqual(o.scenarioList.map(\.name), ["stat", "seq-read"])
+        XCTAssertEqual(o.values[.mode], [.text("shared"), .text("exclusive")])
+        XCTAssertEqual(o.values[.blocks], [.int(1), .int(4), .int(16)])
+        XCTAssertEqual(o.values[.blockSize], [.int(4096), .int(65536)])
+        XCTAssertEqual(o.values[.msize], [.int(1 << 20)])
+        XCTAssertEqual(o.durationNs, 250_000_000)
+        XCTAssertEqual(o.server, .external(.unix("/tmp/x.sock")))
+        XCTAssertEqual(o.formats, [.json, .csv])
+        XCTAssertEqual(o.seed, 7)
+        XCTAssertTrue(o.quiet)
+        // stat: mode 2 x resolver 1 x depth 2 x state 1.
+        let stat = o.combinations(of: ScenarioSpec.named("stat")!)
+        XCTAssertEqual(stat.count, 4)
+        XCTAssertEqual(stat.first?.entries.map(\.0), [.mode, .resolver, .depth, .state])
+        // seq-read: mode 2 x path 2 (ci) x blocks 3 x block_size 2 x multiblock 2 x file_size 1 x msize 1; no depth/state.
+        let seq = o.combinations(of: ScenarioSpec.named("seq-read")!)
+        XCTAssertEqual(seq.count, 2 * 2 * 3 * 2 * 2)
+        XCTAssertTrue(seq.allSatisfy { $0[.depth] == nil && $0[.state] == nil && $0[.resolver] == nil })
+        XCTAssertEqual(try RunOptions.parse(["--mode", "all"]).values[.mode]?.count, 4)
+    }
+
+    func testBadValuesNameTheFlagAndTheAcceptedValues() {
+        func message(_ args: [String]) -> String? {
+            do { _ = try RunOptions.parse(args); return nil } catch { return error.message }
+        }
+        let mode = message(["--mode", "shared,bogus"])
+        XCTAssertTrue(mode?.contains("--mode") == true && mode?.contains("exclusive|writethrough|shared|none") == true, mode ?? "")
+        let size = message(["--block-size", "4Q"])
+        XCTAssertTrue(size?.contains("--block-size") == true && size?.contains("K/M/G") == true, size ?? "")
+        XCTAssertTrue(message(["--depth", "0"])?.contains("--depth") == true)
+        XCTAssertTrue(message(["--duration", "fast"])?.contains("ns|us|ms|s") == true)
+        XCTAssertTrue(message(["--server", "ftp:x"])?.contains("builtin|inproc|diod|unix:PATH|tcp:HOST:PORT") == true)
+        XCTAssertTrue(message(["--suite", "huge"])?.contains("quick|ci|full") == true)
+        XCTAssertTrue(message(["--scenario", "nope"])?.contains("stat") == true)
+        XCTAssertTrue(message(["--format", "xml"])?.contains("json,csv,svg") == true)
+        XCTAssertTrue(message(["--repetitions", "x"])?.contains("--repetitions") == true)
+        XCTAssertTrue(message(["--blocks"])?.contains("needs a value") == true)
+        XCTAssertTrue(message(["--ops", "5", "--duration", "1s"])?.contains("exclude") == true)
+        XCTAssertTrue(message(["--frobnicate"])?.contains("unknown argument") == true)
+        XCTAssertEqual(BenchCLI.main(["run", "--blocks", "zero"]), 64)
+        XCTAssertEqual(BenchCLI.main(["nonsense"]), 64)
+        XCTAssertEqual(BenchCLI.main(["check", "only-a-report"]), 64)
+    }
+
+    func testListShowsEveryScenarioWithItsParameters() {
+        let text = BenchCLI.listText()
+        for s in ScenarioSpec.all {
+            XCTAssertTrue(text.contains(s.name))
+            for p in s.params { XCTAssertTrue(text.contains(p.flag), "\(s.name) \(p.flag)") }
+        }
+    }
+
+    func testMannWhitney() {
+        // Fully separated samples of 5: exact two-sided p = 2/252.
+        XCTAssertEqual(Statistics.mannWhitneyP([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]), 2.0 / 252, accuracy: 1e-12)
+        XCTAssertEqual(Statistics.mannWhitneyP([1, 2, 3, 4, 5], [1, 2, 3, 4, 5]), 1, accuracy: 1e-9)
+        XCTAssertGreaterThan(Statistics.mannWhitneyP([1, 3, 5, 7, 9], [2, 4, 6, 8, 10]), 0.05)
+        XCTAssertEqual(Statistics.median([3, 1, 2]), 2)
+        XCTAssertEqual(Statistics.median([4, 1, 2, 3]), 2.5)
+    }
+}

@@ -1,0 +1,114 @@
+import BenchKit
+import Foundation
+import TestSupport
+import XCTest
+
+final class RunReportTests: XCTestCase {
+    /// The fields every result carries (DESIGN.md "Reports").
+    static let resultFields = ["scenario", "params", "server", "status", "error", "repetitions", "ops", "bytes", "rpcs_per_op",
+                               "rpcs_background", "rpcs_by_type", "wire_bytes_per_op", "throughput", "latency_ns", "cpu"]
+
+    func testTinyInprocRunWritesReportsThatValidateAndCarryEveryField() throws {
+        let (outcome, out) = try benchRun(["--server", "inproc", "--ops", "4", "--repetitions", "1", "--warmup", "1",
+                                           "--mode", "exclusive,shared", "--resolver", "vfs2,vfs1", "--state", "warm,replaced",
+                                           "--depth", "3", "--blocks", "1,2", "--block-size", "4K", "--file-size", "64K",
+                                           "--multiblock", "scatter", "--threads", "1,2"])
+        defer { out.remove() }
+        XCTAssertEqual(outcome.exitCode, 0)
+        XCTAssertEqual(Set(outcome.paths.map { ($0 as NSString).lastPathComponent }), ["report.json", "report.csv", "report.svg"])
+        let report = try readJSON(out.appending("report.json"))
+        let schema = try readJSON(packageRoot + "/results/schema.json")
+        XCTAssertEqual(SchemaValidator(root: schema).validate(report), [])
+        XCTAssertEqual(report["schema"]?.string, "swift-gofer-bench/1")
+        for key in ["date", "host", "kernel", "cpu_model", "cpus", "numa", "swift_version", "build", "git_commit", "argv", "seed",
+                    "placement", "limits"] {
+            XCTAssertNotNil(report["context"]?[key], "context.\(key)")
+        }
+        for key in ["socket_rtt_us", "socket_stream_gib_s", "memcpy_gib_s", "pread_gib_s", "placement"] {
+            XCTAssertNotNil(report.at(path: "context.limits." + key), "context.limits.\(key)")
+        }
+        let all = report["results"]?.array ?? []
+        XCTAssertEqual(all.count, 4 * 2 + 2 * 2 + 2 * 2 * 2 + 2 * 2 * 2 + 2)  // stat, open-read-close, seq-read, seq-write, null-rpc
+        for r in all {
+            for f in Self.resultFields { XCTAssertNotNil(r[f], "\(r["scenario"]?.string ?? "?") lacks \(f)") }
+            if r["status"]?.string == "ok" {
+                XCTAssertEqual(r["ops"], .int(4))
+                XCTAssertEqual(r["server"]?["kind"]?.string, "inproc")
+                XCTAssertEqual(r["server"]?["transport"]?.string, "socketpair")
+                XCTAssertEqual(r["server"]?["msize"], .int(1 << 20), "the client caps its msize offer at 1 MiB")
+                XCTAssertEqual(r.at(path: "throughput.ops_per_s.samples")?.array?.count, 1)
+                XCTAssertNotNil(r.at(path: "latency_ns.p999")?.number)
+            }
+        }
+        // Exactly the skips the design names: vfs1 outside shared.
+        let skipped = all.filter { $0["status"]?.string == "skipped" }
+        XCTAssertEqual(skipped.count, 2)
+        XCTAssertTrue(skipped.allSatisfy { $0.at(path: "params.resolver")?.string == "vfs1" && $0["error"]?.string?.isEmpty == false })
+        // The RPC model of DESIGN.md at depth 3 against the builtin LocalGofer (N = 13).
+        func rpcs(_ mode: String, _ resolver: String, _ state: String) -> Double? {
+            results(report, "stat", ["mode": .string(mode), "resolver": .string(resolver), "state": .string(state)]).first?["rpcs_per_op"]?.number
+        }
+        XCTAssertEqual(rpcs("shared", "vfs1", "replaced"), 11)
+        XCTAssertEqual(rpcs("shared", "vfs2", "replaced"), 6)
+        XCTAssertEqual(rpcs("shared", "vfs2", "warm"), 7)
+        XCTAssertEqual(rpcs("exclusive", "vfs2", "warm"), 0)
+        XCTAssertEqual(rpcs("exclusive", "vfs2", "replaced"), 0)
+        let replaced = results(report, "stat", ["mode": .string("shared"), "resolver": .string("vfs2"), "state": .string("replaced")])[0]
+        XCTAssertEqual(replaced.at(path: "rpcs_by_type.Twalkgetattr")?.number, 3)
+        XCTAssertEqual(replaced.at(path: "rpcs_by_type.Tclunk")?.number, 2)
+        XCTAssertGreaterThan(replaced["rpcs_background"]?.number ?? 0, 0, "the stale fid is clunked by reclaim(), outside the op")
+        let nullRPC = results(report, "null-rpc")
+        XCTAssertTrue(nullRPC.allSatisfy { $0["rpcs_per_op"]?.number == 1 && $0.at(path: "rpcs_by_type.Tgetattr")?.number == 1 })
+        let hostRead = results(report, "seq-read", ["mode": .string("shared"), "path": .string("hostfd"), "blocks": .int(2)])[0]
+        XCTAssertEqual(hostRead["rpcs_per_op"]?.number, 0)
+        XCTAssertEqual(hostRead["bytes"], .int(4 * 2 * 4096))
+        let nineRead = results(report, "seq-read", ["mode": .string("shared"), "path": .string("9p"), "blocks": .int(1)])[0]
+        XCTAssertEqual(nineRead.at(path: "rpcs_by_type.Tread")?.number, 1)
+
+        // CSV: one row per result, every flattened contract column, union of RPC types, no samples.
+        let rows = CSVReport.parse(try String(contentsOfFile: out.appending("report.csv"), encoding: .utf8))
+        XCTAssertEqual(rows.count, all.count + 1)
+        let header = rows[0]
+        XCTAssertTrue(rows.allSatisfy { $0.count == header.count })
+        for c in CSVReport.middle + CSVReport.tail + ["scenario", "params.mode", "params.block_size", "params.threads",
+                                                       "rpcs_by_type.Tgetattr", "rpcs_by_type.Twalkgetattr", "rpcs_by_type.Tread"] {
+            XCTAssertTrue(header.contains(c), "CSV lacks \(c)")
+        }
+        XCTAssertFalse(header.contains { $0.contains("samples") })
+        let col = { (name: String) in header.firstIndex(of: name)! }
+        for (i, r) in all.enumerated() {
+            XCTAssertEqual(rows[i + 1][col("scenario")], r["scenario"]?.string)
+            XCTAssertEqual(rows[i + 1][col("status")], r["status"]?.string)
+            if r["rpcs_by_type"]?["Tread"] == nil { XCTAssertEqual(rows[i + 1][col("rpcs_by_type.Tread")], "0") }
+        }
+    }
+
+    func testParamsHoldOnlyWhatTheScenarioUses() throws {
+        let (outcome, out) = try benchRun(["--server", "inproc", "--scenario", "stat,null-rpc,seq-read", "--ops", "2",
+                                           "--repetitions", "1", "--warmup", "0", "--mode", "shared", "--resolver", "vfs2",
+                                           "--state", "warm", "--depth", "2", "--path", "hostfd", "--blocks", "1",
+                                           "--block-size", "4K", "--multiblock", "buffered", "--file-size", "16K", "--threads", "1"])
+        defer { out.remove() }
+        XCTAssertEqual(outcome.exitCode, 0)
+        let report = try readJSON(out.appending("report.json"))
+        func keys(_ scenario: String) -> [String] { results(report, scenario).first?["params"]?.object?.map(\.0) ?? [] }
+        XCTAssertEqual(keys("stat"), ["mode", "resolver", "depth", "state"])
+        XCTAssertEqual(keys("null-rpc"), ["threads"])
+        XCTAssertEqual(keys("seq-read"), ["mode", "path", "blocks", "block_size", "multiblock", "file_size", "msize"])
+        XCTAssertEqual(results(report, "stat").first?["rpcs_per_op"]?.number, 5, "shared warm depth 2: 2N+1")
+    }
+
+    func testUnreachableDiodOrExternalServerFailsEveryCombination() throws {
+        let dir = try TemporaryDirectory(prefix: "bench-nosock")
+        defer { dir.remove() }
+        let (outcome, out) = try benchRun(["--server", "unix:" + dir.appending("none.sock"), "--scenario", "null-rpc", "--ops", "1",
+                                           "--repetitions", "1", "--threads", "1"])
+        defer { out.remove() }
+        XCTAssertEqual(outcome.exitCode, 3)
+        let r = try readJSON(out.appending("report.json"))["results"]?.array ?? []
+        XCTAssertEqual(r.count, 1)
+        XCTAssertEqual(r.first?["status"]?.string, "failed")
+        XCTAssertEqual(r.first?.at(path: "server.kind")?.string, "external")
+        XCTAssertNotNil(r.first?["error"]?.string)
+    }
+}
