@@ -57,7 +57,7 @@ public enum Gate {
     /// The check table as text.
     public static func render(_ o: Outcome) -> String {
         var lines: [String] = []
-        let nameWidth = min(60, max(4, o.rows.map(\.name.count).max() ?? 4))
+        let nameWidth = min(100, max(4, o.rows.map(\.name.count).max() ?? 4))
         func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
         lines.append(pad("rule", nameWidth) + "  " + pad("metric", 30) + "  " + pad("measured", 12) + "  " + pad("limit", 14) + "  verdict")
         for r in o.rows {

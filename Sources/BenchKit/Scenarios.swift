@@ -49,8 +49,8 @@ func makeScenario(_ spec: ScenarioSpec, _ params: ParamSet, _ env: ScenarioEnvir
     }
 }
 
-/// Whether the multi resolver exists in Gofer yet (it currently falls back to vfs2).
-let multiResolverAvailable = false
+/// Whether the multi resolver exists in Gofer (it landed with Filesystem+Multi.swift).
+let multiResolverAvailable = true
 
 /// The filesystem options `params` ask for; throws a skip for combinations the filesystem cannot run.
 func filesystemOptions(_ params: ParamSet) throws -> FilesystemOptions {

@@ -77,7 +77,7 @@ public struct Suite: Sendable {
     /// What CI gates on (every scenario Benchmarks/thresholds.json selects), under ~2 minutes.
     public static let ci = Suite(
         name: "ci", scenarios: ScenarioSpec.all.map(\.name),
-        defaults: base.merging([.mode: t("exclusive", "writethrough", "shared"), .depth: n(3, 20),
+        defaults: base.merging([.mode: t("exclusive", "writethrough", "shared"), .resolver: t("vfs2", "vfs1", "multi"), .depth: n(3, 20),
                                 .fileSize: n(16 << 20)]) { $1 },
         overrides: ["open-read-close": [.mode: t("exclusive", "shared"), .blockSize: n(4 << 10)],
                     "seq-read": [.mode: t("exclusive", "shared"), .blocks: n(1, 16), .blockSize: n(4 << 10, 64 << 10)],
