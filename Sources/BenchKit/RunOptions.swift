@@ -96,7 +96,6 @@ public struct RunOptions: Sendable {
     public static func parse(_ args: [String]) throws(UsageError) -> RunOptions {
         var o = RunOptions()
         var i = 0
-        var sawSuite: String?
         func value(_ flag: String, _ inline: String?) throws(UsageError) -> String {
             if let inline { return inline }
             i += 1
@@ -136,7 +135,6 @@ public struct RunOptions: Sendable {
                 let s = try value(arg, inline)
                 guard let suite = Suite.named(s) else { throw UsageError("--suite: \"\(s)\" is not accepted; expected quick|ci|full") }
                 o.suite = suite
-                sawSuite = s
             case "--scenario":
                 let names = list(try value(arg, inline))
                 for n in names where ScenarioSpec.named(n) == nil {
@@ -190,7 +188,6 @@ public struct RunOptions: Sendable {
             i += 1
         }
         if o.ops != nil && o.durationNs != nil { throw UsageError("--ops and --duration exclude each other; give one") }
-        _ = sawSuite
         return o
     }
 }
