@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .library(name: "Gofer", targets: ["Gofer"]),
         .library(name: "P9", targets: ["P9"]),
+        .library(name: "SafeMem", targets: ["SafeMem"]),
+        .library(name: "LocalGofer", targets: ["LocalGofer"]),
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "goferd", targets: ["goferd"]),
     ],

@@ -170,4 +170,20 @@ final class ClientDisconnectTests: XCTestCase {
         XCTAssertEqual(client.stats.snapshot().count(.tversion), 3)
         client.close()
     }
+
+    func testMsizeAboveOneMiBFallsBackWhenAGVisorServerRefusesIt() throws {
+        let (c, s) = try StreamTransport.socketPair()
+        let server = ClientFakeServer(s)
+        let offered = Mutex<[String]>([])
+        let thread = TestThread {
+            let o = try server.handshake(accept: 13, msize: 1 << 20, refuseOver1MiB: true)
+            offered.withLock { $0 = o }
+        }
+        let client = try Client(transport: c, options: ClientOptions(msize: (1 << 20) + 4096))
+        XCTAssertTrue(thread.join())
+        XCTAssertEqual(offered.withLock { $0 }, ["9P2000.L.Google.13 msize 1052672", "9P2000.L.Google.13"])
+        XCTAssertEqual(client.msize, 1 << 20)
+        XCTAssertEqual(client.version, 13)
+        client.close()
+    }
 }

@@ -45,7 +45,8 @@ final class ClientFakeServer: @unchecked Sendable {  // used by one server threa
 
     /// Answers Tversion offers: EAGAIN while the offered N is above `accept`, then Rversion with `msize`.
     @discardableResult
-    func handshake(accept: UInt32 = 0, msize: UInt32 = 65536) throws -> [String] {
+    /// With `refuseOver1MiB`, answers EINVAL to msize > 1 MiB as a gVisor server does.
+    func handshake(accept: UInt32 = 0, msize: UInt32 = 65536, refuseOver1MiB: Bool = false) throws -> [String] {
         var offered: [String] = []
         while let r = try read() {
             guard r.type == MessageType.tversion.rawValue else { throw P9Error.protocolViolation("expected Tversion") }
@@ -55,6 +56,11 @@ final class ClientFakeServer: @unchecked Sendable {  // used by one server threa
             }
             offered.append(v.version)
             guard let n = P9Version.parse(v.version) else { throw P9Error.protocolViolation("bad version") }
+            if refuseOver1MiB && v.msize > 1 << 20 {
+                offered[offered.count - 1] += " msize \(v.msize)"
+                try reply(Rlerror(errno: UInt32(EINVAL)), tag: r.tag)
+                continue
+            }
             if n > accept {
                 try reply(Rlerror(errno: UInt32(EAGAIN)), tag: r.tag)
                 continue

@@ -32,7 +32,7 @@ public final class Client: @unchecked Sendable {  // mutable state behind the Mu
     /// Connects over `transport` and negotiates the version (PROTOCOL.md §4.1); the client owns the transport.
     public init(transport: any Transport, options: ClientOptions = .init()) throws(P9Error) {
         let stats = RPCStats()
-        let offered = max(4096, min(options.msize, 1 << 20))
+        let offered = max(4096, min(options.msize, ClientOptions.maxMsize))
         let negotiated: (msize: Int, version: UInt32, string: String)
         do {
             negotiated = try Self.negotiate(transport, msize: offered, maxVersion: options.maxVersion, stats: stats)
@@ -110,8 +110,9 @@ public final class Client: @unchecked Sendable {  // mutable state behind the Mu
 
 extension Client {
     /// Tversion with NOTAG before any other call: offer N, step down on EAGAIN, fall back to "9P2000.L" once on any other error.
-    static func negotiate(_ t: any Transport, msize: Int, maxVersion: UInt32, stats: RPCStats)
+    static func negotiate(_ t: any Transport, msize requested: Int, maxVersion: UInt32, stats: RPCStats)
         throws(P9Error) -> (msize: Int, version: UInt32, string: String) {
+        var msize = requested
         let capacity = 8192
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
         defer { buffer.deallocate() }
@@ -128,7 +129,9 @@ extension Client {
                 guard r.msize >= 64 else { throw .protocolViolation("server msize \(r.msize) is too small") }
                 return (min(msize, Int(r.msize)), got, P9Version.string(for: got))
             case let .failure(errno):
-                if errno == .resourceTemporarilyUnavailable && n > 0 {
+                if errno == .invalidArgument && msize > ClientOptions.gVisorMaxMsize {
+                    msize = ClientOptions.gVisorMaxMsize  // a gVisor server refuses more than 1 MiB; diod and goferd clamp
+                } else if errno == .resourceTemporarilyUnavailable && n > 0 {
                     n -= 1
                 } else if !triedPlain && n > 0 {
                     triedPlain = true

@@ -6,12 +6,18 @@ import Glibc
 public struct ClientOptions: Sendable {
     /// The highest gVisor extension version N offered (0 offers plain "9P2000.L").
     public var maxVersion: UInt32 = 13
-    /// The msize offered (capped at 1 MiB, the most a gVisor peer accepts); the server's answer wins if smaller.
+    /// The msize offered (at most `maxMsize`); the server's answer wins if smaller, and a gVisor server's EINVAL
+    /// for more than 1 MiB makes the client offer 1 MiB instead.
     public var msize: Int = 1 << 20
     /// Default attach user name (the current user's).
     public var uname: String = ClientOptions.currentUserName()
     /// Default attach numeric uid (n_uname).
     public var nUname: UInt32 = getuid()
+
+    /// The largest msize the client offers (goferd's ceiling).
+    public static let maxMsize = 8 << 20
+    /// The largest msize a gVisor server accepts.
+    public static let gVisorMaxMsize = 1 << 20
 
     public init(maxVersion: UInt32 = 13, msize: Int = 1 << 20, uname: String? = nil, nUname: UInt32? = nil) {
         self.maxVersion = maxVersion
