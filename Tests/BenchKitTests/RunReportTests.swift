@@ -35,7 +35,7 @@ final class RunReportTests: XCTestCase {
                 XCTAssertEqual(r["ops"], .int(4))
                 XCTAssertEqual(r["server"]?["kind"]?.string, "inproc")
                 XCTAssertEqual(r["server"]?["transport"]?.string, "socketpair")
-                XCTAssertEqual(r["server"]?["msize"], .int(1 << 20), "the client caps its msize offer at 1 MiB")
+                XCTAssertEqual(r["server"]?["msize"], .int((1 << 20) + 4096), "goferd grants the bench default, 1 MiB + 4 KiB")
                 XCTAssertEqual(r.at(path: "throughput.ops_per_s.samples")?.array?.count, 1)
                 XCTAssertNotNil(r.at(path: "latency_ns.p999")?.number)
             }
