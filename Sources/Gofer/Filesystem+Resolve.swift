@@ -58,13 +58,7 @@ extension Filesystem {
     /// VFS2 Shared: one Twalkgetattr revalidates the cached child, refreshes its attributes and looks it up if new.
     func stepShared(_ d: Dentry, _ name: String) throws -> Dentry {
         guard let cachedChild = d.children[name] else { return try lookup(d, name) }
-        let r: (qids: [QID], file: ClientFile, valid: AttrMask, attr: Attr)
-        do {
-            r = try requireFid(d).walkGetAttr([name])
-        } catch where errnoOf(error) == .noSuchFileOrDirectory {
-            markStale(cachedChild)
-            throw Errno.noSuchFileOrDirectory
-        }
+        let r = try revalidatingWalk(d, cachedChild)
         if let q = r.qids.last, cachedChild.matches(q) {
             cachedChild.attr = r.attr
             try r.file.clunk()  // the cached dentry keeps its own fid
@@ -82,13 +76,7 @@ extension Filesystem {
         try refresh(d)
         guard mayAccess(d, .execute) else { throw Errno.permissionDenied }
         if let cachedChild = d.children[name] {
-            let r: (qids: [QID], file: ClientFile, valid: AttrMask, attr: Attr)
-            do {
-                r = try requireFid(d).walkGetAttr([name])
-            } catch where errnoOf(error) == .noSuchFileOrDirectory {
-                markStale(cachedChild)
-                throw Errno.noSuchFileOrDirectory
-            }
+            let r = try revalidatingWalk(d, cachedChild)
             try r.file.clunk()
             if let q = r.qids.last, cachedChild.matches(q) {
                 cachedChild.attr = r.attr
@@ -98,6 +86,16 @@ extension Filesystem {
             markStale(cachedChild)
         }
         return try lookup(d, name)
+    }
+
+    /// Twalkgetattr of a cached child's name; ENOENT leaves the child stale.
+    private func revalidatingWalk(_ d: Dentry, _ cachedChild: Dentry) throws -> (qids: [QID], file: ClientFile, valid: AttrMask, attr: Attr) {
+        do {
+            return try requireFid(d).walkGetAttr([cachedChild.name])
+        } catch where errnoOf(error) == .noSuchFileOrDirectory {
+            markStale(cachedChild)
+            throw Errno.noSuchFileOrDirectory
+        }
     }
 
     /// Twalkgetattr of a name not cached: a new dentry holding the new fid (or a cached negative entry).
