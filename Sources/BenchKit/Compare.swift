@@ -44,6 +44,27 @@ public enum Compare {
         (p?.object ?? []).map { k, v in "\(k)=\(v.string ?? v.number.map { Units.fixed($0, 0) } ?? "?")" }.joined(separator: " ")
     }
 
+    /// The comparison as a GitHub-flavoured Markdown table (for pasting into a review).
+    public static func renderMarkdown(_ rows: [Row]) -> String {
+        func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+        var out = ["| scenario | params | metric | old | new | delta | p | verdict |",
+                   "|---|---|---|---:|---:|---:|---:|---|"]
+        for r in rows {
+            let delta = r.old != 0 ? (r.new / r.old - 1) * 100 : 0
+            let verdict = r.verdict == "same" ? "same" : "**\(r.verdict)**"
+            out.append("| \(cell(r.scenario)) | \(cell(r.params)) | \(r.metric) | \(Units.fixed(r.old, 1)) | \(Units.fixed(r.new, 1)) | "
+                       + "\((delta >= 0 ? "+" : "") + Units.fixed(delta, 1))% | \(r.p.map { Units.fixed($0, 3) } ?? "-") | \(verdict) |")
+        }
+        out.append("")
+        out.append(summary(rows))
+        return out.joined(separator: "\n")
+    }
+
+    static func summary(_ rows: [Row]) -> String {
+        "\(rows.count) rows: \(rows.filter { $0.verdict == "faster" }.count) faster, "
+            + "\(rows.filter { $0.verdict == "slower" }.count) slower, \(rows.filter { $0.verdict == "same" }.count) same"
+    }
+
     /// The comparison table.
     public static func render(_ rows: [Row]) -> String {
         func pad(_ s: String, _ w: Int, right: Bool = false) -> String {
@@ -59,8 +80,7 @@ public enum Compare {
                        + pad((delta >= 0 ? "+" : "") + Units.fixed(delta, 1) + "%", 8, right: true) + " "
                        + pad(r.p.map { Units.fixed($0, 3) } ?? "-", 7, right: true) + "  " + r.verdict)
         }
-        out.append("\(rows.count) rows: \(rows.filter { $0.verdict == "faster" }.count) faster, "
-                   + "\(rows.filter { $0.verdict == "slower" }.count) slower, \(rows.filter { $0.verdict == "same" }.count) same")
+        out.append(summary(rows))
         return out.joined(separator: "\n")
     }
 }

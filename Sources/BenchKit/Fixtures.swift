@@ -7,13 +7,14 @@ import Foundation
 ///
 /// Layout under `local` (the attach root sees it under `prefix`): `stat<N>/d1/.../leaf` (a path of N
 /// components), `data/read-<size>` (pattern bytes), `data/write-<size>` (zeros), `data/small` (one block).
-public final class Fixtures: @unchecked Sendable {  // immutable after init except the replace counter, used by one thread
+public final class Fixtures: @unchecked Sendable {  // immutable after init except the replace and scratch counters, used by the runner's thread only
     /// The fixture folder on this machine.
     public let local: String
     /// The same folder as a path of the mounted filesystem ("" when it is the attach root).
     public let prefix: String
     private let seed: UInt64
     private var replacements = 0
+    private var scratchCount = 0
 
     /// Uses `local` (created if missing) and names it `prefix` inside the filesystem.
     public init(local: String, prefix: String, seed: UInt64) throws {
@@ -110,6 +111,49 @@ public final class Fixtures: @unchecked Sendable {  // immutable after init exce
             offset += w
         }
     }
+
+    /// The filesystem path of the directory of `entries` files readdir lists.
+    public func directoryPath(entries: Int) -> String { prefix + "/readdir-\(entries)" }
+
+    /// Makes the readdir directory of `entries` empty files (unless it already holds them).
+    public func makeDirectory(entries: Int) throws {
+        let dir = local + "/readdir-\(entries)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        if let n = try? FileManager.default.contentsOfDirectory(atPath: dir).count, n == entries { return }
+        for i in 0..<entries {
+            let fd = open(dir + "/e\(i)", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw BenchError.fixture("create \(dir)/e\(i): \(String(cString: strerror(errno)))") }
+            Glibc.close(fd)
+        }
+    }
+
+    /// The filesystem path of the symlink readlink reads.
+    public var symlinkPath: String { prefix + "/data/link" }
+
+    /// Makes the symlink readlink reads (pointing at the small file's name).
+    public func makeSymlink() throws {
+        let path = local + "/data/link"
+        var st = stat()
+        if lstat(path, &st) == 0 { return }
+        guard Glibc.symlink("small", path) == 0 else { throw BenchError.fixture("symlink \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    /// The filesystem path of the file fsync writes into.
+    public var syncPath: String { prefix + "/data/sync" }
+
+    /// Makes the fsync file (64 KiB of zeros).
+    public func makeSyncFile() throws { try ensure(local + "/data/sync", size: 64 << 10, pattern: false) }
+
+    /// Makes a new empty folder for a scenario that creates and removes entries; returns (filesystem path, local path).
+    public func makeScratchDirectory(_ name: String) throws -> (path: String, local: String) {
+        scratchCount += 1
+        let leaf = "scratch/\(name)-\(scratchCount)"
+        try FileManager.default.createDirectory(atPath: local + "/" + leaf, withIntermediateDirectories: true)
+        return (prefix + "/" + leaf, local + "/" + leaf)
+    }
+
+    /// The local path of the read file of `size` bytes (for the pread limit).
+    public func localReadPath(size: Int) -> String { local + "/data/read-\(size)" }
 
     /// Removes the fixture folder.
     public func remove() { try? FileManager.default.removeItem(atPath: local) }

@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import Foundation
+import Histogram
+import NUMA
 import P9
 import Synchronization
 
@@ -46,7 +48,10 @@ struct Measurement {
     var mibPerS: [Double] = []
     var inOp = RPCTally()
     var background = RPCTally()
-    var latencies: [UInt64] = []
+    /// Per-op latency (ns); with batched clock reads every op of a batch is recorded as the batch mean.
+    var latency = newLatencyHistogram()
+    /// Ops per clock read (1: every op timed on its own).
+    var batch = 1
     var cpuUser = 0.0
     var cpuSys = 0.0
 }
@@ -59,6 +64,20 @@ struct MeasureSettings {
     var ops: Int?
     var trace: TraceWriter?
     var label: String
+    /// The NUMA node worker threads run on (nil: unbound).
+    var cpuNode: Int? = nil
+}
+
+/// Latencies from 1 ns to an hour with three significant digits.
+func newLatencyHistogram() -> Histogram<UInt64> {
+    Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
+}
+
+extension Histogram<UInt64> {
+    /// Records `count` ops of `ns` each, clamped into the trackable range.
+    mutating func recordLatency(_ ns: UInt64, count: Int = 1) {
+        _ = record(Swift.min(Swift.max(ns, 1), highestTrackableValue), count: UInt64(count))
+    }
 }
 
 /// Shares a scenario instance with the worker threads of one repetition.
@@ -69,9 +88,6 @@ final class ThreadShared: @unchecked Sendable {
     let instance: any ScenarioInstance
     init(_ instance: any ScenarioInstance) { self.instance = instance }
 }
-
-/// Most latency samples kept per combination (batched samples stand for `batch` ops each).
-let maxLatencySamples = 1 << 21
 
 private func cpuTimes() -> (user: Double, sys: Double) {
     var u = rusage()
@@ -96,7 +112,7 @@ func measure(_ instance: any ScenarioInstance, client: Client, settings s: Measu
         let mean = Double(warmNs) / Double(s.warmup * instance.threads)
         if mean < 2_000 { batch = min(1024, max(1, Int(4_000 / max(mean, 1)))) }
     }
-    partial.latencies.reserveCapacity(4096)
+    partial.batch = batch
     let cpu0 = cpuTimes()
     defer {
         let cpu1 = cpuTimes()
@@ -112,7 +128,7 @@ func measure(_ instance: any ScenarioInstance, client: Client, settings s: Measu
         var busyNs: UInt64 = 0
         let start = monotonicNow()
         if instance.threads > 1 {
-            let r = try runThreads(instance, settings: s, latencies: &partial.latencies)
+            let r = try runThreads(instance, settings: s, latency: &partial.latency)
             ops = r.ops; bytes = r.bytes; busyNs = r.wallNs
         } else {
             while true {
@@ -130,7 +146,7 @@ func measure(_ instance: any ScenarioInstance, client: Client, settings s: Measu
                 let t1 = monotonicNow()
                 busyNs += t1 - t0
                 ops += n
-                if partial.latencies.count < maxLatencySamples { partial.latencies.append((t1 - t0) / UInt64(n)) }
+                partial.latency.recordLatency((t1 - t0) / UInt64(n), count: n)
                 if s.trace != nil { windows.append((t0, t1, ops - 1)) }
             }
         }
@@ -158,8 +174,8 @@ extension RPCTally {
 
 /// One repetition with `threads` callers: each runs its share of `ops`, or until the duration passes.
 private func runThreads(_ instance: any ScenarioInstance, settings s: MeasureSettings,
-                        latencies: inout [UInt64]) throws -> (ops: Int, bytes: Int, wallNs: UInt64) {
-    struct Outcome { var ops = 0; var bytes = 0; var latencies: [UInt64] = []; var error: Error? }
+                        latency: inout Histogram<UInt64>) throws -> (ops: Int, bytes: Int, wallNs: UInt64) {
+    struct Outcome { var ops = 0; var bytes = 0; var latency = newLatencyHistogram(); var error: Error? }
     let shared = ThreadShared(instance)
     let threads = instance.threads
     let results = Mutex([Outcome](repeating: Outcome(), count: threads))
@@ -169,15 +185,17 @@ private func runThreads(_ instance: any ScenarioInstance, settings s: MeasureSet
     let target = s.ops
     for t in 0..<threads {
         let share = target.map { $0 / threads + (t < $0 % threads ? 1 : 0) }
+        let node = s.cpuNode
         let thread = Thread {
             var o = Outcome()
             do {
+                if let node { try NUMA.runCurrentThread(onNode: node) }
                 while !interruptRequested.load(ordering: .relaxed) {
                     if let share, o.ops >= share { break }
                     if share == nil && monotonicNow() - start >= duration && o.ops > 0 { break }
                     let t0 = monotonicNow()
                     o.bytes += try shared.instance.op(thread: t)
-                    o.latencies.append(monotonicNow() - t0)
+                    o.latency.recordLatency(monotonicNow() - t0)
                     o.ops += 1
                 }
             } catch {
@@ -193,7 +211,7 @@ private func runThreads(_ instance: any ScenarioInstance, settings s: MeasureSet
     let outcomes = results.withLock { $0 }
     if let e = outcomes.compactMap(\.error).first { throw e }
     if interruptRequested.load(ordering: .relaxed) { throw BenchError.interrupted }
-    for o in outcomes where latencies.count < maxLatencySamples { latencies.append(contentsOf: o.latencies) }
+    for o in outcomes { latency.add(o.latency) }
     return (outcomes.reduce(0) { $0 + $1.ops }, outcomes.reduce(0) { $0 + $1.bytes }, wall)
 }
 

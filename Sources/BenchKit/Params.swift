@@ -5,6 +5,7 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     case multiblock
     case fileSize = "file_size"
     case depth, state, threads, msize
+    case entries
 
     /// The `bench run` flag that sets it.
     public var flag: String { "--" + String(rawValue.map { $0 == "_" ? "-" : $0 }) }
@@ -27,6 +28,7 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     /// What the flag accepts, for error messages and `bench list`.
     public var accepted: String {
         if let c = choices { return c.joined(separator: "|") + (self == .mode ? "|all" : "") }
+        if self == .entries { return "positive integers (directory entries), e.g. 100,10000" }
         return isSize ? "byte counts with optional K/M/G suffix (binary), e.g. 4K,64K,1M" : "positive integers, e.g. 1,2"
     }
 

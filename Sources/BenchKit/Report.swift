@@ -45,7 +45,8 @@ public struct ResultRecord: Sendable {
         guard let m = measurement, m.ops > 0 else {
             fields += [("repetitions", .int(measurement?.repetitions ?? 0)), ("ops", .int(0)), ("bytes", .int(0)),
                        ("rpcs_per_op", .null), ("rpcs_background", .null), ("rpcs_by_type", .object([])),
-                       ("wire_bytes_per_op", .null), ("throughput", .null), ("latency_ns", .null), ("cpu", .null)]
+                       ("wire_bytes_per_op", .null), ("throughput", .null), ("latency_ns", .null), ("cpu", .null),
+                       ("warnings", .array([]))]
             return .object(fields)
         }
         let ops = Double(m.ops)
@@ -54,8 +55,8 @@ public struct ResultRecord: Sendable {
             .object([("median", .number(Statistics.median(xs))), ("min", .number(xs.min())), ("max", .number(xs.max())),
                      ("samples", .array(xs.map { .number($0) }))])
         }
-        let sorted = m.latencies.sorted()
-        func p(_ q: Double) -> JSON { Statistics.percentile(sorted: sorted, q).map { .int(Int($0)) } ?? .null }
+        let h = m.latency
+        func p(_ q: Double) -> JSON { h.totalCount > 0 ? .int(Int(h.valueAtPercentile(q))) : .null }
         fields += [
             ("repetitions", .int(m.repetitions)), ("ops", .int(m.ops)), ("bytes", .int(m.bytes)),
             ("rpcs_per_op", .number(Double(m.inOp.total) / ops)),
@@ -64,8 +65,9 @@ public struct ResultRecord: Sendable {
             ("wire_bytes_per_op", .number(Double(m.inOp.bytes) / ops)),
             ("throughput", .object([("ops_per_s", dist(m.opsPerS)), ("mib_per_s", movesBytes ? dist(m.mibPerS) : .null)])),
             ("latency_ns", .object([("p50", p(50)), ("p90", p(90)), ("p99", p(99)), ("p999", p(99.9)),
-                                    ("max", sorted.last.map { .int(Int($0)) } ?? .null)])),
+                                    ("max", h.totalCount > 0 ? .int(Int(h.maxRecorded)) : .null), ("batch", .int(m.batch))])),
             ("cpu", .object([("user_s", .number(m.cpuUser)), ("sys_s", .number(m.cpuSys))])),
+            ("warnings", .array(Statistics.repetitionWarnings(opsPerS: m.opsPerS).map(JSON.string))),
         ]
         return .object(fields)
     }
@@ -74,7 +76,8 @@ public struct ResultRecord: Sendable {
 /// The report's `context`: where and how the run happened.
 public enum RunContext {
     /// Collects the context of this machine and run.
-    public static func collect(argv: [String], seed: UInt64) -> JSON {
+    public static func collect(argv: [String], seed: UInt64, cpuNode: Int? = nil, memNode: Int? = nil, serverCPUNode: Int? = nil,
+                               limits: Limits = .none) -> JSON {
         var uts = utsname()
         uname(&uts)
         func field<T>(_ v: T) -> String {
@@ -92,16 +95,16 @@ public enum RunContext {
             ("kernel", .string(field(uts.sysname) + " " + field(uts.release))),
             ("cpu_model", cpuModel().map(JSON.string) ?? .null),
             ("cpus", .int(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))),
-            ("numa", .object([("available", .bool(numaAvailable)), ("nodes", .int(numaAvailable ? NUMA.nodes().count : 1))])),
+            ("numa", .object([("available", .bool(numaAvailable)), ("nodes", .int(numaAvailable ? NUMA.nodes().count : 1)),
+                              ("node_ids", .array((numaAvailable ? NUMA.nodes() : [0]).map(JSON.int)))])),
             ("swift_version", .string(swiftVersion)),
             ("build", .string(buildKind)),
             ("git_commit", gitCommit().map(JSON.string) ?? .null),
             ("argv", .array(argv.map(JSON.string))),
             ("seed", .int(Int(truncatingIfNeeded: seed))),
-            ("placement", .object([("cpu_node", .null), ("mem_node", .null), ("server_cpu_node", .null)])),
-            // Not measured yet (issue 10): the keys are part of the contract, the values null.
-            ("limits", .object([("socket_rtt_us", .null), ("socket_stream_gib_s", .null), ("memcpy_gib_s", .null),
-                                ("pread_gib_s", .null), ("placement", .null)])),
+            ("placement", .object([("cpu_node", cpuNode.map(JSON.int) ?? .null), ("mem_node", memNode.map(JSON.int) ?? .null),
+                                   ("server_cpu_node", serverCPUNode.map(JSON.int) ?? .null)])),
+            ("limits", limits.json),
         ])
     }
 
@@ -178,7 +181,7 @@ public struct Report: Sendable {
             switch f {
             case .json: text = resultsJSON.serialized()
             case .csv: text = CSVReport.render(resultsJSON)
-            case .svg: text = Self.svgStub
+            case .svg: text = Plot.render(resultsJSON)
             }
             let path = dir + "/report." + f.rawValue
             try writeAtomically(text, to: path)
@@ -186,13 +189,6 @@ public struct Report: Sendable {
         }
         return paths
     }
-
-    /// Plots are issue 10; until then the SVG says so.
-    static let svgStub = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="480" height="40"><text x="10" y="25" font-family="sans-serif" \
-        font-size="14">swift-gofer bench: plots are not drawn yet (TODO, issue 10); see report.json</text></svg>
-
-        """
 }
 
 /// Writes `text` to a temporary file beside `path`, then renames it over `path`.

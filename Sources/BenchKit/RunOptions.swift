@@ -1,3 +1,4 @@
+import NUMA
 import P9
 
 /// A command-line mistake: exit 64 with `message`.
@@ -71,6 +72,14 @@ public struct RunOptions: Sendable {
     public var quiet = false
     public var seed: UInt64 = 1
     public var trace: String?
+    /// NUMA node the bench's client threads run on (nil: unbound).
+    public var cpuNode: Int?
+    /// NUMA node I/O buffers are allocated on (nil: unbound).
+    public var memNode: Int?
+    /// NUMA node the embedded server (builtin child, inproc, diod) runs on (nil: unbound).
+    public var serverCPUNode: Int?
+    /// Whether to measure the machine's limits before the scenarios (`--no-limits` turns it off).
+    public var limits = true
     /// The command line, for the report's context.
     public var argv: [String] = []
 
@@ -91,6 +100,15 @@ public struct RunOptions: Sendable {
 
     public var effectiveRepetitions: Int { repetitions ?? suite.repetitions }
     public var effectiveWarmup: Int { warmup ?? suite.warmup }
+
+    /// Parses a NUMA node number and checks that the node exists (the error names the nodes that do).
+    static func node(_ flag: String, _ text: String) throws(UsageError) -> Int {
+        guard let n = Int(text), n >= 0 else { throw UsageError("\(flag): \"\(text)\" is not a NUMA node number") }
+        do { try NUMA.validate(node: n) } catch {
+            throw UsageError("\(flag): \(error)" + (error == .unavailable ? "" : " (see numactl --hardware)"))
+        }
+        return n
+    }
 
     /// Parses `bench run` arguments (without the program name and subcommand).
     public static func parse(_ args: [String]) throws(UsageError) -> RunOptions {
@@ -182,12 +200,19 @@ public struct RunOptions: Sendable {
                 guard let s = UInt64(t) else { throw UsageError("--seed: \"\(t)\" is not accepted; expected a non-negative integer") }
                 o.seed = s
             case "--trace": o.trace = try value(arg, inline)
+            case "--cpu-node": o.cpuNode = try node(arg, try value(arg, inline))
+            case "--mem-node": o.memNode = try node(arg, try value(arg, inline))
+            case "--server-cpu-node": o.serverCPUNode = try node(arg, try value(arg, inline))
+            case "--no-limits": o.limits = false
             default:
                 throw UsageError("unknown argument \"\(args[i])\" for bench run (see bench help)")
             }
             i += 1
         }
         if o.ops != nil && o.durationNs != nil { throw UsageError("--ops and --duration exclude each other; give one") }
+        if o.serverCPUNode != nil, case .external = o.server {
+            throw UsageError("--server-cpu-node binds only a server the bench starts (builtin, inproc, diod), not \(o.server)")
+        }
         return o
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import NUMA
 import P9
 
 /// What a finished `bench run` produced.
@@ -36,17 +37,25 @@ public final class BenchRunner {
         var clients: [Int: Client] = [:]
         var trace: TraceWriter?
         var fatal: String?
-        let table = ResultTable(print: o.quiet ? { _ in } : print,
+        var limits = Limits.none
+        let progress = Progress(enabled: !o.quiet)
+        let out0 = print
+        var table = ResultTable(print: o.quiet ? { _ in } : { line in progress.around { out0(line) } },
                                 paramsWidth: o.scenarioList.flatMap { o.combinations(of: $0) }.map(\.description.count).max() ?? 20)
+        // The client threads (this one and the workers it starts) run on --cpu-node; restored afterwards.
+        let savedAffinity = Affinity.current()
         defer {
+            progress.finish()
             for c in clients.values { c.close() }
             host?.stop()
             trace?.close()
             if let exportRoot { try? FileManager.default.removeItem(atPath: exportRoot) } else { fixtures?.remove() }
+            if o.cpuNode != nil { Affinity.bind(to: savedAffinity) }
         }
         let specs = o.scenarioList
         let plan = specs.map { ($0, o.combinations(of: $0)) }
         do {
+            if let node = o.cpuNode { try NUMA.runCurrentThread(onNode: node) }
             if let t = o.trace { trace = try TraceWriter(path: t) }
             // The export and its fixtures.
             switch o.server {
@@ -62,7 +71,9 @@ public final class BenchRunner {
                 }
             }
             if let f = fixtures { try makeFixtures(f, plan) }
-            host = try ServerHost(spec: o.server, export: exportRoot, aname: o.aname, executable: serverExecutable)
+            host = try ServerHost(spec: o.server, export: exportRoot, aname: o.aname, executable: serverExecutable,
+                                  cpuNode: o.serverCPUNode)
+            if o.limits { limits = measureLimits(fixtures, plan) }
         } catch {
             fatal = "\(error)"
         }
@@ -81,8 +92,12 @@ public final class BenchRunner {
             case .external: aname = o.aname ?? ""
             default: aname = ""
             }
+            table.limits = limits
+            if o.limits { table.printLimits() }
             table.header()
-            outer: for (spec, combos) in plan {
+            outer: for (index, (spec, combos)) in plan.enumerated() {
+                progress.begin(spec.name, index: index + 1, of: plan.count, total: combos.count)
+                defer { progress.end() }
                 for p in combos {
                     if interruptRequested.load(ordering: .relaxed) { break outer }
                     let msize = p[.msize]?.intValue ?? o.values[.msize]?.first?.intValue ?? Suite.defaultMsize
@@ -96,7 +111,8 @@ public final class BenchRunner {
                             return c
                         }()
                         record.server = serverInfo(host, client)
-                        let env = ScenarioEnvironment(client: client, fixtures: fixtures, aname: aname, uname: o.uname, uid: o.uid)
+                        let env = ScenarioEnvironment(client: client, fixtures: fixtures, aname: aname, uname: o.uname, uid: o.uid,
+                                                      memNode: o.memNode, seed: o.seed)
                         try runOne(spec, p, env, trace: trace, into: &record)
                     } catch let BenchError.skip(reason) {
                         record.status = .skipped
@@ -106,13 +122,17 @@ public final class BenchRunner {
                         record.error = describe(error)
                     }
                     results.append(record)
+                    progress.step()
                     table.row(record)
                     if let k = killServerAfterResults, results.count == k { host.kill() }
                 }
             }
         }
         let interrupted = interruptRequested.load(ordering: .relaxed)
-        let report = Report(context: RunContext.collect(argv: o.argv, seed: o.seed), results: results)
+        progress.finish()
+        let report = Report(context: RunContext.collect(argv: o.argv, seed: o.seed, cpuNode: o.cpuNode, memNode: o.memNode,
+                                                        serverCPUNode: o.serverCPUNode, limits: limits),
+                            results: results)
         var paths: [String] = []
         var code: Int32 = results.contains { $0.status == .failed } ? 3 : 0
         if interrupted { code = 1 }
@@ -137,7 +157,7 @@ public final class BenchRunner {
         var m = Measurement()
         let settings = MeasureSettings(repetitions: options.effectiveRepetitions, warmup: options.effectiveWarmup,
                                        durationNs: options.durationNs ?? options.suite.durationNs, ops: options.ops,
-                                       trace: trace, label: spec.name + " " + p.description)
+                                       trace: trace, label: spec.name + " " + p.description, cpuNode: options.cpuNode)
         do {
             try measure(instance, client: env.client, settings: settings, partial: &m)
             record.measurement = m
@@ -169,15 +189,19 @@ public final class BenchRunner {
     }
 
     private func makeFixtures(_ f: Fixtures, _ plan: [(ScenarioSpec, [ParamSet])]) throws {
-        var depths = Set<Int>(), reads = Set<Int>(), writes = Set<Int>()
+        var depths = Set<Int>(), reads = Set<Int>(), writes = Set<Int>(), directories = Set<Int>()
         var small = 0
+        var link = false, sync = false
         for (spec, combos) in plan {
             for p in combos {
                 switch spec.name {
                 case "stat": depths.insert(p.int(.depth))
                 case "open-read-close": small = max(small, p.int(.blockSize))
-                case "seq-read": reads.insert(p.int(.fileSize))
-                case "seq-write": writes.insert(p.int(.fileSize))
+                case "seq-read", "rand-read": reads.insert(p.int(.fileSize))
+                case "seq-write", "rand-write": writes.insert(p.int(.fileSize))
+                case "readdir": directories.insert(p.int(.entries))
+                case "readlink": link = true; small = max(small, 1)
+                case "fsync": sync = true
                 default: break
                 }
             }
@@ -185,7 +209,28 @@ public final class BenchRunner {
         for d in depths { try f.makeStatChain(depth: d) }
         for s in reads { try f.makeReadFile(size: s) }
         for s in writes { try f.makeWriteFile(size: s) }
+        for n in directories { try f.makeDirectory(entries: n) }
         if small > 0 { try f.makeSmallFile(size: small) }
+        if link { try f.makeSymlink() }
+        if sync { try f.makeSyncFile() }
+    }
+
+    /// The limits of this run: pread reads the largest read fixture (or an 8 MiB file made for it).
+    private func measureLimits(_ fixtures: Fixtures?, _ plan: [(ScenarioSpec, [ParamSet])]) -> Limits {
+        let o = options
+        let sizes = plan.filter { $0.0.name == "seq-read" || $0.0.name == "rand-read" }.flatMap { $0.1.map { $0.int(.fileSize) } }
+        var file: String?
+        var made: String?
+        if let fixtures {
+            let size = sizes.max() ?? 8 << 20
+            if (try? fixtures.makeReadFile(size: size)) != nil { file = fixtures.localReadPath(size: size) }
+        } else if let dir = try? makeTemporaryDirectory(prefix: "bench-limits"),
+                  (try? Fixtures(local: dir, prefix: "", seed: o.seed).makeReadFile(size: 8 << 20)) != nil {
+            made = dir
+            file = dir + "/data/read-\(8 << 20)"
+        }
+        defer { if let made { try? FileManager.default.removeItem(atPath: made) } }
+        return Limits.measure(cpuNode: o.cpuNode, memNode: o.memNode, serverCPUNode: o.serverCPUNode, preadFile: file)
     }
 
     private func defaultOutputDirectory() -> String {
@@ -198,12 +243,13 @@ public final class BenchRunner {
     }
 }
 
-/// The readable table printed while a run goes.
+/// The readable table printed while a run goes: each figure beside its limit measured in the same run.
 struct ResultTable {
     let print: (String) -> Void
     let paramsWidth: Int
+    var limits = Limits.none
 
-    private var widths: [Int] { [16, max(6, paramsWidth), 7, 11, 9, 8, 9, 9] }
+    private var widths: [Int] { [16, max(6, paramsWidth), 7, 11, 9, 8, 9, 9, 14] }
 
     private func line(_ cells: [String]) -> String {
         zip(cells, widths).enumerated().map { i, cw in
@@ -213,8 +259,35 @@ struct ResultTable {
         }.joined(separator: " ")
     }
 
+    /// The limits line (and a note on the "vs limit" column).
+    func printLimits() {
+        func gib(_ v: Double?) -> String { v.map { Units.fixed($0, 1) + " GiB/s" } ?? "-" }
+        let rtt = limits.socketRTTus.map { Units.fixed($0, 1) + "us" } ?? "-"
+        var cpus = ""
+        if let c = limits.placement["client_cpus"]?.array, let sv = limits.placement["server_cpus"]?.array {
+            func list(_ a: [JSON]) -> String { a.compactMap(\.number).map { String(Int($0)) }.joined(separator: ",") }
+            cpus = " [client cpus \(list(c)), server cpus \(list(sv))]"
+        }
+        print("limits: socket rtt \(rtt), socket stream \(gib(limits.socketStreamGiBs)), memcpy 1M \(gib(limits.memcpyGiBs)), "
+              + "pread \(gib(limits.preadGiBs))\(cpus)")
+        print("vs limit: MiB/s as a fraction of pread (host FD) or socket stream (9p path); "
+              + "for scenarios that move no bytes, socket rtt / p50")
+    }
+
     func header() {
-        print(line(["scenario", "params", "status", "ops/s", "MiB/s", "rpcs/op", "p50", "p99"]))
+        print(line(["scenario", "params", "status", "ops/s", "MiB/s", "rpcs/op", "p50", "p99", "vs limit"]))
+    }
+
+    /// The result's figure against its limit: "pread 0.42", "sock 0.05" or "rtt/p50 0.83" ("-" when unknown).
+    func versusLimit(_ r: ResultRecord) -> String {
+        let j = r.json
+        if let mib = j.at(path: "throughput.mib_per_s.median")?.number {
+            let nineP = r.params[.path]?.textValue == "9p"
+            guard let limit = nineP ? limits.socketStreamGiBs : limits.preadGiBs, limit > 0 else { return "-" }
+            return (nineP ? "sock " : "pread ") + Units.fixed(mib / (limit * 1024), 3)
+        }
+        guard let p50 = j.at(path: "latency_ns.p50")?.number, p50 > 0, let rtt = limits.socketRTTus else { return "-" }
+        return "rtt/p50 " + Units.fixed(rtt * 1000 / p50, 2)
     }
 
     func row(_ r: ResultRecord) {
@@ -222,7 +295,9 @@ struct ResultTable {
         func num(_ path: String, _ digits: Int) -> String { j.at(path: path)?.number.map { Units.fixed($0, digits) } ?? "-" }
         func ns(_ path: String) -> String { j.at(path: path)?.number.map { Units.formatNanoseconds($0) } ?? "-" }
         print(line([r.scenario, r.params.description, r.status.rawValue, num("throughput.ops_per_s.median", 0),
-                    num("throughput.mib_per_s.median", 1), num("rpcs_per_op", 2), ns("latency_ns.p50"), ns("latency_ns.p99")]))
+                    num("throughput.mib_per_s.median", 1), num("rpcs_per_op", 2), ns("latency_ns.p50"), ns("latency_ns.p99"),
+                    r.status == .ok ? versusLimit(r) : "-"]))
         if r.status != .ok, let e = r.error { print("    \(r.status.rawValue): \(e)") }
+        for w in j["warnings"]?.array?.compactMap(\.string) ?? [] { print("    warning: \(w)") }
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Gofer
+import NUMA
 import P9
 import SafeMem
 
@@ -14,6 +15,10 @@ public struct ScenarioEnvironment: Sendable {
     public let aname: String
     public let uname: String?
     public let uid: UInt32?
+    /// The NUMA node I/O buffers are allocated on (nil: wherever malloc puts them).
+    public var memNode: Int? = nil
+    /// The run's seed (random offsets).
+    public var seed: UInt64 = 1
 }
 
 /// One prepared scenario with fixed parameters: the runner calls `background()` (when `hasBackground`)
@@ -45,6 +50,14 @@ func makeScenario(_ spec: ScenarioSpec, _ params: ParamSet, _ env: ScenarioEnvir
     case "seq-read": return try SequentialScenario(params, env, write: false)
     case "seq-write": return try SequentialScenario(params, env, write: true)
     case "null-rpc": return try NullRPCScenario(params, env)
+    case "create-unlink": return try CreateUnlinkScenario(params, env)
+    case "mkdir-rmdir": return try MkdirRmdirScenario(params, env)
+    case "readdir": return try ReaddirScenario(params, env)
+    case "rename": return try RenameScenario(params, env)
+    case "readlink": return try ReadlinkScenario(params, env)
+    case "fsync": return try FsyncScenario(params, env)
+    case "rand-read": return try RandomIOScenario(params, env, write: false)
+    case "rand-write": return try RandomIOScenario(params, env, write: true)
     default: throw BenchError.skip("unknown scenario \(spec.name)")
     }
 }
@@ -126,21 +139,29 @@ final class StatScenario: ScenarioInstance {
     func close() { fs.release() }
 }
 
-/// Buffers for `blocks` x `blockSize` bytes and their BlockSeq.
+/// Buffers for `blocks` x `blockSize` bytes and their BlockSeq, on NUMA node `node` when given.
 final class IOBuffers {
     let memory: UnsafeMutableRawBufferPointer
     let seq: BlockSeq
     let unit: Int
+    private let numa: Bool
 
-    init(blocks: Int, blockSize: Int) {
+    init(blocks: Int, blockSize: Int, node: Int? = nil) throws {
         unit = blocks * blockSize
-        let m = UnsafeMutableRawBufferPointer.allocate(byteCount: max(unit, 1), alignment: 4096)
+        let m: UnsafeMutableRawBufferPointer
+        if let node {
+            m = try NUMA.allocate(bytes: max(unit, 1), onNode: node)
+            numa = true
+        } else {
+            m = UnsafeMutableRawBufferPointer.allocate(byteCount: max(unit, 1), alignment: 4096)
+            numa = false
+        }
         m.initializeMemory(as: UInt8.self, repeating: 0xA5)
         memory = m
         seq = BlockSeq((0..<blocks).map { i in Block(base: m.baseAddress! + i * blockSize, count: blockSize) })
     }
 
-    deinit { memory.deallocate() }
+    deinit { if numa { NUMA.free(memory) } else { memory.deallocate() } }
 }
 
 /// open + read one block + close of a file whose handle is cached.
@@ -152,7 +173,7 @@ final class OpenReadCloseScenario: ScenarioInstance {
     init(_ params: ParamSet, _ env: ScenarioEnvironment) throws {
         let fixtures = try requireFixtures(env)
         path = fixtures.smallPath
-        buffer = IOBuffers(blocks: 1, blockSize: params.int(.blockSize))
+        buffer = try IOBuffers(blocks: 1, blockSize: params.int(.blockSize), node: env.memNode)
         fs = try makeFilesystem(params, env)
         do {
             let f = try fs.open(path, flags: O_RDONLY)
@@ -192,7 +213,7 @@ final class SequentialScenario: ScenarioInstance {
         guard blocks * blockSize <= fileSize else {
             throw BenchError.skip("an I/O unit of \(blocks) x \(Units.formatSize(blockSize)) is larger than file_size \(Units.formatSize(fileSize))")
         }
-        buffer = IOBuffers(blocks: blocks, blockSize: blockSize)
+        buffer = try IOBuffers(blocks: blocks, blockSize: blockSize, node: env.memNode)
         fs = try makeFilesystem(params, env)
         do {
             file = try fs.open(write ? fixtures.writePath(size: fileSize) : fixtures.readPath(size: fileSize),

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CShims
 import LocalGofer
+import NUMA
 import P9
 
 /// `bench serve` (hidden): the builtin server, run by `bench` in a child process.
@@ -10,18 +11,21 @@ import P9
 /// `--control-fd N` is a Unix socket to the parent; every byte received on it carries one connected socket
 /// (SCM_RIGHTS) that is then served with a `LocalGofer` over `--root DIR`. The server exits when the control
 /// socket closes or the parent dies.
+/// `--cpu-node N` binds the server's threads to NUMA node N.
 public enum ServeCommand {
     /// Runs the server until the control socket closes; returns the exit code.
     public static func main(_ args: [String]) -> Int32 {
         var control: Int32 = -1
         var root: String?
+        var cpuNode: Int?
         var i = 0
         while i < args.count {
             switch args[i] {
             case "--control-fd" where i + 1 < args.count: control = Int32(args[i + 1]) ?? -1; i += 2
             case "--root" where i + 1 < args.count: root = args[i + 1]; i += 2
+            case "--cpu-node" where i + 1 < args.count: cpuNode = Int(args[i + 1]); i += 2
             default:
-                writeStderr("bench serve: unknown argument \(args[i]) (usage: bench serve --control-fd N --root DIR)\n")
+                writeStderr("bench serve: unknown argument \(args[i]) (usage: bench serve --control-fd N --root DIR [--cpu-node N])\n")
                 return 64
             }
         }
@@ -30,6 +34,13 @@ public enum ServeCommand {
             return 64
         }
         signal(SIGPIPE, SIG_IGN)
+        if let cpuNode {
+            // Every server thread is created by this one and inherits its CPU affinity.
+            do { try NUMA.runCurrentThread(onNode: cpuNode) } catch {
+                writeStderr("bench serve: --cpu-node: \(error)\n")
+                return 64
+            }
+        }
         _ = fcntl(control, F_SETFD, FD_CLOEXEC)
         let server: Server
         do {

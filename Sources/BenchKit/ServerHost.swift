@@ -4,6 +4,7 @@ import Glibc
 import CShims
 import Foundation
 import LocalGofer
+import NUMA
 import P9
 
 /// A running 9P server the bench connects to: started by the bench (builtin, inproc, diod) or external.
@@ -17,6 +18,9 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
     public let address: String?
     /// The report's `server.transport`: socketpair|unix|tcp.
     public let transport: String
+
+    /// The NUMA node the server's threads run on.
+    public let cpuNode: Int?
 
     private let lock = NSLock()
     private var child: ChildProcess?
@@ -33,8 +37,11 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
 
     /// Starts (or locates) the server of `spec` exporting `export` (a local folder; nil for an external server
     /// whose files the bench cannot reach).
-    public init(spec: ServerSpec, export: String?, aname: String?, executable: String = ServerHost.selfExecutable) throws {
+    /// `cpuNode` binds the server's threads to a NUMA node (builtin, inproc, diod; ignored for an external server).
+    public init(spec: ServerSpec, export: String?, aname: String?, executable: String = ServerHost.selfExecutable,
+                cpuNode: Int? = nil) throws {
         self.spec = spec
+        self.cpuNode = cpuNode
         switch spec {
         case .builtin:
             guard let export else { throw BenchError.server("the builtin server needs an export folder") }
@@ -43,7 +50,8 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
                 throw BenchError.server("socketpair: \(String(cString: strerror(errno)))")
             }
             do {
-                child = try ChildProcess([executable, "serve", "--control-fd", String(sv[1]), "--root", export],
+                child = try ChildProcess([executable, "serve", "--control-fd", String(sv[1]), "--root", export]
+                                            + (cpuNode.map { ["--cpu-node", String($0)] } ?? []),
                                          log: nil, keep: [sv[1]])
             } catch {
                 Glibc.close(sv[0]); Glibc.close(sv[1])
@@ -57,7 +65,9 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
             transport = "socketpair"
         case .inproc:
             guard let export else { throw BenchError.server("the inproc server needs an export folder") }
-            inproc = Server(fileServer: try LocalGofer(root: export), options: ServerOptions(workers: 2))
+            // Server threads inherit the affinity of the thread that creates them.
+            let fileServer = try LocalGofer(root: export)
+            inproc = try Affinity.onNode(cpuNode) { Server(fileServer: fileServer, options: ServerOptions(workers: 2)) }
             exportPath = export
             self.aname = ""
             address = nil
@@ -70,8 +80,11 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
             let dir = try makeTemporaryDirectory(prefix: "bench-diod")
             runDirectory = dir
             let sock = dir + "/sock"
-            child = try ChildProcess([ServerHost.diodPath, "-f", "-n", "-N", "-c", "/dev/null", "-e", export, "-l", sock],
-                                     log: dir + "/diod.log")
+            // A spawned process inherits the CPU affinity of the spawning thread.
+            child = try Affinity.onNode(cpuNode) {
+                try ChildProcess([ServerHost.diodPath, "-f", "-n", "-N", "-c", "/dev/null", "-e", export, "-l", sock],
+                                 log: dir + "/diod.log")
+            }
             let a = Address.unix(sock)
             diodAddress = a
             exportPath = export
@@ -126,7 +139,7 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
             guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &sv) == 0 else {
                 throw BenchError.server("socketpair: \(String(cString: strerror(errno)))")
             }
-            server.serve(fd: sv[1])  // the server owns its end
+            try Affinity.onNode(cpuNode) { server.serve(fd: sv[1]) }  // the server owns its end; its reader thread inherits the binding
             return StreamTransport(fd: sv[0])
         case .diod:
             return try diodAddress!.connect()

@@ -12,6 +12,40 @@ public enum Statistics {
         return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
     }
 
+    /// The median absolute deviation from the median; nil when empty.
+    public static func medianAbsoluteDeviation(_ xs: [Double]) -> Double? {
+        guard let m = median(xs) else { return nil }
+        return median(xs.map { abs($0 - m) })
+    }
+
+    /// Modified z-scores (0.6745 (x - median) / MAD) of `xs`; all 0 when the MAD is 0.
+    public static func modifiedZScores(_ xs: [Double]) -> [Double] {
+        guard let m = median(xs), let mad = medianAbsoluteDeviation(xs), mad > 0 else { return xs.map { _ in 0 } }
+        return xs.map { 0.6745 * ($0 - m) / mad }
+    }
+
+    /// Hyperfine-style warnings about the repetitions of one result, from their ops/s samples: a repetition
+    /// whose time per op is an outlier (|modified z-score| > 3.5), or a first repetition more than twice as slow
+    /// as the median of the others (the outlier test needs at least 5 repetitions, the first-repetition test 3).
+    public static func repetitionWarnings(opsPerS: [Double]) -> [String] {
+        guard opsPerS.count >= 3, opsPerS.allSatisfy({ $0 > 0 && $0.isFinite }) else { return [] }
+        var out: [String] = []
+        let times = opsPerS.map { 1 / $0 }
+        // With fewer than 5 samples the MAD is one sample's own deviation: no outlier test then.
+        let z = opsPerS.count >= 5 ? modifiedZScores(times) : []
+        let outliers = z.indices.filter { abs(z[$0]) > 3.5 }
+        if !outliers.isEmpty {
+            out.append("statistical outliers in repetition\(outliers.count > 1 ? "s" : "") "
+                       + outliers.map { String($0 + 1) }.joined(separator: ", ")
+                       + " (modified z-score > 3.5); consider re-running on a quiet system")
+        }
+        if let rest = median(Array(times.dropFirst())), rest > 0, times[0] > 2 * rest {
+            out.append("the first repetition was \(Units.fixed(times[0] / rest, 1))x slower than the median of the rest; "
+                       + "caches may not have been warm (raise --warmup)")
+        }
+        return out
+    }
+
     /// Nearest-rank percentile `p` (0...100) of already sorted values.
     public static func percentile(sorted: [UInt64], _ p: Double) -> UInt64? {
         guard !sorted.isEmpty else { return nil }

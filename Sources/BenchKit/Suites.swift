@@ -29,6 +29,34 @@ public struct ScenarioSpec: Sendable {
                      op: "one Tgetattr on a walked fid through the Client (no filesystem): raw RPC latency; "
                          + "`threads` callers share the connection",
                      movesBytes: false),
+        ScenarioSpec(name: "create-unlink", params: [.mode, .resolver],
+                     op: "create (O_CREAT|O_EXCL) + close + unlink of a new file in a scratch folder; "
+                         + "fs.reclaim() between ops releases the stale dentry (background)",
+                     movesBytes: false),
+        ScenarioSpec(name: "mkdir-rmdir", params: [.mode, .resolver],
+                     op: "mkdir + rmdir of a new folder in a scratch folder; fs.reclaim() between ops (background)",
+                     movesBytes: false),
+        ScenarioSpec(name: "readdir", params: [.mode, .entries, .state],
+                     op: "one full listing of a folder of `entries` files (cold: caches dropped before each op, background; "
+                         + "warm: whatever the mode caches is kept; replaced is skipped)",
+                     movesBytes: false),
+        ScenarioSpec(name: "rename", params: [.mode, .resolver],
+                     op: "rename a file a -> b and back b -> a (the pair); fs.reclaim() between ops (background)",
+                     movesBytes: false),
+        ScenarioSpec(name: "readlink", params: [.mode, .resolver],
+                     op: "one readlink of a symlink (the target is cached except in Shared)",
+                     movesBytes: false),
+        ScenarioSpec(name: "fsync", params: [.mode, .path],
+                     op: "write 4 KiB + fsync, cycling through the first 64 KiB of a file",
+                     movesBytes: false),
+        ScenarioSpec(name: "rand-read", params: [.mode, .path, .blocks, .blockSize, .multiblock, .fileSize],
+                     op: "one I/O unit of `blocks` x `block_size` bytes read at a random unit-aligned offset of a file of "
+                         + "`file_size` (offsets drawn from --seed), as a BlockSeq of `blocks` blocks",
+                     movesBytes: true),
+        ScenarioSpec(name: "rand-write", params: [.mode, .path, .blocks, .blockSize, .multiblock, .fileSize],
+                     op: "one I/O unit of `blocks` x `block_size` bytes written at a random unit-aligned offset of a file of "
+                         + "`file_size` (offsets drawn from --seed), as a BlockSeq of `blocks` blocks",
+                     movesBytes: true),
     ]
 
     /// The scenario called `name`.
@@ -65,33 +93,50 @@ public struct Suite: Sendable {
     private static let base: [ParamKey: [ParamValue]] = [
         .mode: t("exclusive", "shared"), .resolver: t("vfs2", "vfs1"), .path: t("hostfd", "9p"),
         .blocks: n(1, 4), .blockSize: n(64 << 10), .multiblock: t("buffered", "scatter"), .fileSize: n(8 << 20),
-        .depth: n(3), .state: t("cold", "warm", "replaced"), .threads: n(1, 2), .msize: n(defaultMsize),
+        .depth: n(3), .state: t("cold", "warm", "replaced"), .threads: n(1, 2), .msize: n(defaultMsize), .entries: n(10_000),
     ]
+
+    /// The scenarios of issue 9 (stat, data paths, null RPC).
+    private static let core = ["stat", "open-read-close", "seq-read", "seq-write", "null-rpc"]
 
     /// Under a minute on a 2-core machine: every scenario, the main modes.
     public static let quick = Suite(
         name: "quick", scenarios: ScenarioSpec.all.map(\.name), defaults: base,
-        overrides: ["open-read-close": [.blockSize: n(4 << 10)], "seq-write": [.mode: t("shared")]],
+        overrides: ["open-read-close": [.blockSize: n(4 << 10)], "seq-write": [.mode: t("shared")],
+                    "create-unlink": [.resolver: t("vfs2")], "mkdir-rmdir": [.resolver: t("vfs2")],
+                    "rename": [.resolver: t("vfs2")], "readlink": [.resolver: t("vfs2")],
+                    "readdir": [.state: t("cold", "warm")],
+                    "rand-read": [.blocks: n(1), .blockSize: n(4 << 10), .multiblock: t("buffered")],
+                    "rand-write": [.mode: t("shared"), .blocks: n(1), .blockSize: n(4 << 10), .multiblock: t("buffered")]],
         repetitions: 5, warmup: 20, durationNs: 100_000_000)
 
     /// What CI gates on (every scenario Benchmarks/thresholds.json selects), under ~2 minutes.
     public static let ci = Suite(
-        name: "ci", scenarios: ScenarioSpec.all.map(\.name),
+        name: "ci", scenarios: core + ["create-unlink", "readdir", "fsync", "rand-read"],
         defaults: base.merging([.mode: t("exclusive", "writethrough", "shared"), .resolver: t("vfs2", "vfs1", "multi"), .depth: n(3, 20),
                                 .fileSize: n(16 << 20)]) { $1 },
         overrides: ["open-read-close": [.mode: t("exclusive", "shared"), .blockSize: n(4 << 10)],
                     "seq-read": [.mode: t("exclusive", "shared"), .blocks: n(1, 16), .blockSize: n(4 << 10, 64 << 10)],
-                    "seq-write": [.mode: t("shared"), .blocks: n(1, 16)]],
+                    "seq-write": [.mode: t("shared"), .blocks: n(1, 16)],
+                    "create-unlink": [.mode: t("exclusive", "shared"), .resolver: t("vfs2")],
+                    "readdir": [.mode: t("exclusive", "shared"), .entries: n(1000), .state: t("cold")],
+                    "fsync": [.mode: t("shared"), .path: t("hostfd", "9p")],
+                    "rand-read": [.mode: t("shared"), .blocks: n(1), .blockSize: n(4 << 10), .multiblock: t("buffered")]],
         repetitions: 5, warmup: 20, durationNs: 150_000_000)
 
-    /// Everything: every mode, resolver, size and strategy (long).
+    /// Everything: every mode, resolver and strategy; the I/O cross products trimmed to 1 and 16 blocks
+    /// (and 4K/64K for random I/O) so that a release run stays under ~8 minutes on a 2-core machine.
     public static let full = Suite(
         name: "full", scenarios: ScenarioSpec.all.map(\.name),
         defaults: [
             .mode: t("exclusive", "writethrough", "shared", "none"), .resolver: t("vfs2", "vfs1", "multi"),
             .path: t("hostfd", "9p"), .blocks: n(1, 4, 16), .blockSize: n(4 << 10, 64 << 10, 1 << 20),
             .multiblock: t("buffered", "scatter"), .fileSize: n(64 << 20), .depth: n(3, 20),
-            .state: t("cold", "warm", "replaced"), .threads: n(1, 2), .msize: n(defaultMsize),
+            .state: t("cold", "warm", "replaced"), .threads: n(1, 2), .msize: n(defaultMsize), .entries: n(10_000),
         ],
-        overrides: [:], repetitions: 5, warmup: 50, durationNs: 1_000_000_000)
+        overrides: ["seq-read": [.blocks: n(1, 16)], "seq-write": [.blocks: n(1, 16)],
+                    "readdir": [.state: t("cold", "warm")],
+                    "rand-read": [.blocks: n(1, 16), .blockSize: n(4 << 10, 64 << 10)],
+                    "rand-write": [.blocks: n(1, 16), .blockSize: n(4 << 10, 64 << 10)]],
+        repetitions: 5, warmup: 50, durationNs: 200_000_000)
 }

@@ -8,9 +8,11 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
     .deletingLastPathComponent().path
 
 /// Runs `bench run` with `args` (quiet, into a fresh folder) through BenchKit; returns the outcome and the folder.
-func benchRun(_ args: [String], configure: (BenchRunner) -> Void = { _ in }) throws -> (RunOutcome, TemporaryDirectory) {
+/// The machine's limits are measured only when `limits` is true (they take a second or so).
+func benchRun(_ args: [String], limits: Bool = false,
+              configure: (BenchRunner) -> Void = { _ in }) throws -> (RunOutcome, TemporaryDirectory) {
     let out = try TemporaryDirectory(prefix: "bench-out")
-    var options = try RunOptions.parse(args + ["--quiet", "--out", out.path])
+    var options = try RunOptions.parse(args + ["--quiet", "--out", out.path] + (limits ? [] : ["--no-limits"]))
     options.argv = ["bench"] + args
     let runner = BenchRunner(options: options)
     configure(runner)

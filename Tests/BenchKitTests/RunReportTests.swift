@@ -9,8 +9,8 @@ final class RunReportTests: XCTestCase {
                                "rpcs_background", "rpcs_by_type", "wire_bytes_per_op", "throughput", "latency_ns", "cpu"]
 
     func testTinyInprocRunWritesReportsThatValidateAndCarryEveryField() throws {
-        let (outcome, out) = try benchRun(["--server", "inproc", "--ops", "4", "--repetitions", "1", "--warmup", "1",
-                                           "--mode", "exclusive,shared", "--resolver", "vfs2,vfs1", "--state", "warm,replaced",
+        let (outcome, out) = try benchRun(["--server", "inproc", "--scenario", "stat,open-read-close,seq-read,seq-write,null-rpc",
+                                           "--ops", "4", "--repetitions", "1", "--warmup", "1", "--mode", "exclusive,shared", "--resolver", "vfs2,vfs1", "--state", "warm,replaced",
                                            "--depth", "3", "--blocks", "1,2", "--block-size", "4K", "--file-size", "64K",
                                            "--multiblock", "scatter", "--threads", "1,2"])
         defer { out.remove() }

@@ -1,0 +1,308 @@
+import Foundation
+
+/// `report.svg`: per scenario, a bar chart of throughput (MiB/s when the scenario moves bytes, ops/s otherwise)
+/// and one of RPCs per op, across the parameters that vary, grouped by mode; one bar per ok result.
+public enum Plot {
+    /// Mode colours (colour-blind friendly); results without a mode use the last one.
+    static let palette: [(String, String)] = [
+        ("exclusive", "#0072B2"), ("writethrough", "#009E73"), ("shared", "#E69F00"), ("none", "#CC79A7"), ("-", "#6B7280"),
+    ]
+
+    /// One bar: a result's value and what it stands for.
+    struct Bar {
+        var category: String
+        var series: String
+        var value: Double
+        var tooltip: String
+    }
+
+    /// One chart's data and labels.
+    struct Chart {
+        var id: String
+        var scenario: String
+        var title: String
+        var subtitle: String
+        var xLabel: String
+        var yLabel: String
+        var bars: [Bar]
+        var categories: [String]
+        var series: [String]
+        /// Whether a logarithmic axis may be used (throughput; never for RPC counts).
+        var logAllowed: Bool
+    }
+
+    /// The SVG of a report JSON.
+    public static func render(_ report: JSON) -> String {
+        let charts = makeCharts(report)
+        let context = report["context"]
+        var header = "swift-gofer bench"
+        if let d = context?["date"]?.string { header += " — " + d }
+        if let h = context?["host"]?.string { header += " — " + h }
+        if let b = context?["build"]?.string { header += " (" + b + ")" }
+        var body = ""
+        var y = 56.0
+        var width = 640.0
+        // One row per scenario: its throughput chart, then its RPC chart to the right.
+        var i = 0
+        while i < charts.count {
+            let (svg, w, h) = draw(charts[i], top: y, originX: 0)
+            body += svg
+            var rowWidth = w, rowHeight = h
+            if i + 1 < charts.count, charts[i + 1].scenario == charts[i].scenario {
+                let (svg2, w2, h2) = draw(charts[i + 1], top: y, originX: w + 10)
+                body += svg2
+                rowWidth += 10 + w2
+                rowHeight = max(h, h2)
+                i += 1
+            }
+            i += 1
+            width = max(width, rowWidth)
+            body += "<line x1=\"20\" y1=\"\(f(y + rowHeight + 12))\" x2=\"\(f(rowWidth - 20))\" y2=\"\(f(y + rowHeight + 12))\" stroke=\"#D1D5DB\"/>\n"
+            y += rowHeight + 24
+        }
+        if charts.isEmpty {
+            body += text(20, y + 10, "No ok result to plot.", size: 14)
+            y += 40
+        }
+        return """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(y))" \
+            viewBox="0 0 \(Int(width)) \(Int(y))" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">
+            <rect x="0" y="0" width="\(Int(width))" height="\(Int(y))" fill="#ffffff"/>
+            \(text(20, 30, header, size: 18, weight: "bold"))
+            \(text(20, 48, "Bars: medians over repetitions; one bar per ok result. Grouped by mode (legend); x: the parameters that vary.", size: 12, fill: "#374151"))
+            \(body)</svg>
+
+            """
+    }
+
+    /// Builds the charts of every scenario with ok results, in report order.
+    static func makeCharts(_ report: JSON) -> [Chart] {
+        let ok = (report["results"]?.array ?? []).filter { $0["status"]?.string == "ok" }
+        var order: [String] = []
+        for r in ok { if let s = r["scenario"]?.string, !order.contains(s) { order.append(s) } }
+        var charts: [Chart] = []
+        for scenario in order {
+            let rs = ok.filter { $0["scenario"]?.string == scenario }
+            let keys = rs.first?["params"]?.object?.map(\.0) ?? []
+            let servers = Set(rs.compactMap { $0.at(path: "server.kind")?.string })
+            var varying: [String] = []
+            var fixed: [String] = []
+            for k in keys where k != "mode" {
+                let values = rs.map { $0["params"]?[k].map(valueText(k)) ?? "" }
+                if Set(values).count > 1 { varying.append(k) } else if let v = values.first { fixed.append("\(k)=\(v)") }
+            }
+            func category(_ r: JSON) -> String {
+                var parts = varying.map { k in "\(k)=\(r["params"]?[k].map(valueText(k)) ?? "")" }
+                if servers.count > 1 { parts.insert("server=\(r.at(path: "server.kind")?.string ?? "")", at: 0) }
+                return parts.isEmpty ? "all" : parts.joined(separator: " ")
+            }
+            func series(_ r: JSON) -> String { r["params"]?["mode"]?.string ?? "-" }
+            var categories: [String] = []
+            var seriesSeen: [String] = []
+            for r in rs {
+                let c = category(r)
+                if !categories.contains(c) { categories.append(c) }
+                let s = series(r)
+                if !seriesSeen.contains(s) { seriesSeen.append(s) }
+            }
+            let seriesOrder = palette.map(\.0).filter { seriesSeen.contains($0) }
+            let mib = rs.contains { $0.at(path: "throughput.mib_per_s.median")?.number != nil }
+            let metric = mib ? "throughput.mib_per_s.median" : "throughput.ops_per_s.median"
+            let unit = mib ? "MiB/s" : "ops/s"
+            var sub = "server: " + servers.sorted().joined(separator: ", ")
+            if !fixed.isEmpty { sub += "; fixed: " + fixed.joined(separator: " ") }
+            let xLabel = (servers.count > 1 ? ["server"] : []) + varying
+            func bars(_ path: String, digits: Int) -> [Bar] {
+                rs.map { r in
+                    let v = r.at(path: path)?.number ?? 0
+                    let c = category(r), s = series(r)
+                    return Bar(category: c, series: s, value: v,
+                               tooltip: "\(scenario) \(s == "-" ? "" : "mode=\(s) ")\(c): \(Units.fixed(v, digits))")
+                }
+            }
+            let slug = scenario.map { $0.isLetter || $0.isNumber ? $0 : "-" }
+            charts.append(Chart(id: "throughput-" + String(slug), scenario: scenario, title: "\(scenario): throughput (\(unit), higher is better)",
+                                subtitle: sub, xLabel: xLabel.isEmpty ? "(one configuration)" : xLabel.joined(separator: ", "),
+                                yLabel: unit, bars: bars(metric, digits: 1), categories: categories, series: seriesOrder,
+                                logAllowed: true))
+            charts.append(Chart(id: "rpcs-" + String(slug), scenario: scenario, title: "\(scenario): RPCs per op (lower is better)",
+                                subtitle: sub, xLabel: xLabel.isEmpty ? "(one configuration)" : xLabel.joined(separator: ", "),
+                                yLabel: "RPCs per op", bars: bars("rpcs_per_op", digits: 2), categories: categories, series: seriesOrder,
+                                logAllowed: false))
+        }
+        return charts
+    }
+
+    /// A parameter value as text (sizes shortened).
+    static func valueText(_ key: String) -> (JSON) -> String {
+        { v in
+            if let i = v.number, ParamKey(rawValue: key)?.isSize == true { return Units.formatSize(Int(i)) }
+            if let i = v.number { return Units.fixed(i, 0) }
+            return v.string ?? ""
+        }
+    }
+
+    /// Draws `c` with its top at `top`; returns the SVG and the chart's width and height.
+    static func draw(_ c: Chart, top: Double, originX x0: Double) -> (String, Double, Double) {
+        let nSeries = max(1, c.series.count)
+        let barWidth = nSeries * c.categories.count > 60 ? 10.0 : (nSeries * c.categories.count > 24 ? 16.0 : 24.0)
+        let groupGap = 14.0
+        let groupWidth = Double(nSeries) * barWidth
+        let left = x0 + 86.0, plotTop = top + 46, plotHeight = 220.0
+        let legendWidth = 150.0
+        let plotWidth = max(360, Double(c.categories.count) * (groupWidth + groupGap) + groupGap)
+        let longest = Double(c.categories.map(\.count).max() ?? 0)
+        let rotate = c.categories.count > 1 && longest * 6.6 > groupWidth + groupGap
+        let labelSpace = rotate ? min(260, longest * 6.6 * 0.72 + 16) : 22
+        let width = left - x0 + plotWidth + 20 + legendWidth
+        let height = (plotTop - top) + plotHeight + labelSpace + 34
+        let axis = Axis(values: c.bars.map(\.value), allowLog: c.logAllowed)
+        var s = "<g class=\"chart\" id=\"\(esc(c.id))\">\n"
+        s += text(x0 + 20, top + 16, c.title, size: 15, weight: "bold")
+        s += text(x0 + 20, top + 34, c.subtitle, size: 12, fill: "#4B5563")
+        // Grid, ticks and the y label.
+        for t in axis.ticks {
+            let y = plotTop + plotHeight - axis.fraction(t) * plotHeight
+            s += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(y))\" stroke=\"#E5E7EB\" stroke-width=\"1\"/>\n"
+            s += text(left - 8, y + 4, axis.label(t), size: 11, anchor: "end", fill: "#374151")
+        }
+        s += "<line x1=\"\(f(left))\" y1=\"\(f(plotTop))\" x2=\"\(f(left))\" y2=\"\(f(plotTop + plotHeight))\" stroke=\"#111827\"/>\n"
+        s += "<line x1=\"\(f(left))\" y1=\"\(f(plotTop + plotHeight))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(plotTop + plotHeight))\" stroke=\"#111827\"/>\n"
+        let yMid = plotTop + plotHeight / 2
+        s += "<text x=\"\(f(x0 + 22))\" y=\"\(f(yMid))\" font-size=\"12\" text-anchor=\"middle\" fill=\"#111827\" "
+            + "transform=\"rotate(-90 \(f(x0 + 22)) \(f(yMid)))\">\(esc(c.yLabel + (axis.log ? " (log scale)" : "")))</text>\n"
+        // Bars, grouped by category, one slot per series.
+        let used = Double(c.categories.count) * (groupWidth + groupGap) + groupGap
+        let offset = (plotWidth - used) / 2
+        for (ci, cat) in c.categories.enumerated() {
+            let gx = left + offset + groupGap + Double(ci) * (groupWidth + groupGap)
+            for b in c.bars where b.category == cat {
+                let si = Double(c.series.firstIndex(of: b.series) ?? 0)
+                let h = axis.fraction(b.value) * plotHeight
+                let x = gx + si * barWidth
+                s += "<rect class=\"bar\" data-chart=\"\(c.id.hasPrefix("rpcs") ? "rpcs" : "throughput")\" "
+                    + "data-scenario=\"\(esc(c.scenario))\" x=\"\(f(x + 1))\" y=\"\(f(plotTop + plotHeight - h))\" "
+                    + "width=\"\(f(barWidth - 2))\" height=\"\(f(h))\" fill=\"\(color(b.series))\"><title>\(esc(b.tooltip))</title></rect>\n"
+                if barWidth >= 16 {
+                    s += text(x + barWidth / 2, plotTop + plotHeight - h - 4, axis.valueLabel(b.value), size: 9, anchor: "middle",
+                              fill: "#111827", rotate: barWidth < 24)
+                }
+            }
+            let lx = gx + groupWidth / 2, ly = plotTop + plotHeight + 14
+            if rotate {
+                s += "<text x=\"\(f(lx))\" y=\"\(f(ly))\" font-size=\"11\" text-anchor=\"end\" fill=\"#111827\" "
+                    + "transform=\"rotate(-40 \(f(lx)) \(f(ly)))\">\(esc(cat))</text>\n"
+            } else {
+                s += text(lx, ly, cat, size: 11, anchor: "middle")
+            }
+        }
+        s += text(left + plotWidth / 2, plotTop + plotHeight + labelSpace + 20, c.xLabel, size: 12, anchor: "middle", weight: "bold")
+        // Legend.
+        let lx = left + plotWidth + 20
+        s += text(lx, plotTop + 4, "mode", size: 12, weight: "bold")
+        for (i, name) in c.series.enumerated() {
+            let ly = plotTop + 14 + Double(i) * 20
+            s += "<rect x=\"\(f(lx))\" y=\"\(f(ly))\" width=\"14\" height=\"14\" fill=\"\(color(name))\"/>\n"
+            s += text(lx + 20, ly + 11, name == "-" ? "(no mode)" : name, size: 12)
+        }
+        s += "</g>\n"
+        return (s, width, height)
+    }
+
+    /// A value axis: linear from 0 to a rounded top with 4-6 ticks, or logarithmic over whole decades when the
+    /// values span more than two decades (a 9P bar beside a host-FD bar would otherwise be invisible).
+    struct Axis {
+        let log: Bool
+        let bottom: Double
+        let top: Double
+        let step: Double
+
+        init(values: [Double], allowLog: Bool) {
+            let positive = values.filter { $0 > 0 && $0.isFinite }
+            let maxValue = positive.max() ?? 0
+            if allowLog, let minValue = positive.min(), maxValue / minValue > 100 {
+                log = true
+                bottom = pow(10, floor(log10(minValue)))
+                top = pow(10, ceil(log10(maxValue) + 1e-9))
+                step = 10
+                return
+            }
+            log = false
+            bottom = 0
+            guard maxValue > 0 else { top = 1; step = 0.25; return }
+            let raw = maxValue / 5
+            let mag = pow(10, floor(log10(raw)))
+            let norm = raw / mag
+            let nice = norm <= 1 ? 1.0 : norm <= 2 ? 2.0 : norm <= 2.5 ? 2.5 : norm <= 5 ? 5.0 : 10.0
+            step = nice * mag
+            top = ceil(maxValue / step - 1e-9) * step
+        }
+
+        var ticks: [Double] {
+            if log {
+                var t: [Double] = []
+                var v = bottom
+                while v <= top * 1.0001 { t.append(v); v *= 10 }
+                return t
+            }
+            return stride(from: 0, through: top + step / 2, by: step).map { $0 }
+        }
+
+        /// Where `v` sits between the bottom (0) and the top (1) of the axis.
+        func fraction(_ v: Double) -> Double {
+            if log {
+                guard v > 0 else { return 0 }
+                return max(0, min(1, (log10(v) - log10(bottom)) / (log10(top) - log10(bottom))))
+            }
+            return max(0, min(1, v / top))
+        }
+
+        func label(_ v: Double) -> String { Axis.short(v, step: log ? max(v, 1) : step) }
+        func valueLabel(_ v: Double) -> String { Axis.short(v, step: v >= 100 ? 1 : (v >= 10 ? 0.1 : 0.01)) }
+
+        /// 1.5k, 2M, 0.25 ...
+        static func short(_ v: Double, step: Double) -> String {
+            if v >= 1_000_000 { return trim(Units.fixed(v / 1_000_000, 1)) + "M" }
+            if v >= 10_000 { return trim(Units.fixed(v / 1_000, 1)) + "k" }
+            let whole = step >= 1 && step.rounded() == step
+            let digits = whole ? 0 : (step * 10 == (step * 10).rounded() ? 1 : 2)
+            return trim(Units.fixed(v, digits))
+        }
+
+        static func trim(_ s: String) -> String {
+            guard s.contains(".") else { return s }
+            var t = s
+            while t.hasSuffix("0") { t.removeLast() }
+            if t.hasSuffix(".") { t.removeLast() }
+            return t
+        }
+    }
+
+    static func color(_ series: String) -> String { palette.first { $0.0 == series }?.1 ?? palette.last!.1 }
+
+    static func f(_ v: Double) -> String { Units.fixed(v, 1) }
+
+    static func text(_ x: Double, _ y: Double, _ s: String, size: Int, anchor: String = "start", weight: String = "normal",
+                     fill: String = "#111827", rotate: Bool = false) -> String {
+        let t = rotate ? " transform=\"rotate(-90 \(f(x)) \(f(y)))\"" : ""
+        let a = rotate ? "start" : anchor
+        return "<text x=\"\(f(x))\" y=\"\(f(y))\" font-size=\"\(size)\" text-anchor=\"\(a)\" font-weight=\"\(weight)\" fill=\"\(fill)\"\(t)>"
+            + esc(s) + "</text>\n"
+    }
+
+    /// XML-escapes text and attribute values.
+    static func esc(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}

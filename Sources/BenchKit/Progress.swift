@@ -1,0 +1,129 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Synchronization
+
+/// Progress of a run on standard error: on a terminal a live line per scenario (done/total, elapsed, ETA)
+/// rewritten in place about four times a second; elsewhere one line per finished scenario.
+final class Progress: Sendable {
+    private struct State {
+        var scenario = ""
+        var index = 0
+        var scenarios = 0
+        var done = 0
+        var total = 0
+        var start: UInt64 = 0
+        var shown = false
+        var running = false
+    }
+
+    /// Whether anything is written at all (`--quiet` turns it off).
+    let enabled: Bool
+    /// Whether standard error is a terminal (live line) or not (one line per scenario).
+    let live: Bool
+    private let state = Mutex(State())
+    /// Held while the line is drawn or standard output is written around it, so the two never interleave.
+    private let output = Mutex(())
+
+    init(enabled: Bool, live: Bool = isatty(2) == 1) {
+        self.enabled = enabled
+        self.live = live
+    }
+
+    /// A scenario with `total` combinations starts (number `index` of `scenarios`).
+    func begin(_ scenario: String, index: Int, of scenarios: Int, total: Int) {
+        guard enabled else { return }
+        let startTicker = state.withLock { s -> Bool in
+            s = State(scenario: scenario, index: index, scenarios: scenarios, done: 0, total: total, start: monotonicNow(),
+                      shown: s.shown, running: s.running)
+            defer { s.running = true }
+            return live && !s.running
+        }
+        if startTicker {
+            Thread { [self] in
+                while state.withLock({ $0.running }) {
+                    redraw()
+                    usleep(250_000)
+                }
+            }.start()
+        }
+        redraw()
+    }
+
+    /// One combination of the current scenario finished.
+    func step() {
+        guard enabled else { return }
+        state.withLock { $0.done += 1 }
+        redraw()
+    }
+
+    /// The current scenario finished: the live line is cleared, or the one line written.
+    func end() {
+        guard enabled else { return }
+        let s = state.withLock { $0 }
+        if live {
+            clear()
+        } else {
+            emit("progress: [\(s.index)/\(s.scenarios)] \(s.scenario) \(s.done)/\(s.total) in "
+                 + Units.formatNanoseconds(Double(monotonicNow() - s.start)) + "\n")
+        }
+    }
+
+    /// Stops the ticker and clears the line.
+    func finish() {
+        guard enabled else { return }
+        state.withLock { $0.running = false }
+        clear()
+    }
+
+    /// Runs `body` (printing to standard output) with the live line out of the way.
+    func around(_ body: () -> Void) {
+        guard enabled && live else { body(); return }
+        output.withLock { _ in
+            clearLocked()
+            body()
+            redrawLocked()
+        }
+    }
+
+    /// The live line's text.
+    static func line(scenario: String, index: Int, of scenarios: Int, done: Int, total: Int, elapsedNs: UInt64) -> String {
+        let elapsed = Double(elapsedNs)
+        let eta = done > 0 ? Units.formatNanoseconds(elapsed / Double(done) * Double(total - done)) : "?"
+        return "[\(index)/\(scenarios)] \(scenario): \(done)/\(total) done, elapsed "
+            + Units.formatNanoseconds(elapsed) + ", ETA " + eta
+    }
+
+    private func redraw() {
+        guard enabled && live else { return }
+        output.withLock { _ in redrawLocked() }
+    }
+
+    private func redrawLocked() {
+        let text = state.withLock { s -> String? in
+            guard s.running || s.total > 0, !s.scenario.isEmpty else { return nil }
+            s.shown = true
+            return Self.line(scenario: s.scenario, index: s.index, of: s.scenarios, done: s.done, total: s.total,
+                             elapsedNs: monotonicNow() - s.start)
+        }
+        if let text { emit("\r\u{1B}[K" + text) }
+    }
+
+    private func clear() { output.withLock { _ in clearLocked() } }
+
+    private func clearLocked() {
+        let shown = state.withLock { s -> Bool in defer { s.shown = false }; return s.shown }
+        if shown { emit("\r\u{1B}[K") }
+    }
+
+    private func emit(_ text: String) {
+        var bytes = Array(text.utf8)
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + off, $0.count - off) }
+            if n <= 0 { break }
+            off += n
+        }
+    }
+}

@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Gofer
+import P9
+import SafeMem
+
+/// write 4 KiB + fsync, cycling through the first 64 KiB of a file.
+final class FsyncScenario: ScenarioInstance {
+    let fs: Filesystem
+    let file: OpenFile
+    let buffer: IOBuffers
+    var offset = 0
+
+    init(_ params: ParamSet, _ env: ScenarioEnvironment) throws {
+        let fixtures = try requireFixtures(env)
+        buffer = try IOBuffers(blocks: 1, blockSize: 4096, node: env.memNode)
+        fs = try makeFilesystem(params, env)
+        do { file = try fs.open(fixtures.syncPath, flags: O_WRONLY) } catch { fs.release(); throw error }
+        do { try requireHostFD(params, file.handle) } catch { close(); throw error }
+    }
+
+    func op(thread: Int) throws -> Int {
+        let n = try file.writeBlocks(buffer.seq, at: UInt64(offset))
+        guard n == 4096 else { throw BenchError.server("short write of \(n) bytes at offset \(offset) (wanted 4096)") }
+        try file.fsync()
+        offset = (offset + 4096) % (64 << 10)
+        return n
+    }
+
+    func close() {
+        try? file.close()
+        fs.release()
+    }
+}
+
+/// A xorshift64 generator: the same `seed` gives the same offsets in every run.
+struct SeededRandom {
+    private var x: UInt64
+
+    init(seed: UInt64) { x = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+
+    mutating func next() -> UInt64 {
+        x ^= x << 13
+        x ^= x >> 7
+        x ^= x << 17
+        return x
+    }
+
+    /// A value in 0..<n (n > 0).
+    mutating func next(below n: Int) -> Int { Int(next() % UInt64(n)) }
+}
+
+/// Reads or writes of one I/O unit (`blocks` x `block_size`) at random unit-aligned offsets in a file of
+/// `file_size`, the offsets drawn from `--seed`.
+final class RandomIOScenario: ScenarioInstance {
+    let fs: Filesystem
+    let file: OpenFile
+    let buffer: IOBuffers
+    let units: Int
+    let write: Bool
+    var random: SeededRandom
+
+    init(_ params: ParamSet, _ env: ScenarioEnvironment, write: Bool) throws {
+        let fixtures = try requireFixtures(env)
+        self.write = write
+        let fileSize = params.int(.fileSize)
+        let blocks = params.int(.blocks), blockSize = params.int(.blockSize)
+        guard blocks * blockSize <= fileSize else {
+            throw BenchError.skip("an I/O unit of \(blocks) x \(Units.formatSize(blockSize)) is larger than file_size \(Units.formatSize(fileSize))")
+        }
+        units = fileSize / (blocks * blockSize)
+        random = SeededRandom(seed: env.seed)
+        buffer = try IOBuffers(blocks: blocks, blockSize: blockSize, node: env.memNode)
+        fs = try makeFilesystem(params, env)
+        do {
+            file = try fs.open(write ? fixtures.writePath(size: fileSize) : fixtures.readPath(size: fileSize),
+                               flags: write ? O_WRONLY : O_RDONLY)
+        } catch {
+            fs.release()
+            throw error
+        }
+        do { try requireHostFD(params, file.handle) } catch { close(); throw error }
+    }
+
+    func op(thread: Int) throws -> Int {
+        let offset = random.next(below: units) * buffer.unit
+        let n = write ? try file.writeBlocks(buffer.seq, at: UInt64(offset)) : try file.readBlocks(buffer.seq, at: UInt64(offset))
+        guard n == buffer.unit else {
+            throw BenchError.server("short \(write ? "write" : "read") of \(n) bytes at offset \(offset) (wanted \(buffer.unit))")
+        }
+        return n
+    }
+
+    func close() {
+        try? file.close()
+        fs.release()
+    }
+}
