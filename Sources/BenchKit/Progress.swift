@@ -6,7 +6,7 @@ import Synchronization
 
 /// Progress of a run on standard error: on a terminal a live line per scenario (done/total, elapsed, ETA)
 /// rewritten in place about four times a second; elsewhere one line per finished scenario.
-final class Progress: Sendable {
+public final class Progress: Sendable {
     private struct State {
         var scenario = ""
         var index = 0
@@ -19,20 +19,23 @@ final class Progress: Sendable {
     }
 
     /// Whether anything is written at all (`--quiet` turns it off).
-    let enabled: Bool
+    public let enabled: Bool
     /// Whether standard error is a terminal (live line) or not (one line per scenario).
-    let live: Bool
+    public let live: Bool
+    private let write: @Sendable (String) -> Void
     private let state = Mutex(State())
     /// Held while the line is drawn or standard output is written around it, so the two never interleave.
     private let output = Mutex(())
 
-    init(enabled: Bool, live: Bool = isatty(2) == 1) {
+    /// Progress written with `write` (standard error by default), live when `live` (standard error is a terminal).
+    public init(enabled: Bool, live: Bool = isatty(2) == 1, write: @escaping @Sendable (String) -> Void = Progress.standardError) {
         self.enabled = enabled
         self.live = live
+        self.write = write
     }
 
     /// A scenario with `total` combinations starts (number `index` of `scenarios`).
-    func begin(_ scenario: String, index: Int, of scenarios: Int, total: Int) {
+    public func begin(_ scenario: String, index: Int, of scenarios: Int, total: Int) {
         guard enabled else { return }
         let startTicker = state.withLock { s -> Bool in
             s = State(scenario: scenario, index: index, scenarios: scenarios, done: 0, total: total, start: monotonicNow(),
@@ -52,14 +55,14 @@ final class Progress: Sendable {
     }
 
     /// One combination of the current scenario finished.
-    func step() {
+    public func step() {
         guard enabled else { return }
         state.withLock { $0.done += 1 }
         redraw()
     }
 
     /// The current scenario finished: the live line is cleared, or the one line written.
-    func end() {
+    public func end() {
         guard enabled else { return }
         let s = state.withLock { $0 }
         if live {
@@ -71,14 +74,14 @@ final class Progress: Sendable {
     }
 
     /// Stops the ticker and clears the line.
-    func finish() {
+    public func finish() {
         guard enabled else { return }
         state.withLock { $0.running = false }
         clear()
     }
 
     /// Runs `body` (printing to standard output) with the live line out of the way.
-    func around(_ body: () -> Void) {
+    public func around(_ body: () -> Void) {
         guard enabled && live else { body(); return }
         output.withLock { _ in
             clearLocked()
@@ -88,7 +91,7 @@ final class Progress: Sendable {
     }
 
     /// The live line's text.
-    static func line(scenario: String, index: Int, of scenarios: Int, done: Int, total: Int, elapsedNs: UInt64) -> String {
+    public static func line(scenario: String, index: Int, of scenarios: Int, done: Int, total: Int, elapsedNs: UInt64) -> String {
         let elapsed = Double(elapsedNs)
         let eta = done > 0 ? Units.formatNanoseconds(elapsed / Double(done) * Double(total - done)) : "?"
         return "[\(index)/\(scenarios)] \(scenario): \(done)/\(total) done, elapsed "
@@ -117,7 +120,10 @@ final class Progress: Sendable {
         if shown { emit("\r\u{1B}[K") }
     }
 
-    private func emit(_ text: String) {
+    private func emit(_ text: String) { write(text) }
+
+    /// Writes `text` to standard error (file descriptor 2) in full.
+    public static func standardError(_ text: String) {
         var bytes = Array(text.utf8)
         var off = 0
         while off < bytes.count {

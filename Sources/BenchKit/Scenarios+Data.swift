@@ -51,6 +51,15 @@ struct SeededRandom {
     mutating func next(below n: Int) -> Int { Int(next() % UInt64(n)) }
 }
 
+/// The unit indices rand-read and rand-write visit.
+public enum RandomOffsets {
+    /// The first `count` unit indices (in 0..<units) drawn from `seed`, as the scenarios draw them.
+    public static func sample(seed: UInt64, units: Int, count: Int) -> [Int] {
+        var r = SeededRandom(seed: seed)
+        return (0..<count).map { _ in r.next(below: units) }
+    }
+}
+
 /// Reads or writes of one I/O unit (`blocks` x `block_size`) at random unit-aligned offsets in a file of
 /// `file_size`, the offsets drawn from `--seed`.
 final class RandomIOScenario: ScenarioInstance {

@@ -1,0 +1,209 @@
+import BenchKit
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import NUMA
+import Synchronization
+import TestSupport
+import XCTest
+
+/// NUMA placement, limits, the SVG plot, compare --format markdown and progress output.
+final class PlacementPlotTests: XCTestCase {
+    func testPlacementAndLimitsAreRecordedWhenNodesAreGiven() throws {
+        guard NUMA.isAvailable, NUMA.nodes().contains(0) else { throw XCTSkip("NUMA is unavailable here (numa_available() < 0)") }
+        let (outcome, out) = try benchRun(["--server", "inproc", "--scenario", "null-rpc,seq-read", "--cpu-node", "0",
+                                           "--mem-node", "0", "--server-cpu-node", "0", "--threads", "1,2", "--mode", "shared",
+                                           "--path", "hostfd", "--blocks", "1", "--block-size", "4K", "--file-size", "64K",
+                                           "--multiblock", "buffered", "--ops", "4", "--repetitions", "1", "--warmup", "1"],
+                                          limits: true)
+        defer { out.remove() }
+        XCTAssertEqual(outcome.exitCode, 0)
+        let report = try readJSON(out.appending("report.json"))
+        XCTAssertEqual(SchemaValidator(root: try readJSON(packageRoot + "/results/schema.json")).validate(report), [])
+        XCTAssertEqual(report.at(path: "context.placement.cpu_node"), .int(0))
+        XCTAssertEqual(report.at(path: "context.placement.mem_node"), .int(0))
+        XCTAssertEqual(report.at(path: "context.placement.server_cpu_node"), .int(0))
+        XCTAssertEqual(report.at(path: "context.numa.available"), .bool(true))
+        XCTAssertEqual(report.at(path: "context.numa.nodes")?.number, Double(NUMA.nodes().count))
+        // The limits ran with the same placement and measured something.
+        XCTAssertEqual(report.at(path: "context.limits.placement.cpu_node"), .int(0))
+        XCTAssertEqual(report.at(path: "context.limits.placement.mem_node"), .int(0))
+        XCTAssertEqual(report.at(path: "context.limits.placement.server_cpu_node"), .int(0))
+        XCTAssertEqual(report.at(path: "context.limits.placement.client_cpus")?.array?.compactMap(\.number).map { Int($0) },
+                       try NUMA.cpus(ofNode: 0))
+        for k in ["socket_rtt_us", "socket_stream_gib_s", "memcpy_gib_s", "pread_gib_s"] {
+            XCTAssertGreaterThan(report.at(path: "context.limits." + k)?.number ?? 0, 0, k)
+        }
+        XCTAssertTrue((report["results"]?.array ?? []).allSatisfy { $0["status"]?.string == "ok" })
+    }
+
+    func testUnboundRunRecordsNullPlacementAndNoLimitsWithNoLimits() throws {
+        let (outcome, out) = try benchRun(["--server", "inproc", "--scenario", "null-rpc", "--threads", "1", "--ops", "2",
+                                           "--repetitions", "1", "--warmup", "0"])
+        defer { out.remove() }
+        XCTAssertEqual(outcome.exitCode, 0)
+        let report = try readJSON(out.appending("report.json"))
+        for k in ["cpu_node", "mem_node", "server_cpu_node"] { XCTAssertEqual(report.at(path: "context.placement." + k), .null, k) }
+        for k in ["socket_rtt_us", "socket_stream_gib_s", "memcpy_gib_s", "pread_gib_s", "placement"] {
+            XCTAssertEqual(report.at(path: "context.limits." + k), .null, k)
+        }
+    }
+
+    func testANodeThatDoesNotExistIsAUsageErrorNamingTheNodes() {
+        guard NUMA.isAvailable else {
+            XCTAssertEqual(BenchCLI.main(["run", "--cpu-node", "0"]), 64, "no NUMA: any node is a usage error")
+            return
+        }
+        let existing = NUMA.nodes().map(String.init).joined(separator: ", ")
+        for flag in ["--cpu-node", "--mem-node", "--server-cpu-node"] {
+            do {
+                _ = try RunOptions.parse([flag, "97"])
+                XCTFail("\(flag) 97 was accepted")
+            } catch {
+                XCTAssertTrue(error.message.contains(flag), error.message)
+                XCTAssertTrue(error.message.contains("node 97 does not exist"), error.message)
+                XCTAssertTrue(error.message.contains("available nodes: \(existing)"), error.message)
+            }
+            XCTAssertEqual(BenchCLI.main(["run", flag, "97"]), 64)
+        }
+        XCTAssertEqual(BenchCLI.main(["run", "--cpu-node", "zero"]), 64)
+        XCTAssertEqual(BenchCLI.main(["run", "--server", "unix:/tmp/none.sock", "--server-cpu-node", "0"]), 64)
+    }
+
+    /// Counts `<rect class="bar">` elements per chart kind, failing on malformed XML.
+    final class BarCounter: NSObject, XMLParserDelegate {
+        var bars: [String: Int] = [:]
+        var titles = 0
+        var inBar = false
+        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                    attributes: [String: String] = [:]) {
+            if name == "rect", attributes["class"] == "bar" {
+                bars[attributes["data-chart"] ?? "?", default: 0] += 1
+                XCTAssertNotNil(Double(attributes["height"] ?? ""))
+                inBar = true
+            }
+            if name == "title" && inBar { titles += 1 }
+        }
+        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+            if name == "rect" { inBar = false }
+        }
+    }
+
+    func parseSVG(_ path: String) throws -> BarCounter {
+        let parser = try XCTUnwrap(XMLParser(contentsOf: URL(fileURLWithPath: path)))
+        let counter = BarCounter()
+        parser.delegate = counter
+        XCTAssertTrue(parser.parse(), "not well-formed XML: \(parser.parserError.map { "\($0)" } ?? "?")")
+        return counter
+    }
+
+    func testSVGIsWellFormedWithOneBarPerOkResult() throws {
+        let (outcome, out) = try benchRun(["--server", "inproc", "--scenario", "stat,seq-read,null-rpc,readdir", "--mode", "exclusive,shared",
+                                           "--resolver", "vfs2,vfs1", "--state", "warm", "--depth", "3", "--path", "hostfd,9p",
+                                           "--blocks", "1", "--block-size", "4K,8K", "--file-size", "64K", "--multiblock", "buffered",
+                                           "--threads", "1,2", "--entries", "10", "--ops", "3", "--repetitions", "1", "--warmup", "1"])
+        defer { out.remove() }
+        XCTAssertEqual(outcome.exitCode, 0)
+        let report = try readJSON(out.appending("report.json"))
+        let all = report["results"]?.array ?? []
+        let ok = all.filter { $0["status"]?.string == "ok" }.count
+        XCTAssertLessThan(ok, all.count, "vfs1 in exclusive is skipped and must not get a bar")
+        let svg = try parseSVG(out.appending("report.svg"))
+        XCTAssertEqual(svg.bars["throughput"], ok)
+        XCTAssertEqual(svg.bars["rpcs"], ok)
+        XCTAssertEqual(svg.titles, 2 * ok, "every bar has a tooltip naming its result")
+        let text = try String(contentsOfFile: out.appending("report.svg"), encoding: .utf8)
+        for label in ["seq-read: throughput (MiB/s", "stat: throughput (ops/s", "RPCs per op", "mode", "exclusive", "shared", "block_size"] {
+            XCTAssertTrue(text.contains(label), label)
+        }
+        // bench plot draws the same charts from the JSON.
+        let plotted = out.appending("plot.svg")
+        XCTAssertEqual(BenchCLI.main(["plot", out.appending("report.json"), "--out", plotted]), 0)
+        XCTAssertEqual(try parseSVG(plotted).bars, svg.bars)
+        XCTAssertEqual(BenchCLI.main(["plot", out.appending("report.json")]), 64)
+        XCTAssertEqual(BenchCLI.main(["plot", out.appending("missing.json"), "--out", plotted]), 1)
+    }
+
+    func testCompareFlagsADoctored2xSlowdownAndCallsACopySame() throws {
+        let (outcome, out) = try benchRun(["--server", "inproc", "--scenario", "null-rpc,rand-read", "--threads", "1",
+                                           "--mode", "shared", "--path", "hostfd", "--blocks", "1", "--block-size", "4K",
+                                           "--file-size", "64K", "--multiblock", "buffered", "--ops", "20", "--repetitions", "5",
+                                           "--warmup", "2"])
+        defer { out.remove() }
+        XCTAssertEqual(outcome.exitCode, 0)
+        let old = try readJSON(out.appending("report.json"))
+        // Twice as slow: every throughput sample and median halved.
+        let slow = doctor(old, where: { $0["status"]?.string == "ok" }) { r in
+            var r = r
+            for metric in ["ops_per_s", "mib_per_s"] {
+                guard let d = r.at(path: "throughput.\(metric)"), !d.isNull else { continue }
+                let samples = (d["samples"]?.array ?? []).compactMap(\.number).map { JSON.double($0 / 2) }
+                r = replacing(r, ["throughput", metric, "samples"], with: .array(samples))
+                r = replacing(r, ["throughput", metric, "median"], with: .double((d["median"]?.number ?? 0) / 2))
+            }
+            return r
+        }
+        let rows = Compare.compare(old: old, new: slow)
+        XCTAssertEqual(rows.count, 3, "null-rpc ops/s, rand-read ops/s and MiB/s")
+        XCTAssertEqual(rows.map(\.verdict), ["slower", "slower", "slower"])
+        XCTAssertTrue(rows.allSatisfy { abs($0.new / $0.old - 0.5) < 1e-9 && ($0.p ?? 1) < 0.05 })
+        XCTAssertEqual(Compare.compare(old: old, new: old).map(\.verdict), ["same", "same", "same"])
+        let md = Compare.renderMarkdown(rows)
+        XCTAssertTrue(md.hasPrefix("| scenario | params | metric | old | new | delta | p | verdict |"), md)
+        XCTAssertTrue(md.contains("-50.0%") && md.contains("**slower**"), md)
+        XCTAssertEqual(md.split(separator: "\n").filter { $0.hasPrefix("|") }.count, 2 + rows.count)
+        let dir = try TemporaryDirectory(prefix: "bench-compare2")
+        defer { dir.remove() }
+        let a = try write(old, dir, "old.json"), b = try write(slow, dir, "new.json")
+        XCTAssertEqual(BenchCLI.main(["compare", a, b, "--format", "markdown"]), 0)
+        XCTAssertEqual(BenchCLI.main(["compare", a, b, "--format=markdown", "--fail-on-slower"]), 2)
+        XCTAssertEqual(BenchCLI.main(["compare", a, a, "--fail-on-slower"]), 0)
+        XCTAssertEqual(BenchCLI.main(["compare", a, b, "--format", "html"]), 64)
+    }
+
+    func testProgressIsOneLinePerScenarioOffATerminalAndALiveLineOnOne() {
+        let plain = Mutex<[String]>([])
+        let p = Progress(enabled: true, live: false) { text in plain.withLock { $0.append(text) } }
+        p.begin("stat", index: 1, of: 2, total: 3)
+        p.step(); p.step(); p.step()
+        p.end()
+        p.begin("seq-read", index: 2, of: 2, total: 1)
+        p.step()
+        p.end()
+        p.finish()
+        let lines = plain.withLock { $0 }
+        XCTAssertEqual(lines.count, 2, "\(lines)")
+        XCTAssertTrue(lines[0].hasPrefix("progress: [1/2] stat 3/3 in ") && lines[0].hasSuffix("\n"), lines[0])
+        XCTAssertTrue(lines[1].hasPrefix("progress: [2/2] seq-read 1/1 in "), lines[1])
+
+        let tty = Mutex<[String]>([])
+        let live = Progress(enabled: true, live: true) { text in tty.withLock { $0.append(text) } }
+        live.begin("stat", index: 1, of: 1, total: 4)
+        live.step()
+        live.around { tty.withLock { $0.append("ROW\n") } }
+        live.finish()
+        let out = tty.withLock { $0 }
+        XCTAssertTrue(out.contains { $0.hasPrefix("\r\u{1B}[K[1/1] stat: 1/4 done, elapsed ") && $0.contains("ETA") }, "\(out)")
+        let row = out.firstIndex(of: "ROW\n")!
+        XCTAssertEqual(out[row - 1], "\r\u{1B}[K", "the live line is cleared before a table row")
+        XCTAssertTrue(out.allSatisfy { !$0.contains("\n") || $0 == "ROW\n" }, "the live line never scrolls")
+        XCTAssertEqual(Progress.line(scenario: "x", index: 1, of: 1, done: 1, total: 4, elapsedNs: 1_000_000_000),
+                       "[1/1] x: 1/4 done, elapsed 1.00s, ETA 3.00s")
+
+        let quiet = Mutex<[String]>([])
+        let q = Progress(enabled: false, live: true) { text in quiet.withLock { $0.append(text) } }
+        q.begin("stat", index: 1, of: 1, total: 1); q.step(); q.end(); q.finish()
+        XCTAssertEqual(quiet.withLock { $0 }, [])
+    }
+
+    func testRepetitionWarnings() {
+        XCTAssertEqual(Statistics.repetitionWarnings(opsPerS: [100, 101, 99, 100, 102]), [])
+        let outlier = Statistics.repetitionWarnings(opsPerS: [100, 101, 99, 100, 20])
+        XCTAssertEqual(outlier.count, 1)
+        XCTAssertTrue(outlier[0].contains("repetition 5") && outlier[0].contains("z-score"), outlier[0])
+        let first = Statistics.repetitionWarnings(opsPerS: [40, 100, 101, 99, 100])
+        XCTAssertTrue(first.contains { $0.contains("first repetition was 2.5x slower") }, "\(first)")
+        XCTAssertEqual(Statistics.modifiedZScores([1, 1, 1]), [0, 0, 0])
+    }
+}
