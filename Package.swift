@@ -39,6 +39,7 @@ let package = Package(
         .target(name: "BenchKit", dependencies: [
             "Gofer", "LocalGofer", "P9", "SafeMem", "NUMA",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bench", dependencies: [
             "BenchKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),

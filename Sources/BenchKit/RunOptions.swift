@@ -110,23 +110,19 @@ public struct RunOptions: Sendable {
         return n
     }
 
+    /// `bench run` flags that take no value.
+    public static let switches: Set<String> = ["--quiet", "-q", "--no-limits"]
+
+    /// `bench run` flags that take a value.
+    public static let valueFlags: Set<String> = Set(ParamKey.allCases.map(\.flag)).union([
+        "--suite", "--scenario", "--repetitions", "--warmup", "--ops", "--duration", "--server", "--aname", "--uname", "--uid",
+        "--out", "--format", "--seed", "--trace", "--cpu-node", "--mem-node", "--server-cpu-node",
+    ])
+
     /// Parses `bench run` arguments (without the program name and subcommand).
     public static func parse(_ args: [String]) throws(UsageError) -> RunOptions {
         var o = RunOptions()
         var i = 0
-        func value(_ flag: String, _ inline: String?) throws(UsageError) -> String {
-            if let inline { return inline }
-            i += 1
-            guard i < args.count else { throw UsageError("\(flag) needs a value") }
-            return args[i]
-        }
-        func list(_ text: String) -> [String] { text.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-        func positive(_ flag: String, _ text: String, allowZero: Bool = false) throws(UsageError) -> Int {
-            guard let n = Int(text), n > 0 || (allowZero && n == 0) else {
-                throw UsageError("\(flag): \"\(text)\" is not a \(allowZero ? "non-negative" : "positive") integer")
-            }
-            return n
-        }
         while i < args.count {
             var arg = args[i]
             var inline: String?
@@ -134,85 +130,115 @@ public struct RunOptions: Sendable {
                 inline = String(arg[arg.index(after: eq)...])
                 arg = String(arg[..<eq])
             }
-            if let key = ParamKey.allCases.first(where: { $0.flag == arg }) {
-                let text = try value(arg, inline)
-                var parsed: [ParamValue] = []
-                for item in list(text) {
-                    if key == .mode && item == "all" { parsed += key.choices!.map { .text($0) }; continue }
-                    guard let v = key.parse(item) else {
-                        throw UsageError("\(arg): \"\(item)\" is not accepted; expected \(key.accepted)")
-                    }
-                    if !parsed.contains(v) { parsed.append(v) }
+            if switches.contains(arg) {
+                guard inline == nil else { throw UsageError("\(arg) takes no value") }
+                try o.apply(arg, nil)
+            } else {
+                guard valueFlags.contains(arg) else { throw UsageError("unknown argument \"\(args[i])\" for bench run (see bench help)") }
+                var text = inline
+                if text == nil {
+                    i += 1
+                    guard i < args.count else { throw UsageError("\(arg) needs a value") }
+                    text = args[i]
                 }
-                o.values[key] = parsed
-                i += 1
-                continue
-            }
-            switch arg {
-            case "--suite":
-                let s = try value(arg, inline)
-                guard let suite = Suite.named(s) else { throw UsageError("--suite: \"\(s)\" is not accepted; expected quick|ci|full") }
-                o.suite = suite
-            case "--scenario":
-                let names = list(try value(arg, inline))
-                for n in names where ScenarioSpec.named(n) == nil {
-                    throw UsageError("--scenario: \"\(n)\" is not accepted; expected \(ScenarioSpec.all.map(\.name).joined(separator: "|"))")
-                }
-                o.scenarios = names
-            case "--repetitions": o.repetitions = try positive(arg, try value(arg, inline))
-            case "--warmup": o.warmup = try positive(arg, try value(arg, inline), allowZero: true)
-            case "--ops":
-                o.ops = try positive(arg, try value(arg, inline))
-            case "--duration":
-                let t = try value(arg, inline)
-                guard let ns = Units.parseDuration(t) else {
-                    throw UsageError("--duration: \"\(t)\" is not accepted; expected a positive duration with ns|us|ms|s, e.g. 2s, 500ms")
-                }
-                o.durationNs = ns
-            case "--server":
-                let t = try value(arg, inline)
-                guard let s = ServerSpec(t) else {
-                    throw UsageError("--server: \"\(t)\" is not accepted; expected builtin|inproc|diod|unix:PATH|tcp:HOST:PORT")
-                }
-                o.server = s
-            case "--aname": o.aname = try value(arg, inline)
-            case "--uname":
-                let u = try value(arg, inline)
-                guard !u.isEmpty else { throw UsageError("--uname: the name must not be empty") }
-                o.uname = u
-            case "--uid":
-                let t = try value(arg, inline)
-                guard let u = UInt32(t) else { throw UsageError("--uid: \"\(t)\" is not accepted; expected a numeric uid") }
-                o.uid = u
-            case "--out": o.out = try value(arg, inline)
-            case "--format":
-                var f: [ReportFormat] = []
-                for item in list(try value(arg, inline)) {
-                    guard let r = ReportFormat(rawValue: item) else {
-                        throw UsageError("--format: \"\(item)\" is not accepted; expected json,csv,svg")
-                    }
-                    if !f.contains(r) { f.append(r) }
-                }
-                o.formats = f
-            case "--quiet", "-q": o.quiet = true
-            case "--seed":
-                let t = try value(arg, inline)
-                guard let s = UInt64(t) else { throw UsageError("--seed: \"\(t)\" is not accepted; expected a non-negative integer") }
-                o.seed = s
-            case "--trace": o.trace = try value(arg, inline)
-            case "--cpu-node": o.cpuNode = try node(arg, try value(arg, inline))
-            case "--mem-node": o.memNode = try node(arg, try value(arg, inline))
-            case "--server-cpu-node": o.serverCPUNode = try node(arg, try value(arg, inline))
-            case "--no-limits": o.limits = false
-            default:
-                throw UsageError("unknown argument \"\(args[i])\" for bench run (see bench help)")
+                try o.apply(arg, text)
             }
             i += 1
         }
-        if o.ops != nil && o.durationNs != nil { throw UsageError("--ops and --duration exclude each other; give one") }
-        if o.serverCPUNode != nil, case .external = o.server {
-            throw UsageError("--server-cpu-node binds only a server the bench starts (builtin, inproc, diod), not \(o.server)")
-        }
+        try o.validate()
         return o
+    }
+
+    /// Checks what single flags cannot: --ops with --duration, --server-cpu-node with an external server.
+    public func validate() throws(UsageError) {
+        if ops != nil && durationNs != nil { throw UsageError("--ops and --duration exclude each other; give one") }
+        if serverCPUNode != nil, case .external = server {
+            throw UsageError("--server-cpu-node binds only a server the bench starts (builtin, inproc, diod), not \(server)")
+        }
+    }
+
+    /// Applies one `bench run` flag (`value` nil for the switches); the error names the flag and what it accepts.
+    public mutating func apply(_ flag: String, _ value: String?) throws(UsageError) {
+        func text() throws(UsageError) -> String {
+            guard let value else { throw UsageError("\(flag) needs a value") }
+            return value
+        }
+        func list(_ text: String) -> [String] { text.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        func positive(_ text: String, allowZero: Bool = false) throws(UsageError) -> Int {
+            guard let n = Int(text), n > 0 || (allowZero && n == 0) else {
+                throw UsageError("\(flag): \"\(text)\" is not a \(allowZero ? "non-negative" : "positive") integer")
+            }
+            return n
+        }
+        if let key = ParamKey.allCases.first(where: { $0.flag == flag }) {
+            var parsed: [ParamValue] = []
+            for item in list(try text()) {
+                if key == .mode && item == "all" { parsed += key.choices!.map { .text($0) }; continue }
+                guard let v = key.parse(item) else {
+                    throw UsageError("\(flag): \"\(item)\" is not accepted; expected \(key.accepted)")
+                }
+                if !parsed.contains(v) { parsed.append(v) }
+            }
+            values[key] = parsed
+            return
+        }
+        switch flag {
+        case "--suite":
+            let s = try text()
+            guard let named = Suite.named(s) else { throw UsageError("--suite: \"\(s)\" is not accepted; expected quick|ci|full") }
+            suite = named
+        case "--scenario":
+            let names = list(try text())
+            for n in names where ScenarioSpec.named(n) == nil {
+                throw UsageError("--scenario: \"\(n)\" is not accepted; expected \(ScenarioSpec.all.map(\.name).joined(separator: "|"))")
+            }
+            scenarios = names
+        case "--repetitions": repetitions = try positive(try text())
+        case "--warmup": warmup = try positive(try text(), allowZero: true)
+        case "--ops": ops = try positive(try text())
+        case "--duration":
+            let t = try text()
+            guard let ns = Units.parseDuration(t) else {
+                throw UsageError("--duration: \"\(t)\" is not accepted; expected a positive duration with ns|us|ms|s, e.g. 2s, 500ms")
+            }
+            durationNs = ns
+        case "--server":
+            let t = try text()
+            guard let s = ServerSpec(t) else {
+                throw UsageError("--server: \"\(t)\" is not accepted; expected builtin|inproc|diod|unix:PATH|tcp:HOST:PORT")
+            }
+            server = s
+        case "--aname": aname = try text()
+        case "--uname":
+            let u = try text()
+            guard !u.isEmpty else { throw UsageError("--uname: the name must not be empty") }
+            uname = u
+        case "--uid":
+            let t = try text()
+            guard let u = UInt32(t) else { throw UsageError("--uid: \"\(t)\" is not accepted; expected a numeric uid") }
+            uid = u
+        case "--out": out = try text()
+        case "--format":
+            var f: [ReportFormat] = []
+            for item in list(try text()) {
+                guard let r = ReportFormat(rawValue: item) else {
+                    throw UsageError("--format: \"\(item)\" is not accepted; expected json,csv,svg")
+                }
+                if !f.contains(r) { f.append(r) }
+            }
+            formats = f
+        case "--quiet", "-q": quiet = true
+        case "--seed":
+            let t = try text()
+            guard let s = UInt64(t) else { throw UsageError("--seed: \"\(t)\" is not accepted; expected a non-negative integer") }
+            seed = s
+        case "--trace": trace = try text()
+        case "--cpu-node": cpuNode = try Self.node(flag, try text())
+        case "--mem-node": memNode = try Self.node(flag, try text())
+        case "--server-cpu-node": serverCPUNode = try Self.node(flag, try text())
+        case "--no-limits": limits = false
+        default:
+            throw UsageError("unknown argument \"\(flag)\" for bench run (see bench help)")
+        }
     }
 }

@@ -70,8 +70,8 @@ func filesystemOptions(_ params: ParamSet) throws -> FilesystemOptions {
     let mode = params.text(.mode)
     var o = mode == "none" ? FilesystemOptions.cacheNone : FilesystemOptions(mode: InteropMode(rawValue: mode) ?? .exclusive)
     if let r = params[.resolver]?.textValue {
-        if r == "vfs1" && mode != "shared" {
-            throw BenchError.skip("the vfs1 resolver models cacheRemoteRevalidating and runs only in mode shared")
+        if r == "vfs1" && mode != "shared" && mode != "none" {
+            throw BenchError.skip("the vfs1 resolver models cacheRemoteRevalidating and runs only in mode shared (or none, which is shared)")
         }
         if r == "multi" && !multiResolverAvailable {
             throw BenchError.skip("the multi resolver is not implemented yet (Gofer falls back to vfs2)")

@@ -13,24 +13,10 @@ import P9
 /// socket closes or the parent dies.
 /// `--cpu-node N` binds the server's threads to NUMA node N.
 public enum ServeCommand {
-    /// Runs the server until the control socket closes; returns the exit code.
-    public static func main(_ args: [String]) -> Int32 {
-        var control: Int32 = -1
-        var root: String?
-        var cpuNode: Int?
-        var i = 0
-        while i < args.count {
-            switch args[i] {
-            case "--control-fd" where i + 1 < args.count: control = Int32(args[i + 1]) ?? -1; i += 2
-            case "--root" where i + 1 < args.count: root = args[i + 1]; i += 2
-            case "--cpu-node" where i + 1 < args.count: cpuNode = Int(args[i + 1]); i += 2
-            default:
-                writeStderr("bench serve: unknown argument \(args[i]) (usage: bench serve --control-fd N --root DIR [--cpu-node N])\n")
-                return 64
-            }
-        }
-        guard control >= 0, let root else {
-            writeStderr("bench serve: usage: bench serve --control-fd N --root DIR\n")
+    /// Serves `root` over the connections passed on `control` until it closes; returns the exit code.
+    public static func serve(control: Int32, root: String, cpuNode: Int?) -> Int32 {
+        guard control >= 0 else {
+            writeStderr("bench serve: --control-fd must be a descriptor number\n")
             return 64
         }
         signal(SIGPIPE, SIG_IGN)

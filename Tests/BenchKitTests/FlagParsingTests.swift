@@ -1,4 +1,5 @@
 import BenchKit
+import Foundation
 import XCTest
 
 final class FlagParsingTests: XCTestCase {
@@ -70,6 +71,30 @@ final class FlagParsingTests: XCTestCase {
         XCTAssertEqual(BenchCLI.main(["run", "--blocks", "zero"]), 64)
         XCTAssertEqual(BenchCLI.main(["nonsense"]), 64)
         XCTAssertEqual(BenchCLI.main(["check", "only-a-report"]), 64)
+    }
+
+    func testHelpNamesEveryRunFlagAndHidesServe() throws {
+        let run = try XCTUnwrap(BenchCLI.help("run"))
+        for flag in RunOptions.valueFlags.union(RunOptions.switches) where flag.hasPrefix("--") {
+            XCTAssertTrue(run.contains(flag), "bench run --help lacks \(flag)")
+        }
+        XCTAssertTrue(run.contains("cross product"))
+        let root = try XCTUnwrap(BenchCLI.help())
+        for c in ["run", "list", "check", "compare", "plot"] { XCTAssertTrue(root.contains(c), c) }
+        let lines = root.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertTrue(lines.contains { $0.hasPrefix("plot") }, root)
+        XCTAssertFalse(lines.contains { $0.hasPrefix("serve") }, "serve is hidden: \(root)")
+        XCTAssertTrue(try XCTUnwrap(BenchCLI.help("compare")).contains("markdown"))
+        XCTAssertTrue(try XCTUnwrap(BenchCLI.help("serve")).contains("--control-fd"))
+        XCTAssertNil(BenchCLI.help("nope"))
+        XCTAssertEqual(BenchCLI.main(["run", "--help"]), 0)
+        XCTAssertEqual(BenchCLI.main(["--help"]), 0)
+        XCTAssertEqual(BenchCLI.main(["help", "run"]), 0)
+        XCTAssertEqual(BenchCLI.main(["run", "--quiet=yes"]), 64)
+        XCTAssertEqual(BenchCLI.main(["compare", "a.json"]), 64)
+        XCTAssertEqual(BenchCLI.main(["plot", "a.json", "--out"]), 64)
+        XCTAssertEqual(BenchCLI.main(["serve", "--root", "/tmp"]), 64, "serve needs --control-fd")
+        XCTAssertEqual(BenchCLI.main(["run", "--mode", "shared", "--ops", "1", "--duration", "1s"]), 64)
     }
 
     func testListShowsEveryScenarioWithItsParameters() {

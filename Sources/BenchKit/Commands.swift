@@ -1,0 +1,232 @@
+import ArgumentParser
+
+/// The `bench` command tree (swift-argument-parser): run (default), list, check, compare, plot, serve (hidden).
+///
+/// Each subcommand's `execute` returns the exit code; `BenchCLI.main` parses, dispatches and maps parse errors to
+/// 64 (usage) with the message on standard error.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measures the swift-gofer 9P client: RPCs per op, throughput and latency, against its limits.",
+        discussion: """
+            `bench` alone is `bench run` (the quick suite on the builtin server). Reports go to \
+            results/<UTC stamp>/report.{json,csv,svg} (results/README.md describes them).
+            Exit codes: 0 ok, 1 cannot run or judge, 2 a regression (check, compare --fail-on-slower), \
+            3 a scenario failed (run; the report is still written), 64 a usage error.
+            """,
+        subcommands: [RunCommand.self, ListCommand.self, CheckCommand.self, CompareCommand.self, PlotCommand.self,
+                      ServeSubcommand.self],
+        defaultSubcommand: RunCommand.self)
+}
+
+/// A subcommand that reports its exit code instead of throwing.
+protocol ExecutableCommand: ParsableCommand {
+    /// Runs the command; `argv` is the whole command line after the program name.
+    func execute(argv: [String]) -> Int32
+}
+
+extension ExecutableCommand {
+    func run() throws {
+        let code = execute(argv: [])
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+/// `bench run`: the flags are RunOptions' (one `apply` each), so both parsers accept exactly the same values.
+struct RunCommand: ExecutableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Runs a suite or chosen scenarios and writes report.json, report.csv and report.svg.",
+        discussion: """
+            List flags take comma-separated values; the run is the cross product of the values of the parameters each \
+            scenario uses (`bench list`), and a flag a scenario does not use is ignored for it. Sizes take K/M/G \
+            (binary: 4K = 4096), durations ns/us/ms/s. Flags replace the suite's defaults for every scenario.
+            """)
+
+    @Option(help: "Suite of scenarios and defaults: quick (under a minute), ci (what Benchmarks/thresholds.json gates on), full.")
+    var suite: String?
+    @Option(help: ArgumentHelp("Scenarios to run, comma-separated (default: the suite's; see `bench list`).", valueName: "names"))
+    var scenario: String?
+    @Option(help: "Interop modes: exclusive,writethrough,shared,none or all.")
+    var mode: String?
+    @Option(help: "Path resolvers: vfs2 (fused Twalkgetattr), vfs1 (the revalidating baseline; shared and none only), multi (Tmultigetattr).")
+    var resolver: String?
+    @Option(help: "Data paths: hostfd (pread/pwrite on a donated FD) or 9p (Tread/Twrite).")
+    var path: String?
+    @Option(help: "Blocks per I/O unit (a BlockSeq of that many blocks), e.g. 1,4,16.")
+    var blocks: String?
+    @Option(name: .customLong("block-size"), help: "Bytes per block, e.g. 4K,64K,1M.")
+    var blockSize: String?
+    @Option(help: "Multi-block 9P strategy: buffered (a temporary buffer + copy) or scatter (readv/writev).")
+    var multiblock: String?
+    @Option(name: .customLong("file-size"), help: "Size of the file sequential and random I/O work on, e.g. 64M.")
+    var fileSize: String?
+    @Option(help: "Components of the stat path, e.g. 3,20.")
+    var depth: String?
+    @Option(help: "Cache state before each stat/readdir op: cold (caches dropped), warm, replaced (stat: leaf replaced on the server).")
+    var state: String?
+    @Option(help: "Concurrent callers (null-rpc), e.g. 1,2.")
+    var threads: String?
+    @Option(help: "msize to request, bytes (default 1M+4K, so a 1 MiB op is one RPC).")
+    var msize: String?
+    @Option(help: "Files in the folder readdir lists (default 10000).")
+    var entries: String?
+    @Option(help: "Measured repetitions per combination (throughput samples).")
+    var repetitions: String?
+    @Option(help: "Unmeasured ops before the first repetition.")
+    var warmup: String?
+    @Option(help: "Length of one repetition, e.g. 2s, 500ms (excludes --ops).")
+    var duration: String?
+    @Option(help: "Ops per repetition (excludes --duration).")
+    var ops: String?
+    @Option(help: "Server: builtin (a child `bench serve`), inproc (threads of this process), diod, unix:PATH or tcp:HOST:PORT.")
+    var server: String?
+    @Option(help: "aname to attach (an external server; name the exported folder on this machine to get fixtures).")
+    var aname: String?
+    @Option(help: "User name to attach as.")
+    var uname: String?
+    @Option(help: "Numeric uid to attach as.")
+    var uid: String?
+    @Option(help: ArgumentHelp("Folder for the report files (default results/<UTC stamp>).", valueName: "dir"))
+    var out: String?
+    @Option(help: "Report formats to write: json,csv,svg.")
+    var format: String?
+    @Flag(name: [.customLong("quiet"), .customShort("q")], help: "Print neither the table nor progress.")
+    var quiet = false
+    @Option(help: "Seed of fixture contents and random offsets.")
+    var seed: String?
+    @Option(help: ArgumentHelp("Write every RPC (time, tag, type, fid, bytes, op) as JSON lines to this file.", valueName: "file"))
+    var trace: String?
+    @Option(name: .customLong("cpu-node"), help: "Run the bench's client threads on this NUMA node's CPUs.")
+    var cpuNode: String?
+    @Option(name: .customLong("mem-node"), help: "Allocate I/O buffers on this NUMA node.")
+    var memNode: String?
+    @Option(name: .customLong("server-cpu-node"), help: "Run the server the bench starts (builtin, inproc, diod) on this NUMA node.")
+    var serverCPUNode: String?
+    @Flag(name: .customLong("no-limits"), help: "Skip measuring the machine's limits (socket round trip and stream, memcpy, pread).")
+    var noLimits = false
+
+    /// Every flag given, in RunOptions' terms.
+    var given: [(String, String?)] {
+        var out: [(String, String?)] = [
+            ("--suite", suite), ("--scenario", scenario), ("--mode", mode), ("--resolver", resolver), ("--path", path),
+            ("--blocks", blocks), ("--block-size", blockSize), ("--multiblock", multiblock), ("--file-size", fileSize),
+            ("--depth", depth), ("--state", state), ("--threads", threads), ("--msize", msize), ("--entries", entries),
+            ("--repetitions", repetitions), ("--warmup", warmup), ("--duration", duration), ("--ops", ops),
+            ("--server", server), ("--aname", aname), ("--uname", uname), ("--uid", uid), ("--out", out),
+            ("--format", format), ("--seed", seed), ("--trace", trace), ("--cpu-node", cpuNode), ("--mem-node", memNode),
+            ("--server-cpu-node", serverCPUNode),
+        ].filter { $0.1 != nil }
+        if quiet { out.append(("--quiet", nil)) }
+        if noLimits { out.append(("--no-limits", nil)) }
+        return out
+    }
+
+    /// The options these flags ask for.
+    func options() throws(UsageError) -> RunOptions {
+        var o = RunOptions()
+        for (flag, value) in given { try o.apply(flag, value) }
+        try o.validate()
+        return o
+    }
+
+    mutating func validate() throws {
+        do { _ = try options() } catch { throw ValidationError(error.message) }
+    }
+
+    func execute(argv: [String]) -> Int32 {
+        var o: RunOptions
+        do { o = try options() } catch {
+            writeStderr("bench run: \(error.message)\n")
+            return 64
+        }
+        o.argv = ["bench"] + argv
+        BenchCLI.installInterruptHandler()
+        return BenchRunner(options: o).run().exitCode
+    }
+}
+
+/// `bench list`.
+struct ListCommand: ExecutableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "Lists the scenarios: what one op is, the parameters each uses and their defaults.")
+
+    func execute(argv: [String]) -> Int32 {
+        print(BenchCLI.listText())
+        return 0
+    }
+}
+
+/// `bench check`.
+struct CheckCommand: ExecutableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Judges a report against threshold rules (exit 0 ok, 2 regression, 1 cannot judge).",
+        discussion: "Rules: RPC counts (exact or a maximum), ratios inside one run, and baseline rules (with --baseline). "
+            + "results/README.md describes the rule file.")
+
+    @Argument(help: ArgumentHelp("The report.json to judge.", valueName: "report"))
+    var report: String
+    @Option(help: ArgumentHelp("The rule file, e.g. Benchmarks/thresholds.json.", valueName: "file"))
+    var thresholds: String
+    @Option(help: ArgumentHelp("A report to judge baseline rules against.", valueName: "report"))
+    var baseline: String?
+    @Flag(help: "Treat a rule that matches no result as an error.")
+    var strict = false
+
+    func execute(argv: [String]) -> Int32 { BenchCLI.check(report: report, thresholds: thresholds, baseline: baseline, strict: strict) }
+}
+
+/// Output formats of `bench compare`.
+enum CompareFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, markdown
+}
+
+/// `bench compare`.
+struct CompareCommand: ExecutableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compares two reports: median deltas per matching result with a Mann-Whitney U verdict (p < 0.05).")
+
+    @Argument(help: ArgumentHelp("The older report.json.", valueName: "old"))
+    var old: String
+    @Argument(help: ArgumentHelp("The newer report.json.", valueName: "new"))
+    var new: String
+    @Option(help: "text (an aligned table) or markdown (a table to paste into a review).")
+    var format: CompareFormat = .text
+    @Flag(name: .customLong("fail-on-slower"), help: "Exit 2 when any row is slower.")
+    var failOnSlower = false
+
+    func execute(argv: [String]) -> Int32 {
+        BenchCLI.compare(old: old, new: new, markdown: format == .markdown, failOnSlower: failOnSlower)
+    }
+}
+
+/// `bench plot`.
+struct PlotCommand: ExecutableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plot",
+        abstract: "Draws a report's bar charts (throughput and RPCs per op, grouped by mode) as SVG: what report.svg holds.")
+
+    @Argument(help: ArgumentHelp("The report.json to plot.", valueName: "report"))
+    var report: String
+    @Option(help: ArgumentHelp("The SVG file to write.", valueName: "file.svg"))
+    var out: String
+
+    func execute(argv: [String]) -> Int32 { BenchCLI.plot(report: report, out: out) }
+}
+
+/// `bench serve` (hidden): the builtin server in a child process.
+struct ServeSubcommand: ExecutableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "The builtin server (run by `bench` itself).", shouldDisplay: false)
+
+    @Option(name: .customLong("control-fd"), help: "Unix socket to the parent; each byte on it carries a connection to serve.")
+    var controlFD: Int32
+    @Option(help: "The folder to export.")
+    var root: String
+    @Option(name: .customLong("cpu-node"), help: "Run the server's threads on this NUMA node.")
+    var cpuNode: Int?
+
+    func execute(argv: [String]) -> Int32 { ServeCommand.serve(control: controlFD, root: root, cpuNode: cpuNode) }
+}
