@@ -35,6 +35,8 @@ final class RPCModelTests: XCTestCase {
              [.cold: { 2 * $0 + 1 }, .warm: { 3 * $0 + 1 }, .replaced: { 3 * $0 + 2 }]),
             ("vfs2 shared", FilesystemOptions(mode: .shared, resolver: .vfs2),
              [.cold: { $0 + 1 }, .warm: { 2 * $0 + 1 }, .replaced: { 2 * $0 }]),
+            ("vfs2 none (cacheNone)", .cacheNone,
+             [.cold: { $0 + 1 }, .warm: { 2 * $0 + 1 }, .replaced: { 2 * $0 }]),
             ("vfs2 exclusive", FilesystemOptions(mode: .exclusive, resolver: .vfs2),
              [.cold: { $0 }, .warm: { _ in 0 }, .replaced: { _ in 0 }]),
             ("vfs2 writethrough", FilesystemOptions(mode: .writethrough, resolver: .vfs2),
