@@ -92,10 +92,11 @@ public enum Plot {
                 let values = rs.map { $0["params"]?[k].map(valueText(k)) ?? "" }
                 if Set(values).count > 1 { varying.append(k) } else if let v = values.first { fixed.append("\(k)=\(v)") }
             }
+            // A category is the varying values in the order the x-axis label names their parameters.
             func category(_ r: JSON) -> String {
-                var parts = varying.map { k in "\(k)=\(r["params"]?[k].map(valueText(k)) ?? "")" }
-                if servers.count > 1 { parts.insert("server=\(r.at(path: "server.kind")?.string ?? "")", at: 0) }
-                return parts.isEmpty ? "all" : parts.joined(separator: " ")
+                var parts = varying.map { k in r["params"]?[k].map(valueText(k)) ?? "" }
+                if servers.count > 1 { parts.insert(r.at(path: "server.kind")?.string ?? "", at: 0) }
+                return parts.isEmpty ? "all" : parts.joined(separator: " / ")
             }
             func series(_ r: JSON) -> String { r["params"]?["mode"]?.string ?? "-" }
             var categories: [String] = []
@@ -123,11 +124,11 @@ public enum Plot {
             }
             let slug = scenario.map { $0.isLetter || $0.isNumber ? $0 : "-" }
             charts.append(Chart(id: "throughput-" + String(slug), scenario: scenario, title: "\(scenario): throughput (\(unit), higher is better)",
-                                subtitle: sub, xLabel: xLabel.isEmpty ? "(one configuration)" : xLabel.joined(separator: ", "),
+                                subtitle: sub, xLabel: xLabel.isEmpty ? "(one configuration)" : xLabel.joined(separator: " / "),
                                 yLabel: unit, bars: bars(metric, digits: 1), categories: categories, series: seriesOrder,
                                 logAllowed: true))
             charts.append(Chart(id: "rpcs-" + String(slug), scenario: scenario, title: "\(scenario): RPCs per op (lower is better)",
-                                subtitle: sub, xLabel: xLabel.isEmpty ? "(one configuration)" : xLabel.joined(separator: ", "),
+                                subtitle: sub, xLabel: xLabel.isEmpty ? "(one configuration)" : xLabel.joined(separator: " / "),
                                 yLabel: "RPCs per op", bars: bars("rpcs_per_op", digits: 2), categories: categories, series: seriesOrder,
                                 logAllowed: false))
         }
@@ -151,10 +152,13 @@ public enum Plot {
         let groupWidth = Double(nSeries) * barWidth
         let left = x0 + 86.0, plotTop = top + 46, plotHeight = 220.0
         let legendWidth = 150.0
-        let plotWidth = max(360, Double(c.categories.count) * (groupWidth + groupGap) + groupGap)
         let longest = Double(c.categories.map(\.count).max() ?? 0)
         let rotate = c.categories.count > 1 && longest * 6.6 > groupWidth + groupGap
-        let labelSpace = rotate ? min(260, longest * 6.6 * 0.72 + 16) : 22
+        // A label rotated by 40 degrees reaches cos(40) of its length to the left of its group: room for the first.
+        let reach = rotate ? longest * 6.2 * 0.77 : 0
+        let shift = max(0, x0 + 12 + reach - (x0 + 86 + groupGap + groupWidth / 2))
+        let plotWidth = max(360, Double(c.categories.count) * (groupWidth + groupGap) + groupGap + shift)
+        let labelSpace = rotate ? min(260, longest * 6.6 * 0.65 + 16) : 22
         let width = left - x0 + plotWidth + 20 + legendWidth
         let height = (plotTop - top) + plotHeight + labelSpace + 34
         let axis = Axis(values: c.bars.map(\.value), allowLog: c.logAllowed)
@@ -174,7 +178,7 @@ public enum Plot {
             + "transform=\"rotate(-90 \(f(x0 + 22)) \(f(yMid)))\">\(esc(c.yLabel + (axis.log ? " (log scale)" : "")))</text>\n"
         // Bars, grouped by category, one slot per series.
         let used = Double(c.categories.count) * (groupWidth + groupGap) + groupGap
-        let offset = (plotWidth - used) / 2
+        let offset = max(shift, (plotWidth - used) / 2)
         for (ci, cat) in c.categories.enumerated() {
             let gx = left + offset + groupGap + Double(ci) * (groupWidth + groupGap)
             for b in c.bars where b.category == cat {
@@ -185,8 +189,18 @@ public enum Plot {
                     + "data-scenario=\"\(esc(c.scenario))\" x=\"\(f(x + 1))\" y=\"\(f(plotTop + plotHeight - h))\" "
                     + "width=\"\(f(barWidth - 2))\" height=\"\(f(h))\" fill=\"\(color(b.series))\"><title>\(esc(b.tooltip))</title></rect>\n"
                 if barWidth >= 16 {
-                    s += text(x + barWidth / 2, plotTop + plotHeight - h - 4, axis.valueLabel(b.value), size: 9, anchor: "middle",
-                              fill: "#111827", rotate: barWidth < 24)
+                    let label = axis.valueLabel(b.value)
+                    let turned = Double(label.count) * 5.6 > barWidth - 4  // wider than its bar: written upwards
+                    let length = Double(label.count) * 5.6 + 8
+                    if turned && h > length {
+                        // Inside the top of a tall bar, downwards, so it never runs into the title above the plot.
+                        let lx = x + barWidth / 2 + 3, ly = plotTop + plotHeight - h + 4
+                        s += "<text x=\"\(f(lx))\" y=\"\(f(ly))\" font-size=\"9\" text-anchor=\"end\" fill=\"#ffffff\" "
+                            + "transform=\"rotate(-90 \(f(lx)) \(f(ly)))\">\(esc(label))</text>\n"
+                    } else {
+                        s += text(x + barWidth / 2 + (turned ? 3 : 0), plotTop + plotHeight - h - 4, label, size: 9, anchor: "middle",
+                                  fill: "#111827", rotate: turned)
+                    }
                 }
             }
             let lx = gx + groupWidth / 2, ly = plotTop + plotHeight + 14
