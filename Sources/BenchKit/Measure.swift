@@ -80,15 +80,6 @@ extension Histogram<UInt64> {
     }
 }
 
-/// Shares a scenario instance with the worker threads of one repetition.
-///
-/// `@unchecked Sendable`: only multi-threaded instances (null-rpc) are shared, and their `op(thread:)` touches
-/// per-thread state and the thread-safe Client only; the runner does not touch the instance meanwhile.
-final class ThreadShared: @unchecked Sendable {
-    let instance: any ScenarioInstance
-    init(_ instance: any ScenarioInstance) { self.instance = instance }
-}
-
 private func cpuTimes() -> (user: Double, sys: Double) {
     var u = rusage()
     getrusage(RUSAGE_SELF.rawValue, &u)
@@ -128,7 +119,10 @@ func measure(_ instance: any ScenarioInstance, client: Client, settings s: Measu
         var busyNs: UInt64 = 0
         let start = monotonicNow()
         if instance.threads > 1 {
-            let r = try runThreads(instance, settings: s, latency: &partial.latency)
+            guard let concurrent = instance as? any ConcurrentScenarioInstance else {
+                throw BenchError.skip("this scenario runs on one thread only")
+            }
+            let r = try runThreads(concurrent, settings: s, latency: &partial.latency)
             ops = r.ops; bytes = r.bytes; busyNs = r.wallNs
         } else {
             while true {
@@ -173,10 +167,9 @@ extension RPCTally {
 }
 
 /// One repetition with `threads` callers: each runs its share of `ops`, or until the duration passes.
-private func runThreads(_ instance: any ScenarioInstance, settings s: MeasureSettings,
+private func runThreads(_ instance: any ConcurrentScenarioInstance, settings s: MeasureSettings,
                         latency: inout Histogram<UInt64>) throws -> (ops: Int, bytes: Int, wallNs: UInt64) {
     struct Outcome { var ops = 0; var bytes = 0; var latency = newLatencyHistogram(); var error: Error? }
-    let shared = ThreadShared(instance)
     let threads = instance.threads
     let results = Mutex([Outcome](repeating: Outcome(), count: threads))
     let done = DispatchSemaphore(value: 0)
@@ -194,7 +187,7 @@ private func runThreads(_ instance: any ScenarioInstance, settings s: MeasureSet
                     if let share, o.ops >= share { break }
                     if share == nil && monotonicNow() - start >= duration && o.ops > 0 { break }
                     let t0 = monotonicNow()
-                    o.bytes += try shared.instance.op(thread: t)
+                    o.bytes += try instance.op(thread: t)
                     o.latency.recordLatency(monotonicNow() - t0)
                     o.ops += 1
                 }

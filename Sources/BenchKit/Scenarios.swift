@@ -36,6 +36,9 @@ protocol ScenarioInstance: AnyObject {
     func close()
 }
 
+/// A scenario whose `op(thread:)` several threads call at once: it must be safe to share.
+protocol ConcurrentScenarioInstance: ScenarioInstance, Sendable {}
+
 extension ScenarioInstance {
     var hasBackground: Bool { false }
     var threads: Int { 1 }
@@ -242,7 +245,7 @@ final class SequentialScenario: ScenarioInstance {
 }
 
 /// Tgetattr on a fid through the Client, one fid per thread.
-final class NullRPCScenario: ScenarioInstance {
+final class NullRPCScenario: ConcurrentScenarioInstance {
     let root: ClientFile
     let fids: [ClientFile]
     let threads: Int
