@@ -63,46 +63,17 @@ public enum RandomOffsets {
 /// Reads or writes of one I/O unit (`blocks` x `block_size`) at random unit-aligned offsets in a file of
 /// `file_size`, the offsets drawn from `--seed`.
 final class RandomIOScenario: ScenarioInstance {
-    let fs: Filesystem
-    let file: OpenFile
-    let buffer: IOBuffers
-    let units: Int
-    let write: Bool
+    let data: DataFile
     var random: SeededRandom
 
     init(_ params: ParamSet, _ env: ScenarioEnvironment, write: Bool) throws {
-        let fixtures = try requireFixtures(env)
-        self.write = write
-        let fileSize = params.int(.fileSize)
-        let blocks = params.int(.blocks), blockSize = params.int(.blockSize)
-        guard blocks * blockSize <= fileSize else {
-            throw BenchError.skip("an I/O unit of \(blocks) x \(Units.formatSize(blockSize)) is larger than file_size \(Units.formatSize(fileSize))")
-        }
-        units = fileSize / (blocks * blockSize)
+        data = try DataFile(params, env, write: write)
         random = SeededRandom(seed: env.seed)
-        buffer = try IOBuffers(blocks: blocks, blockSize: blockSize, node: env.memNode)
-        fs = try makeFilesystem(params, env)
-        do {
-            file = try fs.open(write ? fixtures.writePath(size: fileSize) : fixtures.readPath(size: fileSize),
-                               flags: write ? O_WRONLY : O_RDONLY)
-        } catch {
-            fs.release()
-            throw error
-        }
-        do { try requireHostFD(params, file.handle) } catch { close(); throw error }
     }
 
     func op(thread: Int) throws -> Int {
-        let offset = random.next(below: units) * buffer.unit
-        let n = write ? try file.writeBlocks(buffer.seq, at: UInt64(offset)) : try file.readBlocks(buffer.seq, at: UInt64(offset))
-        guard n == buffer.unit else {
-            throw BenchError.server("short \(write ? "write" : "read") of \(n) bytes at offset \(offset) (wanted \(buffer.unit))")
-        }
-        return n
+        try data.transfer(at: random.next(below: data.units) * data.buffer.unit)
     }
 
-    func close() {
-        try? file.close()
-        fs.release()
-    }
+    func close() { data.close() }
 }

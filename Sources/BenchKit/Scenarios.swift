@@ -199,14 +199,13 @@ final class OpenReadCloseScenario: ScenarioInstance {
     func close() { fs.release() }
 }
 
-/// Sequential reads or writes in I/O units of `blocks` x `block_size`, wrapping at `file_size`.
-final class SequentialScenario: ScenarioInstance {
+/// The fixture file a data scenario reads or writes in I/O units of `blocks` x `block_size`.
+final class DataFile {
     let fs: Filesystem
     let file: OpenFile
     let buffer: IOBuffers
     let fileSize: Int
     let write: Bool
-    var offset = 0
 
     init(_ params: ParamSet, _ env: ScenarioEnvironment, write: Bool) throws {
         let fixtures = try requireFixtures(env)
@@ -228,13 +227,15 @@ final class SequentialScenario: ScenarioInstance {
         do { try requireHostFD(params, file.handle) } catch { close(); throw error }
     }
 
-    func op(thread: Int) throws -> Int {
-        if offset + buffer.unit > fileSize { offset = 0 }
+    /// I/O units in the file.
+    var units: Int { fileSize / buffer.unit }
+
+    /// Reads or writes one I/O unit at `offset`; a short transfer is an error.
+    func transfer(at offset: Int) throws -> Int {
         let n = write ? try file.writeBlocks(buffer.seq, at: UInt64(offset)) : try file.readBlocks(buffer.seq, at: UInt64(offset))
         guard n == buffer.unit else {
             throw BenchError.server("short \(write ? "write" : "read") of \(n) bytes at offset \(offset) (wanted \(buffer.unit))")
         }
-        offset += n
         return n
     }
 
@@ -242,6 +243,25 @@ final class SequentialScenario: ScenarioInstance {
         try? file.close()
         fs.release()
     }
+}
+
+/// Sequential reads or writes in I/O units of `blocks` x `block_size`, wrapping at `file_size`.
+final class SequentialScenario: ScenarioInstance {
+    let data: DataFile
+    var offset = 0
+
+    init(_ params: ParamSet, _ env: ScenarioEnvironment, write: Bool) throws {
+        data = try DataFile(params, env, write: write)
+    }
+
+    func op(thread: Int) throws -> Int {
+        if offset + data.buffer.unit > data.fileSize { offset = 0 }
+        let n = try data.transfer(at: offset)
+        offset += n
+        return n
+    }
+
+    func close() { data.close() }
 }
 
 /// Tgetattr on a fid through the Client, one fid per thread.
