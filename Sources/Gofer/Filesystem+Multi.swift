@@ -88,31 +88,101 @@ extension Filesystem {
         }
         var d = base
         for (k, name) in names.enumerated() {
-            let q = walked.qids[k]
-            let last = k == names.count - 1
-            if let c = d.children[name], c.matches(q) {
-                if last {
-                    c.attr = got.attr
-                    if c.fid == nil { c.fid = walked.file } else { try walked.file.clunk() }
-                }
-                touch(c)
-                d = c
-                continue
-            }
-            // Intermediate attributes are not fetched: a synthesized directory mode defers permission checks to the server.
-            var attr = Attr()
-            attr.mode = 0o040777
-            let c = Dentry(parent: d, name: name, qid: q, attr: last ? got.attr : attr, fid: last ? walked.file : nil)
-            insert(c, into: d)
-            d = c
+            d = upsert(d, name, walked.qids[k], attr: k == names.count - 1 ? got.attr : nil)
         }
+        if d.fid == nil { d.fid = walked.file } else { try walked.file.clunk() }
         if d.isSymlink { return nil }
         return d
+    }
+
+    /// The cached child `name` of `parent` if it is still `qid`, else a new fid-less dentry replacing it.
+    ///
+    /// Without `attr` (a walk returns none for intermediate names) a new dentry gets a synthesized directory
+    /// mode: permission checks on it are left to the server.
+    func upsert(_ parent: Dentry, _ name: String, _ qid: QID, attr: Attr?) -> Dentry {
+        if let c = parent.children[name], c.matches(qid) {
+            if let attr { c.attr = attr }
+            touch(c)
+            return c
+        }
+        var a = attr ?? Attr()
+        if attr == nil { a.mode = 0o040777 }
+        let c = Dentry(parent: parent, name: name, qid: qid, attr: a, fid: nil)
+        insert(c, into: parent)
+        return c
+    }
+
+    /// The multi resolver's open of a file with no usable cached handle: Twalk for all but the last 16 names (or
+    /// fewer), Twalkgetattr for the rest, and the new fid is opened as the handle (Tlopen): no Tmultigetattr and no
+    /// clone, so a cold open costs two RPCs more than a cold stat at any depth up to 32. Nil: use the ordinary path.
+    func openByWalk(_ components: [String], read: Bool, write: Bool, truncate: Bool, append: Bool) throws -> OpenFile? {
+        guard options.resolver == .multi, !components.isEmpty, client.supports(.twalkgetattr) else { return nil }
+        // A cached dentry whose handle serves this open: the ordinary path revalidates it (Shared) or trusts it.
+        var start = root
+        var i = 0
+        while i < components.count, let c = start.children[components[i]] {
+            start = c
+            i += 1
+        }
+        if i == components.count, let h = start.handle, !options.specialRegularFiles, !read || h.readable, !write || h.writable {
+            return nil
+        }
+        // Walk from the deepest cached dentry holding a fid when the cache is trusted, else from the root.
+        var base = root
+        var names = components
+        if options.cachesMetadata {
+            var d = root
+            for (k, name) in components.dropLast().enumerated() {
+                guard let c = d.children[name] else { break }
+                d = c
+                if c.fid != nil {
+                    base = c
+                    names = Array(components[(k + 1)...])
+                }
+            }
+        }
+        guard var from = base.fid else { return nil }
+        let lastPiece = names.count % Frame.maxWalkNames == 0 ? Frame.maxWalkNames : names.count % Frame.maxWalkNames
+        var d = base
+        let head = Array(names.dropLast(lastPiece))
+        if !head.isEmpty {
+            let w = try from.walk(head)
+            for (k, name) in head.enumerated() { d = upsert(d, name, w.qids[k], attr: nil) }
+            if d.fid == nil { d.fid = w.file } else { try w.file.clunk() }
+            from = d.fid!
+        }
+        let tail = Array(names.suffix(lastPiece))
+        guard let r = try walkGetAttrOrNil(from, tail) else {
+            return nil  // let the ordinary resolver say which component is missing (and cache the negative entry)
+        }
+        for (k, name) in tail.enumerated() {
+            d = upsert(d, name, r.qids[k], attr: k == tail.count - 1 ? r.attr : nil)
+        }
+        var want: Access = []
+        if read { want.insert(.read) }
+        if write { want.insert(.write) }
+        guard d.attr.isRegular, mayAccess(d, want) else {
+            try? r.file.clunk()
+            if d.attr.isRegular { throw Errno.permissionDenied }
+            return nil  // directories, symlinks and special files take the ordinary path
+        }
+        let h = try Handle.open(r.file, read: read, write: write, truncate: truncate, useHostFD: options.hostFDs,
+                                multiblock: options.multiblock, copies: copies, cloned: true)
+        return try describe(d, handle: h, read: read, write: write, truncate: truncate, append: append)
     }
 
     private func walkOrNil(_ fid: ClientFile, _ names: [String]) throws -> (qids: [QID], file: ClientFile)? {
         do {
             return try fid.walk(names)
+        } catch {
+            if errnoOf(error) == .noSuchFileOrDirectory { return nil }
+            throw error
+        }
+    }
+
+    private func walkGetAttrOrNil(_ fid: ClientFile, _ names: [String]) throws -> (qids: [QID], file: ClientFile, valid: AttrMask, attr: Attr)? {
+        do {
+            return try fid.walkGetAttr(names)
         } catch {
             if errnoOf(error) == .noSuchFileOrDirectory { return nil }
             throw error

@@ -152,8 +152,25 @@ extension Filesystem {
             guard mayAccess(parent, [.write, .execute]) else { throw Errno.permissionDenied }
             return try create(in: parent, name: name, read: read, write: write, append: append, mode: mode)
         }
-        let d = try resolve(path)
+        let components = try pathComponents(path)
+        if let opened = try openByWalk(components, read: read, write: write, truncate: truncate, append: append) {
+            return opened
+        }
+        let d = try resolve(components: components)
         return try openExisting(d, read: read, write: write, truncate: truncate, append: append, path: path)
+    }
+
+    /// Makes the open description of `d` over a freshly opened `handle`, which the dentry keeps unless cacheNone.
+    func describe(_ d: Dentry, handle h: Handle, read: Bool, write: Bool, truncate: Bool, append: Bool) throws -> OpenFile {
+        var owns = true
+        if !options.specialRegularFiles {
+            if let pages = d.pages, let old = d.handle { try pages.flush(to: old) }
+            d.handle = h
+            owns = false
+        }
+        if truncate { truncated(d) }
+        d.openCount += 1
+        return OpenFile(fs: self, dentry: d, handle: h, readable: read, writable: write, append: append, ownsHandle: owns)
     }
 
     /// The existing child for O_CREAT, or nil when it does not exist (a cached negative entry costs no RPC).
@@ -245,7 +262,7 @@ extension Filesystem {
                                useHostFD: options.hostFDs, multiblock: options.multiblock, copies: copies)
     }
 
-    private func truncated(_ d: Dentry) {
+    func truncated(_ d: Dentry) {
         d.pages?.truncate(to: 0)
         d.attr.size = 0
     }

@@ -51,16 +51,39 @@ final class MultiResolverTests: XCTestCase {
             defer { try? f.close() }
             return try buf.withUnsafeMutableBytes { try f.read(into: $0) }
         }
-        // Cold: the stat's Tmultigetattr, then one multi-name walk (16 + 4 names) straight to the handle's fid, and Tlopen.
+        // Cold: Twalk of the first 16 names, Twalkgetattr of the last 4 (its new fid is the handle's), Tlopen;
+        // the read goes to the donated host FD. A cold stat is one Tmultigetattr: two RPCs more.
         let (n, cold) = try rpcs(fs, openRead)
         XCTAssertEqual(n, data.count)
         XCTAssertEqual(buf, data)
-        XCTAssertEqual(names(cold), ["Tmultigetattr", "Twalk", "Twalk", "Tlopen"])
-        // Warm: the handle lives with the dentry; only the revalidating Tmultigetattr, the read goes to the host FD.
+        XCTAssertEqual(names(cold), ["Twalk", "Twalkgetattr", "Tlopen"])
+        let (_, stat) = try rpcs(fs) { try fs.stat(path) }
+        XCTAssertEqual(names(stat), ["Tmultigetattr"])
+        XCTAssertLessThanOrEqual(cold.count, stat.count + 2)
+        // Warm: the handle lives with the dentry; only the revalidating Tmultigetattr.
         let (_, warm) = try rpcs(fs, openRead)
         XCTAssertEqual(names(warm), ["Tmultigetattr"])
-        let (_, stat) = try rpcs(fs) { try fs.stat(path) }
-        XCTAssertLessThanOrEqual(warm.count, stat.count + 2)
+        // After a cold stat (fid-less dentries, no handle) the open is the same three RPCs.
+        let fresh = try fx.filesystem(shared)
+        defer { fresh.release() }
+        _ = try fresh.stat(path)
+        let (_, afterStat) = try rpcs(fresh) { () throws -> Int in
+            let f = try fresh.open(path, flags: O_RDONLY)
+            defer { try? f.close() }
+            return try buf.withUnsafeMutableBytes { try f.read(into: $0) }
+        }
+        XCTAssertEqual(names(afterStat), ["Twalk", "Twalkgetattr", "Tlopen"])
+        XCTAssertEqual(buf, data)
+        // A replaced file: Tmultigetattr revalidates the cached dentry and finds a new file; its handle's fid is walked
+        // from the depth-16 directory, which kept the fid of the first open's Twalk. The new handle reads the new bytes.
+        try fx.replace(path)
+        let (_, replaced) = try rpcs(fresh) { () throws -> Int in
+            let f = try fresh.open(path, flags: O_RDONLY)
+            defer { try? f.close() }
+            return try buf.withUnsafeMutableBytes { try f.read(into: $0) }
+        }
+        XCTAssertEqual(names(replaced), ["Tmultigetattr", "Twalk", "Tlopen"])
+        XCTAssertEqual(buf[0], UInt8(ascii: "y"))
     }
 
     func testReplacedIntermediateDirectoryIsDetected() throws {
