@@ -31,13 +31,15 @@ public enum BenchCLI {
         return BenchCommand.helpMessage(for: c, includeHidden: false, columns: 120)
     }
 
-    /// SIGINT stops the run at the next batch; the report is still written and everything cleaned up.
+    /// SIGINT or SIGTERM stops the run at the next batch; the report is still written, filesystems are released
+    /// (dirty data written back) and the server and temporary export cleaned up.
     static func installInterruptHandler() {
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in interruptRequested.store(true, ordering: .relaxed) }
         sigemptyset(&action.sa_mask)
         action.sa_flags = SA_RESTART
         sigaction(SIGINT, &action, nil)
+        sigaction(SIGTERM, &action, nil)
     }
 
     static func readJSON(_ path: String) throws -> JSON {

@@ -94,7 +94,7 @@ public enum BenchError: Error, CustomStringConvertible {
         case let .fixture(s): return "fixtures: \(s)"
         case let .report(s): return "report: \(s)"
         case let .skip(s): return s
-        case .interrupted: return "interrupted (SIGINT)"
+        case .interrupted: return "interrupted (SIGINT or SIGTERM)"
         }
     }
 }
