@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Gofer
 import Glibc
 #endif
 import Foundation
@@ -48,6 +49,8 @@ struct Measurement {
     var mibPerS: [Double] = []
     var inOp = RPCTally()
     var background = RPCTally()
+    /// Payload bytes copied in client memory inside ops (the buffered multi-block path, the page cache).
+    var copiedBytes = 0
     /// Per-op latency (ns); with batched clock reads every op of a batch is recorded as the batch mean.
     var latency = newLatencyHistogram()
     /// Ops per clock read (1: every op timed on its own).
@@ -87,7 +90,7 @@ private func cpuTimes() -> (user: Double, sys: Double) {
 }
 
 /// Runs warm-up and repetitions of `instance`; on an error, `partial` keeps what was measured before it.
-func measure(_ instance: any ScenarioInstance, client: Client, settings s: MeasureSettings,
+func measure(_ instance: any ScenarioInstance, client: Client, copies: CopyCounter, settings s: MeasureSettings,
              partial: inout Measurement) throws {
     // Warm-up: unmeasured ops; their mean picks the batch size (clock reads batched for sub-microsecond ops).
     var warmNs: UInt64 = 0
@@ -114,6 +117,8 @@ func measure(_ instance: any ScenarioInstance, client: Client, settings s: Measu
         if s.trace != nil { client.stats.startTrace() }
         var windows: [(UInt64, UInt64, Int)] = []
         let before = client.stats.snapshot()
+        let copiesBefore = copies.value
+        var backgroundCopies = 0
         var background = RPCTally()
         var ops = 0, bytes = 0
         var busyNs: UInt64 = 0
@@ -131,8 +136,10 @@ func measure(_ instance: any ScenarioInstance, client: Client, settings s: Measu
                 if s.ops == nil && monotonicNow() - start >= s.durationNs && ops > 0 { break }
                 if instance.hasBackground {
                     let b0 = client.stats.snapshot()
+                    let c0 = copies.value
                     try instance.background()
                     background.add(client.stats.snapshot() - b0)
+                    backgroundCopies += copies.value - c0
                 }
                 let n = s.ops.map { min(batch, $0 - ops) } ?? batch
                 let t0 = monotonicNow()
@@ -149,6 +156,7 @@ func measure(_ instance: any ScenarioInstance, client: Client, settings s: Measu
         inOp.subtract(background)
         partial.inOp.add(inOp)
         partial.background.add(background)
+        partial.copiedBytes += copies.value - copiesBefore - backgroundCopies
         partial.repetitions += 1
         partial.ops += ops
         partial.bytes += bytes

@@ -45,7 +45,7 @@ public struct ResultRecord: Sendable {
         guard let m = measurement, m.ops > 0 else {
             fields += [("repetitions", .int(measurement?.repetitions ?? 0)), ("ops", .int(0)), ("bytes", .int(0)),
                        ("rpcs_per_op", .null), ("rpcs_background", .null), ("rpcs_by_type", .object([])),
-                       ("wire_bytes_per_op", .null), ("throughput", .null), ("latency_ns", .null), ("cpu", .null),
+                       ("wire_bytes_per_op", .null), ("bytes_copied_per_op", .null), ("throughput", .null), ("latency_ns", .null), ("cpu", .null),
                        ("warnings", .array([]))]
             return .object(fields)
         }
@@ -63,6 +63,7 @@ public struct ResultRecord: Sendable {
             ("rpcs_background", .number(Double(m.background.total) / ops)),
             ("rpcs_by_type", .object(byType.map { ($0.key.description, .number(Double($0.value) / ops)) })),
             ("wire_bytes_per_op", .number(Double(m.inOp.bytes) / ops)),
+            ("bytes_copied_per_op", .number(Double(m.copiedBytes) / ops)),
             ("throughput", .object([("ops_per_s", dist(m.opsPerS)), ("mib_per_s", movesBytes ? dist(m.mibPerS) : .null)])),
             ("latency_ns", .object([("p50", p(50)), ("p90", p(90)), ("p99", p(99)), ("p999", p(99.9)),
                                     ("max", h.totalCount > 0 ? .int(Int(h.maxRecorded)) : .null), ("batch", .int(m.batch))])),
@@ -238,7 +239,7 @@ public enum CSVReport {
     ]
     /// The columns after the RPC types.
     public static let tail = [
-        "wire_bytes_per_op",
+        "wire_bytes_per_op", "bytes_copied_per_op",
         "throughput.ops_per_s.median", "throughput.ops_per_s.min", "throughput.ops_per_s.max",
         "throughput.mib_per_s.median", "throughput.mib_per_s.min", "throughput.mib_per_s.max",
         "latency_ns.p50", "latency_ns.p90", "latency_ns.p99", "latency_ns.p999", "latency_ns.max", "cpu.user_s", "cpu.sys_s",

@@ -159,7 +159,7 @@ public final class BenchRunner {
                                        durationNs: options.durationNs ?? options.suite.durationNs, ops: options.ops,
                                        trace: trace, label: spec.name + " " + p.description, cpuNode: options.cpuNode)
         do {
-            try measure(instance, client: env.client, settings: settings, partial: &m)
+            try measure(instance, client: env.client, copies: env.copies, settings: settings, partial: &m)
             record.measurement = m
         } catch {
             record.measurement = m  // what was measured before the failure

@@ -19,6 +19,8 @@ public struct ScenarioEnvironment: Sendable {
     public var memNode: Int? = nil
     /// The run's seed (random offsets).
     public var seed: UInt64 = 1
+    /// Payload bytes the filesystems of this environment copy in client memory.
+    public var copies = CopyCounter()
 }
 
 /// One prepared scenario with fixed parameters: the runner calls `background()` (when `hasBackground`)
@@ -88,7 +90,8 @@ func filesystemOptions(_ params: ParamSet) throws -> FilesystemOptions {
 
 func makeFilesystem(_ params: ParamSet, _ env: ScenarioEnvironment) throws -> Filesystem {
     let options = try filesystemOptions(params)
-    return try Filesystem(client: env.client, options: options, aname: env.aname, uname: env.uname, nUname: env.uid)
+    return try Filesystem(client: env.client, options: options, aname: env.aname, uname: env.uname, nUname: env.uid,
+                          copies: env.copies)
 }
 
 func requireFixtures(_ env: ScenarioEnvironment) throws -> Fixtures {

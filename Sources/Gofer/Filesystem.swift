@@ -13,7 +13,7 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     /// The options it was made with.
     public let options: FilesystemOptions
     /// Payload bytes copied in client memory by the data paths.
-    public let copies = CopyCounter()
+    public let copies: CopyCounter
     let lock = NSRecursiveLock()
     let root: Dentry
     /// The attach identity used for permission checks.
@@ -27,8 +27,10 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     private var isReleased = false
 
     /// Attaches to `aname` on `client` and makes a filesystem with `options`.
+    /// `copies` may be shared by several filesystems (the bench reads one counter per run).
     public init(client: Client, options: FilesystemOptions = FilesystemOptions(), aname: String = "",
-                uname: String? = nil, nUname: UInt32? = nil) throws {
+                uname: String? = nil, nUname: UInt32? = nil, copies: CopyCounter = CopyCounter()) throws {
+        self.copies = copies
         if options.resolver == .vfs1 && options.mode != .shared {
             throw FilesystemError.invalidOptions("the vfs1 resolver models cacheRemoteRevalidating and needs the shared mode")
         }

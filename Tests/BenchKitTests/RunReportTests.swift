@@ -6,7 +6,7 @@ import XCTest
 final class RunReportTests: XCTestCase {
     /// The fields every result carries (DESIGN.md "Reports").
     static let resultFields = ["scenario", "params", "server", "status", "error", "repetitions", "ops", "bytes", "rpcs_per_op",
-                               "rpcs_background", "rpcs_by_type", "wire_bytes_per_op", "throughput", "latency_ns", "cpu"]
+                               "rpcs_background", "rpcs_by_type", "wire_bytes_per_op", "bytes_copied_per_op", "throughput", "latency_ns", "cpu"]
 
     func testTinyInprocRunWritesReportsThatValidateAndCarryEveryField() throws {
         let (outcome, out) = try benchRun(["--server", "inproc", "--scenario", "stat,open-read-close,seq-read,seq-write,null-rpc",

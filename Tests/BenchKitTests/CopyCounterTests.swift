@@ -1,0 +1,24 @@
+import BenchKit
+import XCTest
+
+/// The client's in-memory payload copies per op, as the report carries them (exact counts).
+final class CopyCounterTests: XCTestCase {
+    func testBufferedMultiBlockCopiesThePayloadScatterAndHostFDCopyNothing() throws {
+        let (outcome, out) = try benchRun(["--server", "inproc", "--scenario", "seq-read,seq-write", "--mode", "shared",
+                                           "--path", "hostfd,9p", "--blocks", "1,4", "--block-size", "4K",
+                                           "--multiblock", "buffered,scatter", "--file-size", "64K",
+                                           "--ops", "8", "--repetitions", "1", "--warmup", "1"])
+        defer { out.remove() }
+        XCTAssertEqual(outcome.exitCode, 0)
+        let results = try readJSON(out.appending("report.json"))["results"]?.array ?? []
+        XCTAssertEqual(results.count, 16)
+        for r in results {
+            let p = r["params"]
+            let label = "\(r["scenario"]?.string ?? "?") \(p?["path"]?.string ?? "?") blocks=\(p?["blocks"]?.number ?? 0) \(p?["multiblock"]?.string ?? "?")"
+            XCTAssertEqual(r["status"]?.string, "ok", label)
+            let buffered9P = p?["path"]?.string == "9p" && p?["blocks"]?.number == 4 && p?["multiblock"]?.string == "buffered"
+            // One op moves one I/O unit (blocks x 4K); only the seed's buffered path copies it, once.
+            XCTAssertEqual(r["bytes_copied_per_op"]?.number, buffered9P ? 4 * 4096 : 0, label)
+        }
+    }
+}
