@@ -166,9 +166,16 @@ extension Filesystem {
             if d.attr.isRegular { throw Errno.permissionDenied }
             return nil  // directories, symlinks and special files take the ordinary path
         }
-        let h = try Handle.open(r.file, read: read, write: write, truncate: truncate, useHostFD: options.hostFDs,
+        do { try flushPages(d) } catch { try? r.file.clunk(); throw error }
+        let handleReads = read || cacheFillsNeedRead(write)
+        let h: Handle
+        do {
+            h = try Handle.open(r.file, read: handleReads, write: write, truncate: truncate, useHostFD: options.hostFDs,
                                 multiblock: options.multiblock, copies: copies, cloned: true)
-        return try describe(d, handle: h, read: read, write: write, truncate: truncate, append: append)
+        } catch where errnoOf(error) == .permissionDenied && handleReads != read {
+            return nil  // a write-only file: the ordinary path retries with the access asked for
+        }
+        return describe(d, handle: h, read: read, write: write, truncate: truncate, append: append)
     }
 
     private func walkOrNil(_ fid: ClientFile, _ names: [String]) throws -> (qids: [QID], file: ClientFile)? {

@@ -161,16 +161,25 @@ extension Filesystem {
     }
 
     /// Makes the open description of `d` over a freshly opened `handle`, which the dentry keeps unless cacheNone.
-    func describe(_ d: Dentry, handle h: Handle, read: Bool, write: Bool, truncate: Bool, append: Bool) throws -> OpenFile {
+    ///
+    /// Dirty pages must have been written through the old handle before the new one was opened (it may truncate).
+    func describe(_ d: Dentry, handle h: Handle, read: Bool, write: Bool, truncate: Bool, append: Bool) -> OpenFile {
         var owns = true
         if !options.specialRegularFiles {
-            if let pages = d.pages, let old = d.handle { try pages.flush(to: old) }
             d.handle = h
             owns = false
         }
         if truncate { truncated(d) }
         d.openCount += 1
         return OpenFile(fs: self, dentry: d, handle: h, readable: read, writable: write, append: append, ownsHandle: owns)
+    }
+
+    /// True when a writable handle must also read: the page cache fills partly written pages from the server.
+    func cacheFillsNeedRead(_ write: Bool) -> Bool { write && options.cachesData }
+
+    /// Writes `d`'s dirty pages through its current handle, before another handle replaces it.
+    func flushPages(_ d: Dentry) throws {
+        if let pages = d.pages, let old = d.handle { try pages.flush(to: old) }
     }
 
     /// The existing child for O_CREAT, or nil when it does not exist (a cached negative entry costs no RPC).
@@ -193,39 +202,35 @@ extension Filesystem {
             d.openCount += 1
             return OpenFile(fs: self, dentry: d, handle: h, readable: true, writable: false, append: false, ownsHandle: true)
         }
-        let handle: Handle
-        var owns = false
         if options.specialRegularFiles {
-            handle = try openHandle(d, read: read, write: write, truncate: truncate)
-            owns = true
-            if truncate { truncated(d) }
-        } else if let h = d.handle, (!read || h.readable), (!write || h.writable) {
-            handle = h  // the handle lives as long as the dentry: no RPC
-            if truncate { try self.truncate(d, size: 0) }
-        } else {
-            // Open (or upgrade to) a handle with both the old and the new access; the old stays with its descriptions.
-            let r = read || (d.handle?.readable ?? false)
-            let w = write || (d.handle?.writable ?? false)
-            if let pages = d.pages, let old = d.handle { try pages.flush(to: old) }
-            let h: Handle
-            do {
-                h = try openHandle(d, read: r, write: w, truncate: truncate)
-            } catch where errnoOf(error) == .permissionDenied && (r != read || w != write) {
-                h = try openHandle(d, read: read, write: write, truncate: truncate)
-            }
-            d.handle = h
-            handle = h
-            if truncate { truncated(d) }
+            let h = try openHandle(d, read: read, write: write, truncate: truncate)
+            return describe(d, handle: h, read: read, write: write, truncate: truncate, append: append)
         }
-        d.openCount += 1
-        return OpenFile(fs: self, dentry: d, handle: handle, readable: read, writable: write, append: append, ownsHandle: owns)
+        if let h = d.handle, (!read || h.readable), (!write || h.writable) {
+            // The handle lives as long as the dentry: no RPC.
+            if truncate { try self.truncate(d, size: 0) }
+            d.openCount += 1
+            return OpenFile(fs: self, dentry: d, handle: h, readable: read, writable: write, append: append, ownsHandle: false)
+        }
+        // Open (or upgrade to) a handle with both the old and the new access; the old stays with its descriptions.
+        let r = read || (d.handle?.readable ?? false) || cacheFillsNeedRead(write)
+        let w = write || (d.handle?.writable ?? false)
+        try flushPages(d)
+        let h: Handle
+        do {
+            h = try openHandle(d, read: r, write: w, truncate: truncate)
+        } catch where errnoOf(error) == .permissionDenied && (r != read || w != write) {
+            h = try openHandle(d, read: read, write: write, truncate: truncate)
+        }
+        return describe(d, handle: h, read: read, write: write, truncate: truncate, append: append)
     }
 
     /// create: clone + Tucreate (the clone becomes the open handle), then Twalkgetattr for the dentry's own fid.
     private func create(in parent: Dentry, name: String, read: Bool, write: Bool, append: Bool, mode: UInt32) throws -> OpenFile {
         let parentFid = try requireFid(parent)
         let clone = try parentFid.walk([]).file
-        var flags: OpenFlags = read && write ? .readWrite : (write ? .writeOnly : .readOnly)
+        let handleReads = read || cacheFillsNeedRead(write)
+        var flags: OpenFlags = handleReads && write ? .readWrite : (write ? .writeOnly : .readOnly)
         flags.insert(.exclusive)
         let created: (qid: QID, ioUnit: UInt32, hostFD: Int32?)
         do {
@@ -238,7 +243,7 @@ extension Filesystem {
         if let donated = created.hostFD {
             if options.hostFDs { fd = donated } else { Glibc.close(donated) }
         }
-        let handle = Handle(file: clone, hostFD: fd, readable: read, writable: write, multiblock: options.multiblock, copies: copies)
+        let handle = Handle(file: clone, hostFD: fd, readable: handleReads, writable: write, multiblock: options.multiblock, copies: copies)
         let r = try parentFid.walkGetAttr([name])
         let d = Dentry(parent: parent, name: name, qid: r.qids.last ?? created.qid, attr: r.attr, fid: r.file)
         insert(d, into: parent)

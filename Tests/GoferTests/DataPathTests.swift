@@ -122,6 +122,25 @@ final class DataPathTests: XCTestCase {
         fs.release()
     }
 
+    func testDirtyPagesAreWrittenBeforeATruncatingUpgradeOpens() throws {
+        for resolver in [ResolverKind.vfs2, .multi] {
+            let fx = try Fixture(.goferd)
+            try fx.makePath("f", contents: [UInt8](repeating: 1, count: 100))
+            let fs = try fx.filesystem(FilesystemOptions(mode: .exclusive, resolver: resolver, hostFDs: false))
+            let w = try fs.open("f", flags: O_WRONLY)
+            XCTAssertEqual(try ([7, 7, 7] as [UInt8]).withUnsafeBytes { try w.pwrite(from: $0, at: 0) }, 3)  // dirty, not sent
+            // O_RDWR needs a new handle; O_TRUNC empties the file: the dirty bytes must not come back after it.
+            let rw = try fs.open("f", flags: O_RDWR | O_TRUNC)
+            try rw.fsync()
+            XCTAssertEqual(try fx.export.read("f"), [], "\(resolver)")
+            XCTAssertEqual(rw.size(), 0)
+            try rw.close()
+            try w.close()
+            fs.release()
+            XCTAssertEqual(try fx.export.read("f"), [], "\(resolver): write-back after release resurrected data")
+        }
+    }
+
     func testWritethroughWritesAtOnce() throws {
         let fx = try Fixture(.goferd)
         try fx.makePath("f", contents: [UInt8](repeating: 0, count: 8192))
