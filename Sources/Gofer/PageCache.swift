@@ -27,9 +27,6 @@ final class PageCache {
 
     deinit { pages.values.forEach { $0.bytes.deallocate() } }
 
-    /// Number of pages with unwritten data.
-    var dirtyPageCount: Int { pages.values.reduce(0) { $0 + ($1.dirty ? 1 : 0) } }
-
     /// Reads `[offset, offset+dst.count)` through the cache, filling misses from `handle` with readahead.
     func read(into dst: BlockSeq, offset: UInt64, handle: Handle) throws -> Int {
         guard offset < size else { return 0 }
