@@ -78,10 +78,8 @@ public final class Handle: Sendable {
             return try file.read(into: head.buffer, offset: offset)
         }
         if multiblock == .scatter && !dsts.needsSafeCopy {
-            var buffers: [UnsafeMutableRawBufferPointer] = []
-            buffers.reserveCapacity(dsts.numBlocks)
-            dsts.forEachBlock { buffers.append($0.buffer) }
-            return try file.read(into: buffers, offset: offset)
+            // Every block at once (no IOV_MAX cap here: the client splits by payload, not by iovec count).
+            return try dsts.withIOVecs(limit: .max) { try file.read(into: $0, offset: offset) }
         }
         // The seed's buffered path: one temporary buffer, then copySeq into the blocks.
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: dsts.numBytes, alignment: 64)
@@ -103,10 +101,7 @@ public final class Handle: Sendable {
             return try file.write(from: UnsafeRawBufferPointer(head.buffer), offset: offset)
         }
         if multiblock == .scatter && !srcs.needsSafeCopy {
-            var buffers: [UnsafeRawBufferPointer] = []
-            buffers.reserveCapacity(srcs.numBlocks)
-            srcs.forEachBlock { buffers.append(UnsafeRawBufferPointer($0.buffer)) }
-            return try file.write(from: buffers, offset: offset)
+            return try srcs.withIOVecs(limit: .max) { try file.write(from: $0, offset: offset) }
         }
         // Buffered: gather into one temporary buffer (a partial gather still writes what it got).
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: srcs.numBytes, alignment: 64)

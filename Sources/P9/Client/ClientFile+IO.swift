@@ -6,101 +6,96 @@ extension ClientFile {
     /// Reads into `buffer` from `offset`, in Treads of at most msize - 24 bytes, stopping at a short read;
     /// each Rread payload is received straight into `buffer`. Returns the bytes read (0 at EOF).
     public func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(P9Error) -> Int {
-        try checkLive()
-        let chunk = client.payloadSize
-        var done = 0
-        while done < buffer.count {
-            let want = min(chunk, buffer.count - done)
-            var v = iovec(iov_base: buffer.baseAddress! + done, iov_len: want)
-            let n = try withUnsafePointer(to: &v) { (p) throws(P9Error) -> Int in
-                try client.callRead(fid: fid, offset: offset + UInt64(done), sink: UnsafeBufferPointer(start: p, count: 1), count: want)
-            }
-            done += n
-            if n < want { break }
+        var v = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
+        return try withUnsafePointer(to: &v) { (p) throws(P9Error) -> Int in
+            try read(into: UnsafeBufferPointer(start: p, count: 1), offset: offset)
         }
-        return done
     }
 
     /// Writes `buffer` at `offset`, in Twrites of at most msize - 24 bytes sent with writev straight from
     /// `buffer`, stopping at a short write. Returns the bytes written.
     public func write(from buffer: UnsafeRawBufferPointer, offset: UInt64) throws(P9Error) -> Int {
-        try checkLive()
-        let chunk = client.payloadSize
-        var done = 0
-        while done < buffer.count {
-            let want = min(chunk, buffer.count - done)
-            var v = iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress! + done), iov_len: want)
-            let n = try withUnsafePointer(to: &v) { (p) throws(P9Error) -> Int in
-                try client.callWrite(fid: fid, offset: offset + UInt64(done), payload: UnsafeBufferPointer(start: p, count: 1), count: want)
-            }
-            guard n <= want else { throw P9Error.protocolViolation("Rwrite count \(n) exceeds the \(want) bytes sent") }
-            done += n
-            if n < want { break }
+        var v = iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress), iov_len: buffer.count)
+        return try withUnsafePointer(to: &v) { (p) throws(P9Error) -> Int in
+            try write(from: UnsafeBufferPointer(start: p, count: 1), offset: offset)
         }
-        return done
     }
 
-    /// Scatter read: fills `buffers` in order from `offset`; each Rread payload is received straight into them.
+    /// Scatter read: fills the memory `iovecs` describe, in order, from `offset`; each Rread payload is received
+    /// straight into it. Returns the bytes read (short at EOF).
+    public func read(into iovecs: UnsafeBufferPointer<iovec>, offset: UInt64) throws(P9Error) -> Int {
+        try checkLive()
+        return try inPayloadRuns(iovecs, offset: offset) { (piece, at, want) throws(P9Error) -> Int in
+            try client.callRead(fid: fid, offset: at, sink: piece, count: want)
+        }
+    }
+
+    /// Gather write: sends the memory `iovecs` describe, in order, at `offset` with writev. Returns the bytes written.
+    public func write(from iovecs: UnsafeBufferPointer<iovec>, offset: UInt64) throws(P9Error) -> Int {
+        try checkLive()
+        return try inPayloadRuns(iovecs, offset: offset) { (piece, at, want) throws(P9Error) -> Int in
+            let n = try client.callWrite(fid: fid, offset: at, payload: piece, count: want)
+            guard n <= want else { throw P9Error.protocolViolation("Rwrite count \(n) exceeds the \(want) bytes sent") }
+            return n
+        }
+    }
+
+    /// Scatter read into several buffers (see the iovec form).
     public func read(into buffers: [UnsafeMutableRawBufferPointer], offset: UInt64) throws(P9Error) -> Int {
-        try checkLive()
-        if buffers.count == 1 { return try read(into: buffers[0], offset: offset) }
-        let iovs = buffers.filter { $0.count > 0 }.map { iovec(iov_base: $0.baseAddress, iov_len: $0.count) }
-        var done = 0
-        var cursor = IOVecCursor(iovs)
-        while !cursor.isAtEnd {
-            let piece = cursor.take(client.payloadSize)
-            let want = piece.reduce(0) { $0 + $1.iov_len }
-            let n = try piece.withUnsafeBufferPointer { (p) throws(P9Error) -> Int in
-                try client.callRead(fid: fid, offset: offset + UInt64(done), sink: p, count: want)
-            }
-            done += n
-            if n < want { break }
+        try withIOVecs(buffers.map { iovec(iov_base: $0.baseAddress, iov_len: $0.count) }) { (v) throws(P9Error) -> Int in
+            try read(into: v, offset: offset)
         }
-        return done
     }
 
-    /// Gather write: sends `buffers` in order at `offset` with writev, in Twrites of at most msize - 24 bytes.
+    /// Gather write from several buffers (see the iovec form).
     public func write(from buffers: [UnsafeRawBufferPointer], offset: UInt64) throws(P9Error) -> Int {
-        try checkLive()
-        if buffers.count == 1 { return try write(from: buffers[0], offset: offset) }
-        let iovs = buffers.filter { $0.count > 0 }.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
-        var done = 0
-        var cursor = IOVecCursor(iovs)
-        while !cursor.isAtEnd {
-            let piece = cursor.take(client.payloadSize)
-            let want = piece.reduce(0) { $0 + $1.iov_len }
-            let n = try piece.withUnsafeBufferPointer { (p) throws(P9Error) -> Int in
-                try client.callWrite(fid: fid, offset: offset + UInt64(done), payload: p, count: want)
-            }
-            guard n <= want else { throw P9Error.protocolViolation("Rwrite count \(n) exceeds the \(want) bytes sent") }
-            done += n
-            if n < want { break }
+        try withIOVecs(buffers.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }) {
+            (v) throws(P9Error) -> Int in try write(from: v, offset: offset)
         }
-        return done
     }
-}
 
-/// Walks a list of iovecs handing out runs of at most N bytes (splitting an iovec where needed).
-struct IOVecCursor {
-    private let iovs: [iovec]
-    private var index = 0
-    private var skip = 0
-
-    init(_ iovs: [iovec]) { self.iovs = iovs }
-
-    var isAtEnd: Bool { index >= iovs.count }
-
-    mutating func take(_ limit: Int) -> [iovec] {
-        var out: [iovec] = []
-        var left = limit
-        while left > 0 && index < iovs.count {
-            let v = iovs[index]
-            let n = min(left, v.iov_len - skip)
-            out.append(iovec(iov_base: v.iov_base.map { $0 + skip }, iov_len: n))
-            left -= n
-            skip += n
-            if skip == v.iov_len { index += 1; skip = 0 }
+    private func withIOVecs(_ iovs: [iovec], _ body: (UnsafeBufferPointer<iovec>) throws(P9Error) -> Int) throws(P9Error) -> Int {
+        var result: Result<Int, P9Error> = .success(0)
+        iovs.withUnsafeBufferPointer { v in
+            do throws(P9Error) { result = .success(try body(v)) } catch { result = .failure(error) }
         }
-        return out
+        return try result.get()
+    }
+
+    /// Calls `call(piece, offset, bytes)` for consecutive runs of at most msize - 24 bytes of `iovecs`
+    /// (an iovec split where a run ends), stopping at a short transfer; returns the bytes transferred.
+    private func inPayloadRuns(_ iovecs: UnsafeBufferPointer<iovec>, offset: UInt64,
+                               _ call: (UnsafeBufferPointer<iovec>, UInt64, Int) throws(P9Error) -> Int) throws(P9Error) -> Int {
+        let limit = client.payloadSize
+        // The runs are built on the stack: no allocation per call for the usual handful of iovecs.
+        var outcome: Result<Int, P9Error> = .success(0)
+        withUnsafeTemporaryAllocation(of: iovec.self, capacity: max(iovecs.count, 1)) { piece in
+            var index = 0, skip = 0, done = 0
+            while index < iovecs.count {
+                var count = 0, bytes = 0
+                while bytes < limit && index < iovecs.count {
+                    let v = iovecs[index]
+                    let n = min(limit - bytes, v.iov_len - skip)
+                    if n > 0 {
+                        piece[count] = iovec(iov_base: v.iov_base.map { $0 + skip }, iov_len: n)
+                        count += 1
+                        bytes += n
+                    }
+                    skip += n
+                    if skip == v.iov_len { index += 1; skip = 0 }
+                }
+                if bytes == 0 { break }
+                do throws(P9Error) {
+                    let n = try call(UnsafeBufferPointer(rebasing: piece[0..<count]), offset + UInt64(done), bytes)
+                    done += n
+                    if n < bytes { break }
+                } catch {
+                    outcome = .failure(error)
+                    return
+                }
+            }
+            outcome = .success(done)
+        }
+        return try outcome.get()
     }
 }
