@@ -36,12 +36,12 @@ final class ExtensionTests: XCTestCase {
     func testVersionErrors() throws {
         let h = try Harness()
         let raw = try h.raw()
-        XCTAssertEqual(try raw.callErrno(Tversion(msize: 0, version: "9P2000.L"), tag: Frame.noTag), EINVAL)
-        XCTAssertEqual(try raw.callErrno(Tversion(msize: 65536, version: "9P2000.u"), tag: Frame.noTag), EINVAL)
-        XCTAssertEqual(try raw.callErrno(Tversion(msize: 65536, version: "9P2000.L.Google.13.1"), tag: Frame.noTag), EINVAL)
-        XCTAssertEqual(try raw.callErrno(Tversion(msize: 65536, version: "9P2000.L.Google.14"), tag: Frame.noTag), EAGAIN)
+        XCTAssertEqual(try raw.callErrno(Tversion(msize: 0, version: "9P2000.L"), tag: Tag.none), EINVAL)
+        XCTAssertEqual(try raw.callErrno(Tversion(msize: 65536, version: "9P2000.u"), tag: Tag.none), EINVAL)
+        XCTAssertEqual(try raw.callErrno(Tversion(msize: 65536, version: "9P2000.L.Google.13.1"), tag: Tag.none), EINVAL)
+        XCTAssertEqual(try raw.callErrno(Tversion(msize: 65536, version: "9P2000.L.Google.14"), tag: Tag.none), EAGAIN)
         // Above the 8 MiB ceiling: clamped, not refused.
-        let r = try raw.call(Tversion(msize: 64 << 20, version: "9P2000.L"), tag: Frame.noTag)
+        let r = try raw.call(Tversion(msize: 64 << 20, version: "9P2000.L"), tag: Tag.none)
         XCTAssertEqual(r.type, .rversion)
         var d = WireDecoder(UnsafeRawBufferPointer(start: r.body, count: r.body.count))
         XCTAssertEqual(try Rversion(from: &d), Rversion(msize: 8 << 20, version: "9P2000.L"))
@@ -146,13 +146,13 @@ final class ExtensionTests: XCTestCase {
         try raw.handshake()
         // 32 pipelined requests in one write: every tag is answered exactly once.
         var bytes: [UInt8] = []
-        for tag in UInt16(10)..<42 { bytes += try raw.encode(Twalkgetattr(fid: 1, newFid: UInt32(tag), names: ["f"]), tag: tag) }
+        for tag in UInt16(10)..<42 { bytes += try raw.encode(Twalkgetattr(fid: 1, newFid: FID(rawValue: UInt32(tag)), names: ["f"]), tag: Tag(rawValue: tag)) }
         try raw.send(bytes: bytes)
         var seen = Set<UInt16>()
         for _ in 0..<32 {
             let r = try XCTUnwrap(try raw.receive())
             XCTAssertEqual(r.type, MessageType.rwalkgetattr.rawValue)
-            XCTAssertTrue(seen.insert(r.tag).inserted)
+            XCTAssertTrue(seen.insert(r.tag.rawValue).inserted)
         }
         XCTAssertEqual(seen, Set(UInt16(10)..<42))
         // Flushing a tag that is not in flight is answered at once.

@@ -11,7 +11,7 @@ final class CallSlot: @unchecked Sendable {  // fields guarded by Client.state (
     /// Replies up to this many body bytes land in the preallocated buffer (Rgetattr is 153).
     static let inlineCapacity = 512
 
-    let tag: UInt16
+    let tag: Tag
     /// The owner sleeps here while another caller holds the receive baton.
     let semaphore = DispatchSemaphore(value: 0)
     /// Body of small replies; the first 16 bytes of `scratch` hold a header the baton holder reads.
@@ -35,7 +35,7 @@ final class CallSlot: @unchecked Sendable {  // fields guarded by Client.state (
     /// Descriptors that arrived with the reply; the call takes what it needs and the rest are closed.
     var fds: [Int32] = []
 
-    init(tag: UInt16) {
+    init(tag: Tag) {
         self.tag = tag
         inline = .allocate(byteCount: Self.inlineCapacity, alignment: 16)
         scratch = .allocate(byteCount: 16, alignment: 16)

@@ -9,11 +9,11 @@ public final class ClientFile: Sendable {
     /// The connection this fid belongs to.
     public let client: Client
     /// The fid number.
-    public let fid: UInt32
+    public let fid: FID
     /// Set by clunk/remove/setAttrClunk: the fid is gone and must not be used or freed again.
     private let released = Atomic<Bool>(false)
 
-    init(client: Client, fid: UInt32) {
+    init(client: Client, fid: FID) {
         self.client = client
         self.fid = fid
     }
@@ -58,7 +58,7 @@ public final class ClientFile: Sendable {
     }
 
     /// One Twalk of at most 16 names into `file`; on failure `file`'s fid is clunked (if bound) or freed.
-    private func walkPiece(from: UInt32, to file: ClientFile, _ names: ArraySlice<String>, fresh: Bool) throws(P9Error) -> [QID] {
+    private func walkPiece(from: FID, to file: ClientFile, _ names: ArraySlice<String>, fresh: Bool) throws(P9Error) -> [QID] {
         let r: Rwalk
         do {
             r = try client.call(Twalk(fid: from, newFid: file.fid, names: Array(names)), fid: from, reply: Rwalk.self)

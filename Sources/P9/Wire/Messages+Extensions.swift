@@ -1,10 +1,10 @@
 /// Tflushf (gVisor, N ≥ 1): fid[4].
 public struct Tflushf: Message, Equatable, Sendable {
     public static let type = MessageType.tflushf
-    public var fid: UInt32
-    public init(fid: UInt32) { self.fid = fid }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid) }
-    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.u32("fid") }
+    public var fid: FID
+    public init(fid: FID) { self.fid = fid }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid) }
+    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.fid("fid") }
 }
 
 /// Rflushf: empty body.
@@ -18,13 +18,13 @@ public struct Rflushf: Message, Equatable, Sendable {
 /// Twalkgetattr (gVisor, N ≥ 2): fid[4] newfid[4] nwname[2] nwname*(wname[s]); at most 16 names.
 public struct Twalkgetattr: Message, Equatable, Sendable {
     public static let type = MessageType.twalkgetattr
-    public var fid: UInt32
-    public var newFid: UInt32
+    public var fid: FID
+    public var newFid: FID
     public var names: [String]
-    public init(fid: UInt32, newFid: UInt32, names: [String]) { self.fid = fid; self.newFid = newFid; self.names = names }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u32(newFid); encodeWalkNames(&e, names) }
+    public init(fid: FID, newFid: FID, names: [String]) { self.fid = fid; self.newFid = newFid; self.names = names }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.fid(newFid); encodeWalkNames(&e, names) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); newFid = try d.u32("newfid"); names = try decodeWalkNames(&d)
+        fid = try d.fid("fid"); newFid = try d.fid("newfid"); names = try decodeWalkNames(&d)
     }
 }
 
@@ -47,20 +47,20 @@ public struct Rwalkgetattr: Message, Equatable, Sendable {
 /// Tucreate (gVisor, N ≥ 3): the Tlcreate body plus uid[4].
 public struct Tucreate: Message, Equatable, Sendable {
     public static let type = MessageType.tucreate
-    public var fid: UInt32
+    public var fid: FID
     public var name: String
     public var flags: OpenFlags
     public var mode: UInt32
     public var gid: UInt32
     public var uid: UInt32
-    public init(fid: UInt32, name: String, flags: OpenFlags, mode: UInt32, gid: UInt32, uid: UInt32) {
+    public init(fid: FID, name: String, flags: OpenFlags, mode: UInt32, gid: UInt32, uid: UInt32) {
         self.fid = fid; self.name = name; self.flags = flags; self.mode = mode; self.gid = gid; self.uid = uid
     }
     public func encode(_ e: inout WireEncoder) {
-        e.u32(fid); e.string(name); e.u32(flags.rawValue); e.u32(mode); e.u32(gid); e.u32(uid)
+        e.fid(fid); e.string(name); e.u32(flags.rawValue); e.u32(mode); e.u32(gid); e.u32(uid)
     }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); name = try d.string("name"); flags = OpenFlags(rawValue: try d.u32("flags"))
+        fid = try d.fid("fid"); name = try d.string("name"); flags = OpenFlags(rawValue: try d.u32("flags"))
         mode = try d.u32("mode"); gid = try d.u32("gid"); uid = try d.u32("uid")
     }
 }
@@ -78,17 +78,17 @@ public struct Rucreate: Message, Equatable, Sendable {
 /// Tumkdir (gVisor, N ≥ 3): the Tmkdir body plus uid[4].
 public struct Tumkdir: Message, Equatable, Sendable {
     public static let type = MessageType.tumkdir
-    public var directoryFid: UInt32
+    public var directoryFid: FID
     public var name: String
     public var mode: UInt32
     public var gid: UInt32
     public var uid: UInt32
-    public init(directoryFid: UInt32, name: String, mode: UInt32, gid: UInt32, uid: UInt32) {
+    public init(directoryFid: FID, name: String, mode: UInt32, gid: UInt32, uid: UInt32) {
         self.directoryFid = directoryFid; self.name = name; self.mode = mode; self.gid = gid; self.uid = uid
     }
-    public func encode(_ e: inout WireEncoder) { e.u32(directoryFid); e.string(name); e.u32(mode); e.u32(gid); e.u32(uid) }
+    public func encode(_ e: inout WireEncoder) { e.fid(directoryFid); e.string(name); e.u32(mode); e.u32(gid); e.u32(uid) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        directoryFid = try d.u32("dfid"); name = try d.string("name"); mode = try d.u32("mode")
+        directoryFid = try d.fid("dfid"); name = try d.string("name"); mode = try d.u32("mode")
         gid = try d.u32("gid"); uid = try d.u32("uid")
     }
 }
@@ -105,22 +105,22 @@ public struct Rumkdir: Message, Equatable, Sendable {
 /// Tumknod (gVisor, N ≥ 3): the Tmknod body plus uid[4].
 public struct Tumknod: Message, Equatable, Sendable {
     public static let type = MessageType.tumknod
-    public var directoryFid: UInt32
+    public var directoryFid: FID
     public var name: String
     public var mode: UInt32
     public var major: UInt32
     public var minor: UInt32
     public var gid: UInt32
     public var uid: UInt32
-    public init(directoryFid: UInt32, name: String, mode: UInt32, major: UInt32 = 0, minor: UInt32 = 0, gid: UInt32, uid: UInt32) {
+    public init(directoryFid: FID, name: String, mode: UInt32, major: UInt32 = 0, minor: UInt32 = 0, gid: UInt32, uid: UInt32) {
         self.directoryFid = directoryFid; self.name = name; self.mode = mode; self.major = major; self.minor = minor
         self.gid = gid; self.uid = uid
     }
     public func encode(_ e: inout WireEncoder) {
-        e.u32(directoryFid); e.string(name); e.u32(mode); e.u32(major); e.u32(minor); e.u32(gid); e.u32(uid)
+        e.fid(directoryFid); e.string(name); e.u32(mode); e.u32(major); e.u32(minor); e.u32(gid); e.u32(uid)
     }
     public init(from d: inout WireDecoder) throws(WireError) {
-        directoryFid = try d.u32("dfid"); name = try d.string("name"); mode = try d.u32("mode")
+        directoryFid = try d.fid("dfid"); name = try d.string("name"); mode = try d.u32("mode")
         major = try d.u32("major"); minor = try d.u32("minor"); gid = try d.u32("gid"); uid = try d.u32("uid")
     }
 }
@@ -137,17 +137,17 @@ public struct Rumknod: Message, Equatable, Sendable {
 /// Tusymlink (gVisor, N ≥ 3): the Tsymlink body plus uid[4].
 public struct Tusymlink: Message, Equatable, Sendable {
     public static let type = MessageType.tusymlink
-    public var directoryFid: UInt32
+    public var directoryFid: FID
     public var name: String
     public var target: String
     public var gid: UInt32
     public var uid: UInt32
-    public init(directoryFid: UInt32, name: String, target: String, gid: UInt32, uid: UInt32) {
+    public init(directoryFid: FID, name: String, target: String, gid: UInt32, uid: UInt32) {
         self.directoryFid = directoryFid; self.name = name; self.target = target; self.gid = gid; self.uid = uid
     }
-    public func encode(_ e: inout WireEncoder) { e.u32(directoryFid); e.string(name); e.string(target); e.u32(gid); e.u32(uid) }
+    public func encode(_ e: inout WireEncoder) { e.fid(directoryFid); e.string(name); e.string(target); e.u32(gid); e.u32(uid) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        directoryFid = try d.u32("dfid"); name = try d.string("name"); target = try d.string("symtgt")
+        directoryFid = try d.fid("dfid"); name = try d.string("name"); target = try d.string("symtgt")
         gid = try d.u32("gid"); uid = try d.u32("uid")
     }
 }
@@ -164,11 +164,11 @@ public struct Rusymlink: Message, Equatable, Sendable {
 /// Tlconnect (gVisor, N ≥ 4): fid[4] socktype[4] (Stream 0, Dgram 1, Seqpacket 2, Anonymous 3 at N ≥ 5).
 public struct Tlconnect: Message, Equatable, Sendable {
     public static let type = MessageType.tlconnect
-    public var fid: UInt32
+    public var fid: FID
     public var socketType: UInt32
-    public init(fid: UInt32, socketType: UInt32) { self.fid = fid; self.socketType = socketType }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u32(socketType) }
-    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.u32("fid"); socketType = try d.u32("socktype") }
+    public init(fid: FID, socketType: UInt32) { self.fid = fid; self.socketType = socketType }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.u32(socketType) }
+    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.fid("fid"); socketType = try d.u32("socktype") }
 }
 
 /// Rlconnect: empty body (the connected socket rides along as a host fd).
@@ -182,16 +182,16 @@ public struct Rlconnect: Message, Equatable, Sendable {
 /// Tallocate (gVisor, N ≥ 7): fid[4] mode[4] offset[8] length[8]; mode is FALLOC_FL_*.
 public struct Tallocate: Message, Equatable, Sendable {
     public static let type = MessageType.tallocate
-    public var fid: UInt32
+    public var fid: FID
     public var mode: UInt32
     public var offset: UInt64
     public var length: UInt64
-    public init(fid: UInt32, mode: UInt32, offset: UInt64, length: UInt64) {
+    public init(fid: FID, mode: UInt32, offset: UInt64, length: UInt64) {
         self.fid = fid; self.mode = mode; self.offset = offset; self.length = length
     }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u32(mode); e.u64(offset); e.u64(length) }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.u32(mode); e.u64(offset); e.u64(length) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); mode = try d.u32("mode"); offset = try d.u64("offset"); length = try d.u64("length")
+        fid = try d.fid("fid"); mode = try d.u32("mode"); offset = try d.u64("offset"); length = try d.u64("length")
     }
 }
 
@@ -206,13 +206,13 @@ public struct Rallocate: Message, Equatable, Sendable {
 /// Tsetattrclunk (gVisor, N ≥ 12): the Tsetattr body; the fid is clunked even if the setattr fails.
 public struct Tsetattrclunk: Message, Equatable, Sendable {
     public static let type = MessageType.tsetattrclunk
-    public var fid: UInt32
+    public var fid: FID
     public var valid: SetAttrMask
     public var attr: SetAttr
-    public init(fid: UInt32, valid: SetAttrMask, attr: SetAttr) { self.fid = fid; self.valid = valid; self.attr = attr }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u32(valid.rawValue); attr.encode(&e) }
+    public init(fid: FID, valid: SetAttrMask, attr: SetAttr) { self.fid = fid; self.valid = valid; self.attr = attr }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.u32(valid.rawValue); attr.encode(&e) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); valid = SetAttrMask(rawValue: try d.u32("valid")); attr = try SetAttr(from: &d)
+        fid = try d.fid("fid"); valid = SetAttrMask(rawValue: try d.u32("valid")); attr = try SetAttr(from: &d)
     }
 }
 
@@ -227,12 +227,12 @@ public struct Rsetattrclunk: Message, Equatable, Sendable {
 /// Tmultigetattr (gVisor, N ≥ 13): fid[4] nwname[2] nwname*(wname[s]); no 16-name limit.
 public struct Tmultigetattr: Message, Equatable, Sendable {
     public static let type = MessageType.tmultigetattr
-    public var fid: UInt32
+    public var fid: FID
     public var names: [String]
-    public init(fid: UInt32, names: [String]) { self.fid = fid; self.names = names }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); encodeWalkNames(&e, names) }
+    public init(fid: FID, names: [String]) { self.fid = fid; self.names = names }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); encodeWalkNames(&e, names) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); names = try decodeWalkNames(&d, limit: Int(UInt16.max))
+        fid = try d.fid("fid"); names = try decodeWalkNames(&d, limit: Int(UInt16.max))
     }
 }
 
@@ -258,22 +258,22 @@ public struct Rmultigetattr: Message, Equatable, Sendable {
 /// Tbind (gVisor, never enabled): dfid[4] socktype[4] sockname[s] uid[4] gid[4] newfid[4].
 public struct Tbind: Message, Equatable, Sendable {
     public static let type = MessageType.tbind
-    public var directoryFid: UInt32
+    public var directoryFid: FID
     public var socketType: UInt32
     public var name: String
     public var uid: UInt32
     public var gid: UInt32
-    public var newFid: UInt32
-    public init(directoryFid: UInt32, socketType: UInt32, name: String, uid: UInt32, gid: UInt32, newFid: UInt32) {
+    public var newFid: FID
+    public init(directoryFid: FID, socketType: UInt32, name: String, uid: UInt32, gid: UInt32, newFid: FID) {
         self.directoryFid = directoryFid; self.socketType = socketType; self.name = name
         self.uid = uid; self.gid = gid; self.newFid = newFid
     }
     public func encode(_ e: inout WireEncoder) {
-        e.u32(directoryFid); e.u32(socketType); e.string(name); e.u32(uid); e.u32(gid); e.u32(newFid)
+        e.fid(directoryFid); e.u32(socketType); e.string(name); e.u32(uid); e.u32(gid); e.fid(newFid)
     }
     public init(from d: inout WireDecoder) throws(WireError) {
-        directoryFid = try d.u32("dfid"); socketType = try d.u32("socktype"); name = try d.string("sockname")
-        uid = try d.u32("uid"); gid = try d.u32("gid"); newFid = try d.u32("newfid")
+        directoryFid = try d.fid("dfid"); socketType = try d.u32("socktype"); name = try d.string("sockname")
+        uid = try d.u32("uid"); gid = try d.u32("gid"); newFid = try d.fid("newfid")
     }
 }
 

@@ -34,16 +34,16 @@ public struct Rlerror: Message, Equatable, Sendable {
 /// Tauth: afid[4] uname[s] aname[s] n_uname[4].
 public struct Tauth: Message, Equatable, Sendable {
     public static let type = MessageType.tauth
-    public var afid: UInt32
+    public var afid: FID
     public var uname: String
     public var aname: String
     public var nUname: UInt32
-    public init(afid: UInt32, uname: String, aname: String, nUname: UInt32 = Frame.noUID) {
+    public init(afid: FID, uname: String, aname: String, nUname: UInt32 = Frame.noUID) {
         self.afid = afid; self.uname = uname; self.aname = aname; self.nUname = nUname
     }
-    public func encode(_ e: inout WireEncoder) { e.u32(afid); e.string(uname); e.string(aname); e.u32(nUname) }
+    public func encode(_ e: inout WireEncoder) { e.fid(afid); e.string(uname); e.string(aname); e.u32(nUname) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        afid = try d.u32("afid"); uname = try d.string("uname"); aname = try d.string("aname"); nUname = try d.u32("n_uname")
+        afid = try d.fid("afid"); uname = try d.string("uname"); aname = try d.string("aname"); nUname = try d.u32("n_uname")
     }
 }
 
@@ -59,17 +59,17 @@ public struct Rauth: Message, Equatable, Sendable {
 /// Tattach: fid[4] afid[4] uname[s] aname[s] n_uname[4].
 public struct Tattach: Message, Equatable, Sendable {
     public static let type = MessageType.tattach
-    public var fid: UInt32
-    public var afid: UInt32
+    public var fid: FID
+    public var afid: FID
     public var uname: String
     public var aname: String
     public var nUname: UInt32
-    public init(fid: UInt32, afid: UInt32 = Frame.noFid, uname: String, aname: String, nUname: UInt32 = Frame.noUID) {
+    public init(fid: FID, afid: FID = FID.none, uname: String, aname: String, nUname: UInt32 = Frame.noUID) {
         self.fid = fid; self.afid = afid; self.uname = uname; self.aname = aname; self.nUname = nUname
     }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u32(afid); e.string(uname); e.string(aname); e.u32(nUname) }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.fid(afid); e.string(uname); e.string(aname); e.u32(nUname) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); afid = try d.u32("afid"); uname = try d.string("uname")
+        fid = try d.fid("fid"); afid = try d.fid("afid"); uname = try d.string("uname")
         aname = try d.string("aname"); nUname = try d.u32("n_uname")
     }
 }
@@ -86,10 +86,10 @@ public struct Rattach: Message, Equatable, Sendable {
 /// Tflush: oldtag[2].
 public struct Tflush: Message, Equatable, Sendable {
     public static let type = MessageType.tflush
-    public var oldTag: UInt16
-    public init(oldTag: UInt16) { self.oldTag = oldTag }
-    public func encode(_ e: inout WireEncoder) { e.u16(oldTag) }
-    public init(from d: inout WireDecoder) throws(WireError) { oldTag = try d.u16("oldtag") }
+    public var oldTag: Tag
+    public init(oldTag: Tag) { self.oldTag = oldTag }
+    public func encode(_ e: inout WireEncoder) { e.tag(oldTag) }
+    public init(from d: inout WireDecoder) throws(WireError) { oldTag = try d.tag("oldtag") }
 }
 
 /// Rflush: empty body.
@@ -103,10 +103,10 @@ public struct Rflush: Message, Equatable, Sendable {
 /// Tclunk: fid[4].
 public struct Tclunk: Message, Equatable, Sendable {
     public static let type = MessageType.tclunk
-    public var fid: UInt32
-    public init(fid: UInt32) { self.fid = fid }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid) }
-    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.u32("fid") }
+    public var fid: FID
+    public init(fid: FID) { self.fid = fid }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid) }
+    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.fid("fid") }
 }
 
 /// Rclunk: empty body.
@@ -120,10 +120,10 @@ public struct Rclunk: Message, Equatable, Sendable {
 /// Tremove: fid[4].
 public struct Tremove: Message, Equatable, Sendable {
     public static let type = MessageType.tremove
-    public var fid: UInt32
-    public init(fid: UInt32) { self.fid = fid }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid) }
-    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.u32("fid") }
+    public var fid: FID
+    public init(fid: FID) { self.fid = fid }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid) }
+    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.fid("fid") }
 }
 
 /// Rremove: empty body.
@@ -137,10 +137,10 @@ public struct Rremove: Message, Equatable, Sendable {
 /// Tstatfs: fid[4].
 public struct Tstatfs: Message, Equatable, Sendable {
     public static let type = MessageType.tstatfs
-    public var fid: UInt32
-    public init(fid: UInt32) { self.fid = fid }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid) }
-    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.u32("fid") }
+    public var fid: FID
+    public init(fid: FID) { self.fid = fid }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid) }
+    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.fid("fid") }
 }
 
 /// Rstatfs: type[4] bsize[4] blocks[8] bfree[8] bavail[8] files[8] ffree[8] fsid[8] namelen[4].

@@ -37,13 +37,13 @@ func decodeQIDs(_ d: inout WireDecoder, limit: Int = Frame.maxWalkNames) throws(
 /// Twalk: fid[4] newfid[4] nwname[2] nwname*(wname[s]); at most 16 names.
 public struct Twalk: Message, Equatable, Sendable {
     public static let type = MessageType.twalk
-    public var fid: UInt32
-    public var newFid: UInt32
+    public var fid: FID
+    public var newFid: FID
     public var names: [String]
-    public init(fid: UInt32, newFid: UInt32, names: [String]) { self.fid = fid; self.newFid = newFid; self.names = names }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u32(newFid); encodeWalkNames(&e, names) }
+    public init(fid: FID, newFid: FID, names: [String]) { self.fid = fid; self.newFid = newFid; self.names = names }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.fid(newFid); encodeWalkNames(&e, names) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); newFid = try d.u32("newfid"); names = try decodeWalkNames(&d)
+        fid = try d.fid("fid"); newFid = try d.fid("newfid"); names = try decodeWalkNames(&d)
     }
 }
 
