@@ -21,8 +21,8 @@ public final class CopyCounter: Sendable {
 public final class Handle: Sendable {
     /// The opened fid (nil for a handle over a bare host descriptor).
     public let file: ClientFile?
-    /// The host descriptor, or -1.
-    public let hostFD: Int32
+    /// The host descriptor the handle owns, if any (closed by `close()`).
+    public let hostFD: FileDescriptor?
     /// Whether the handle was opened for reading / writing.
     public let readable: Bool
     public let writable: Bool
@@ -32,7 +32,7 @@ public final class Handle: Sendable {
     private let closed = Atomic<Bool>(false)
 
     /// A handle over an opened fid and/or a host descriptor, which it now owns.
-    public init(file: ClientFile?, hostFD: Int32, readable: Bool, writable: Bool,
+    public init(file: ClientFile?, hostFD: FileDescriptor?, readable: Bool, writable: Bool,
                 multiblock: MultiBlockStrategy = .buffered, copies: CopyCounter = CopyCounter()) {
         self.file = file
         self.hostFD = hostFD
@@ -51,27 +51,23 @@ public final class Handle: Sendable {
         let clone = cloned ? file : try file.walk([]).file
         var flags: OpenFlags = read && write ? .readWrite : (write ? .writeOnly : .readOnly)
         if truncate { flags.insert(.truncate) }
-        let opened: (qid: QID, ioUnit: UInt32, hostFD: Int32?)
+        let opened: OpenedFile
         do {
             opened = try clone.open(flags)
         } catch {
             try? clone.clunk()
             throw error
         }
-        var fd: Int32 = -1
-        if let donated = opened.hostFD {
-            if useHostFD { fd = donated } else { Glibc.close(donated) }
-        }
-        return Handle(file: clone, hostFD: fd, readable: read, writable: write, multiblock: multiblock, copies: copies)
+        return Handle(file: clone, hostFD: opened.hostFD(keeping: useHostFD), readable: read, writable: write, multiblock: multiblock, copies: copies)
     }
 
     /// True when reads and writes use the host descriptor.
-    public var hasHostFD: Bool { hostFD >= 0 }
+    public var hasHostFD: Bool { hostFD != nil }
 
     /// Reads into `dsts` from `offset`; returns bytes read (short at EOF).
     public func readToBlocksAt(_ dsts: BlockSeq, offset: UInt64) throws -> Int {
         if dsts.isEmpty { return 0 }
-        if hostFD >= 0 { return try hostPreadv(hostFD, dsts, offset: offset) }
+        if let hostFD { return try hostPreadv(hostFD.rawValue, dsts, offset: offset) }
         guard let file else { throw Errno.badFileDescriptor }
         let head = dsts.head
         if dsts.numBlocks == 1 && !head.needsSafeCopy {
@@ -94,7 +90,7 @@ public final class Handle: Sendable {
     /// Writes `srcs` at `offset`; returns bytes written.
     public func writeFromBlocksAt(_ srcs: BlockSeq, offset: UInt64) throws -> Int {
         if srcs.isEmpty { return 0 }
-        if hostFD >= 0 { return try hostPwritev(hostFD, srcs, offset: offset) }
+        if let hostFD { return try hostPwritev(hostFD.rawValue, srcs, offset: offset) }
         guard let file else { throw Errno.badFileDescriptor }
         let head = srcs.head
         if srcs.numBlocks == 1 && !head.needsSafeCopy {
@@ -123,8 +119,8 @@ public final class Handle: Sendable {
 
     /// Flushes the file to stable storage: fsync(2) on the host FD, else Tfsync.
     public func sync() throws {
-        if hostFD >= 0 {
-            while fsync(hostFD) != 0 {
+        if let hostFD {
+            while fsync(hostFD.rawValue) != 0 {
                 let e = Errno(rawValue: errno)
                 if e != .interrupted { throw e }
             }
@@ -137,7 +133,7 @@ public final class Handle: Sendable {
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         try? file?.clunk()
-        if hostFD >= 0 { Glibc.close(hostFD) }
+        try? hostFD?.close()
     }
 
     /// True once `close()` ran.

@@ -232,18 +232,14 @@ extension Filesystem {
         let handleReads = read || cacheFillsNeedRead(write)
         var flags: OpenFlags = handleReads && write ? .readWrite : (write ? .writeOnly : .readOnly)
         flags.insert(.exclusive)
-        let created: (qid: QID, ioUnit: UInt32, hostFD: Int32?)
+        let created: OpenedFile
         do {
             created = try clone.create(name, flags: flags, mode: mode & 0o7777, gid: Frame.noGID, uid: uid)
         } catch {
             try? clone.clunk()
             throw error
         }
-        var fd: Int32 = -1
-        if let donated = created.hostFD {
-            if options.hostFDs { fd = donated } else { Glibc.close(donated) }
-        }
-        let handle = Handle(file: clone, hostFD: fd, readable: handleReads, writable: write, multiblock: options.multiblock, copies: copies)
+        let handle = Handle(file: clone, hostFD: created.hostFD(keeping: options.hostFDs), readable: handleReads, writable: write, multiblock: options.multiblock, copies: copies)
         let r = try parentFid.walkGetAttr([name])
         let d = Dentry(parent: parent, name: name, qid: r.qids.last ?? created.qid, attr: r.attr, fid: r.file)
         insert(d, into: parent)

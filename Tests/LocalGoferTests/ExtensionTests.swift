@@ -58,7 +58,7 @@ final class ExtensionTests: XCTestCase {
         let walked = try root.walkGetAttr(["a", "b", "file"])
         XCTAssertEqual(walked.attr.size, 100)
         let (_, dir) = try root.walk(["a"])
-        _ = try dir.create("new", flags: .writeOnly, mode: 0o644, uid: getuid()).hostFD.map { close($0) }
+        _ = try dir.create("new", flags: .writeOnly, mode: 0o644, uid: getuid()).hostFD.map { close($0.rawValue) }
         let (_, parent) = try root.walk(["a"])
         try parent.unlinkAt("new", flags: 0)
         try dir.flushf()
@@ -198,7 +198,7 @@ final class ExtensionTests: XCTestCase {
         let (_, dir) = try root.walk([])
         XCTAssertEqual(errnoOf { _ = try dir.create("n", flags: .readWrite, mode: 0o644) }, .readOnlyFileSystem)
         let opened = try f.open(.readOnly)
-        opened.hostFD.map { _ = close($0) }
+        opened.hostFD.map { _ = close($0.rawValue) }
         var buf = [UInt8](repeating: 0, count: 10)
         XCTAssertEqual(try buf.withUnsafeMutableBytes { try f.read(into: $0, offset: 0) }, 10)
         XCTAssertEqual(try h.tmp.read("export/f"), patternBytes(10))

@@ -36,7 +36,7 @@ final class GoferdTests: XCTestCase {
         let root = try c.attach()
         let (_, f) = try root.walk(["hello"])
         let opened = try f.open(.readOnly)
-        let fd = try XCTUnwrap(opened.hostFD, "goferd donates over a Unix socket")
+        let fd = try XCTUnwrap(opened.hostFD, "goferd donates over a Unix socket").rawValue
         var buf = [UInt8](repeating: 0, count: 5)
         XCTAssertEqual(pread(fd, &buf, 5, 0), 5)
         XCTAssertEqual(buf, Array("hello".utf8))

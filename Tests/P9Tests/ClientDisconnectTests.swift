@@ -135,7 +135,7 @@ final class ClientDisconnectTests: XCTestCase {
         XCTAssertEqual(client.supports(.tmultigetattr), true)
         let opened = try root.open(.readOnly)
         XCTAssertEqual(opened.qid.path, 9)
-        let fd = try XCTUnwrap(opened.hostFD)
+        let fd = try XCTUnwrap(opened.hostFD).rawValue
         XCTAssertEqual(write(writeEnd, "hi", 2), 2)
         var two = [UInt8](repeating: 0, count: 2)
         XCTAssertEqual(Glibc.read(fd, &two, 2), 2)

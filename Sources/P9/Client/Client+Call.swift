@@ -50,11 +50,11 @@ extension Client {
     }
 
     /// Like `call`, also returning the first descriptor that came with the reply (the caller owns it).
-    func callWithFD<T: Message, R: Message>(_ message: T, fid: FID, reply: R.Type) throws(P9Error) -> (R, Int32?) {
+    func callWithFD<T: Message, R: Message>(_ message: T, fid: FID, reply: R.Type) throws(P9Error) -> (R, FileDescriptor?) {
         try roundTrip(T.type, fid: fid, sink: nil, send: { (tag) throws(P9Error) in try self.sendFrame(message, tag: tag) },
                       decode: { (slot) throws(P9Error) in
                           let r = try Self.decode(R.self, slot)
-                          return (r, slot.fds.isEmpty ? nil : slot.fds.removeFirst())
+                          return (r, slot.fds.isEmpty ? nil : FileDescriptor(rawValue: slot.fds.removeFirst()))
                       })
     }
 

@@ -155,25 +155,25 @@ public final class ClientFile: Sendable {
     // MARK: Open and create
 
     /// Tlopen; a host descriptor the server donated comes back in `hostFD` (the caller owns it).
-    public func open(_ flags: OpenFlags) throws(P9Error) -> (qid: QID, ioUnit: UInt32, hostFD: Int32?) {
+    public func open(_ flags: OpenFlags) throws(P9Error) -> OpenedFile {
         try checkLive()
         let (r, fd) = try client.callWithFD(Tlopen(fid: fid, flags: flags), fid: fid, reply: Rlopen.self)
-        return (r.qid, r.ioUnit, fd)
+        return OpenedFile(qid: r.qid, ioUnit: r.ioUnit, hostFD: fd)
     }
 
     /// Creates and opens `name` in this directory; this file then names the new open file.
-    /// Tucreate when `uid` is given and N >= 3, else Tlcreate.
+    /// Tucreate when `uid` is given and N >= 3, else Tlcreate. A donated `hostFD` is the caller's.
     public func create(_ name: String, flags: OpenFlags, mode: UInt32, gid: UInt32 = Frame.noGID,
-                       uid: UInt32? = nil) throws(P9Error) -> (qid: QID, ioUnit: UInt32, hostFD: Int32?) {
+                       uid: UInt32? = nil) throws(P9Error) -> OpenedFile {
         try checkLive()
         if let uid, client.supports(.tucreate) {
             let m = Tucreate(fid: fid, name: name, flags: flags, mode: mode, gid: gid, uid: uid)
             let (r, fd) = try client.callWithFD(m, fid: fid, reply: Rucreate.self)
-            return (r.qid, r.ioUnit, fd)
+            return OpenedFile(qid: r.qid, ioUnit: r.ioUnit, hostFD: fd)
         }
         let m = Tlcreate(fid: fid, name: name, flags: flags, mode: mode, gid: gid)
         let (r, fd) = try client.callWithFD(m, fid: fid, reply: Rlcreate.self)
-        return (r.qid, r.ioUnit, fd)
+        return OpenedFile(qid: r.qid, ioUnit: r.ioUnit, hostFD: fd)
     }
 
     /// Makes directory `name` here (Tumkdir when `uid` is given and N >= 3, else Tmkdir).

@@ -37,11 +37,12 @@ public protocol ServerFile: AnyObject, Sendable {
     func setAttr(_ valid: SetAttrMask, _ attr: SetAttr) throws
     /// Tstatfs.
     func statFS() throws -> StatFS
-    /// Tlopen: opens this file; may return a host FD the server sends and then closes.
-    func open(_ flags: OpenFlags, context: RequestContext) throws -> (qid: QID, ioUnit: UInt32, hostFD: Int32?)
-    /// Tlcreate/Tucreate: creates `name` in this directory; the returned file replaces this one in the fid.
+    /// Tlopen: opens this file; a `hostFD` in the result passes to the server, which sends it and then closes it.
+    func open(_ flags: OpenFlags, context: RequestContext) throws -> OpenedFile
+    /// Tlcreate/Tucreate: creates `name` in this directory; the returned file replaces this one in the fid
+    /// and a `hostFD` passes to the server as with `open`.
     func create(_ name: String, flags: OpenFlags, mode: UInt32, uid: UInt32?, gid: UInt32,
-                context: RequestContext) throws -> (file: any ServerFile, qid: QID, ioUnit: UInt32, hostFD: Int32?)
+                context: RequestContext) throws -> (file: any ServerFile, opened: OpenedFile)
     /// Tmkdir/Tumkdir.
     func mkdir(_ name: String, mode: UInt32, uid: UInt32?, gid: UInt32) throws -> QID
     /// Tsymlink/Tusymlink.
@@ -127,7 +128,7 @@ extension ServerFile {
     public func statFS() throws -> StatFS { throw notImplemented }
     /// Default: ENOSYS.
     public func create(_ name: String, flags: OpenFlags, mode: UInt32, uid: UInt32?, gid: UInt32,
-                       context: RequestContext) throws -> (file: any ServerFile, qid: QID, ioUnit: UInt32, hostFD: Int32?) {
+                       context: RequestContext) throws -> (file: any ServerFile, opened: OpenedFile) {
         throw notImplemented
     }
     /// Default: ENOSYS.

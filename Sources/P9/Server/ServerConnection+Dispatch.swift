@@ -3,10 +3,10 @@ import Glibc
 #endif
 import SystemPackage
 
-/// A reply encoded at the start of the request's buffer, plus an optional host FD to donate.
+/// A reply encoded at the start of the request's buffer, plus an optional host FD to donate (owned: closed once sent).
 struct EncodedReply {
     var length: Int
-    var fd: Int32?
+    var fd: FileDescriptor?
 }
 
 /// Decodes bodies and encodes replies over one request's buffer.
@@ -22,13 +22,13 @@ struct RequestCodec {
         do { return try M(from: &d) } catch { throw MalformedFrame(reason: error.description) }
     }
 
-    /// Encodes `message` as the reply; one that would not fit in msize becomes EMSGSIZE.
-    func reply<M: Message>(_ message: M, fd: Int32? = nil) throws -> EncodedReply {
+    /// Encodes `message` as the reply, taking `fd`; one that would not fit in msize becomes EMSGSIZE (and `fd` is closed).
+    func reply<M: Message>(_ message: M, fd: FileDescriptor? = nil) throws -> EncodedReply {
         var e = WireEncoder(base: request.buffer.base, capacity: min(request.buffer.capacity, msize))
         do {
             return EncodedReply(length: try Frame.encode(message, tag: tag, into: &e), fd: fd)
         } catch {
-            if let fd { _ = Glibc.close(fd) }
+            try? fd?.close()
             throw Errno.messageTooLong
         }
     }
@@ -293,16 +293,16 @@ extension ServerConnection {
     }
 
     private func create(_ fid: FID, _ name: String, _ flags: OpenFlags, _ mode: UInt32, uid: UInt32?, gid: UInt32,
-                        _ context: RequestContext) throws -> (qid: QID, ioUnit: UInt32, hostFD: Int32?) {
+                        _ context: RequestContext) throws -> OpenedFile {
         let dir = try mutable(fid)
         let r = try dir.create(name, flags: flags, mode: mode, uid: uid, gid: gid, context: context)
         // The fid now names the new, open file (9P2000.L lcreate).
         do { try bind(fid, r.file, replacing: fid) } catch {
             r.file.clunk()
-            if let fd = r.hostFD { _ = Glibc.close(fd) }
+            try? r.opened.hostFD?.close()
             throw error
         }
-        return (r.qid, r.ioUnit, r.hostFD)
+        return r.opened
     }
 }
 

@@ -214,11 +214,11 @@ final class ServerConnection: Sendable {
     }
 
     /// Sends one whole reply; a donated `fd` rides on its first bytes and is closed afterwards.
-    func send(_ bytes: UnsafeRawBufferPointer, fd: Int32?) {
-        defer { if let fd { _ = Glibc.close(fd) } }
+    func send(_ bytes: UnsafeRawBufferPointer, fd: FileDescriptor?) {
+        defer { try? fd?.close() }
         let ok = sendLock.withLock { _ -> Bool in
             do {
-                try transport.send(bytes, fds: fd.map { [$0] } ?? [])
+                try transport.send(bytes, fds: fd.map { [$0.rawValue] } ?? [])
                 return true
             } catch {
                 return false
