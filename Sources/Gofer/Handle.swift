@@ -71,16 +71,16 @@ public final class Handle: Sendable {
         guard let file else { throw Errno.badFileDescriptor }
         let head = dsts.head
         if dsts.numBlocks == 1 && !head.needsSafeCopy {
-            return try file.read(into: head.buffer, offset: offset)
+            return try file.read(into: head.buffer, at: offset)
         }
         if multiblock == .scatter && !dsts.needsSafeCopy {
             // Every block at once (no IOV_MAX cap here: the client splits by payload, not by iovec count).
-            return try dsts.withIOVecs(limit: .max) { try file.read(into: $0, offset: offset) }
+            return try dsts.withIOVecs(limit: .max) { try file.read(into: $0, at: offset) }
         }
         // The seed's buffered path: one temporary buffer, then copySeq into the blocks.
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: dsts.numBytes, alignment: 64)
         defer { buf.deallocate() }
-        let n = try file.read(into: buf, offset: offset)
+        let n = try file.read(into: buf, at: offset)
         if n == 0 { return 0 }
         let cp = try copySeq(dst: dsts, src: BlockSeq(Block(buf).takeFirst(n)))
         copies.add(cp)
@@ -94,10 +94,10 @@ public final class Handle: Sendable {
         guard let file else { throw Errno.badFileDescriptor }
         let head = srcs.head
         if srcs.numBlocks == 1 && !head.needsSafeCopy {
-            return try file.write(from: UnsafeRawBufferPointer(head.buffer), offset: offset)
+            return try file.write(from: UnsafeRawBufferPointer(head.buffer), at: offset)
         }
         if multiblock == .scatter && !srcs.needsSafeCopy {
-            return try srcs.withIOVecs(limit: .max) { try file.write(from: $0, offset: offset) }
+            return try srcs.withIOVecs(limit: .max) { try file.write(from: $0, at: offset) }
         }
         // Buffered: gather into one temporary buffer (a partial gather still writes what it got).
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: srcs.numBytes, alignment: 64)
@@ -112,7 +112,7 @@ public final class Handle: Sendable {
         }
         copies.add(cp)
         if cp == 0, let gatherError { throw gatherError }
-        let n = try file.write(from: UnsafeRawBufferPointer(rebasing: buf[0..<cp]), offset: offset)
+        let n = try file.write(from: UnsafeRawBufferPointer(rebasing: buf[0..<cp]), at: offset)
         if n == cp, let gatherError { throw gatherError }
         return n
     }

@@ -41,7 +41,7 @@ extension LocalFile {
         return fd
     }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws -> Int {
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
         let fd = try openFD()
         if isDirectory { throw Errno.isDirectory }
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
@@ -52,7 +52,7 @@ extension LocalFile {
         }
     }
 
-    func write(from buffer: UnsafeRawBufferPointer, offset: UInt64) throws -> Int {
+    func write(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws -> Int {
         try gofer.checkWritable()
         let fd = try openFD()
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }

@@ -33,7 +33,7 @@ final class GateFile: ServerFile {
         OpenedFile(qid: QID(type: .directory, path: 1), ioUnit: 0, hostFD: nil)
     }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws -> Int { throw Errno.isDirectory }
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int { throw Errno.isDirectory }
 
     func readlink() throws -> String {
         server.entered.signal()

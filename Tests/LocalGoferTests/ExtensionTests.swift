@@ -200,7 +200,7 @@ final class ExtensionTests: XCTestCase {
         let opened = try f.open(.readOnly)
         opened.hostFD.map { _ = close($0.rawValue) }
         var buf = [UInt8](repeating: 0, count: 10)
-        XCTAssertEqual(try buf.withUnsafeMutableBytes { try f.read(into: $0, offset: 0) }, 10)
+        XCTAssertEqual(try buf.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }, 10)
         XCTAssertEqual(try h.tmp.read("export/f"), patternBytes(10))
         XCTAssertEqual(try h.listing(h.export), [".keep", "f"])
         client.close()

@@ -69,7 +69,7 @@ final class GoferdTests: XCTestCase {
         let (_, f) = try root.walk(["x"])
         XCTAssertNil(try f.open(.readOnly).hostFD, "--no-donate")
         var buf = [UInt8](repeating: 0, count: 3000)
-        XCTAssertEqual(try buf.withUnsafeMutableBytes { try f.read(into: $0, offset: 0) }, 3000)
+        XCTAssertEqual(try buf.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }, 3000)
         XCTAssertEqual(buf, patternBytes(3000))
         c.close()
         p.waitUntilExit()

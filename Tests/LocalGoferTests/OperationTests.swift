@@ -58,10 +58,10 @@ final class OperationTests: XCTestCase {
 
         // write through 9P, in several RPCs, then read back through 9P and through the donated FD.
         let payload = patternBytes(3 * client.payloadSize + 1234)
-        let written = try payload.withUnsafeBytes { try fileFid.write(from: $0, offset: 0) }
+        let written = try payload.withUnsafeBytes { try fileFid.write(from: $0, at: 0) }
         XCTAssertEqual(written, payload.count)
         var back = [UInt8](repeating: 0, count: payload.count + 100)
-        let n = try back.withUnsafeMutableBytes { try fileFid.read(into: $0, offset: 0) }
+        let n = try back.withUnsafeMutableBytes { try fileFid.read(into: $0, at: 0) }
         XCTAssertEqual(n, payload.count)
         XCTAssertEqual(Array(back[0..<n]), payload)
         XCTAssertEqual(try h.tmp.read("export/dir/data.bin"), payload, "host file holds what was written")

@@ -48,7 +48,7 @@ final class RobustnessTests: XCTestCase {
         let (_, f) = try root.walk(["f"])
         _ = try f.open(.readOnly).hostFD.map { close($0.rawValue) }
         var buf = [UInt8](repeating: 0, count: 1000)
-        XCTAssertEqual(try buf.withUnsafeMutableBytes { try f.read(into: $0, offset: 0) }, 1000)
+        XCTAssertEqual(try buf.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }, 1000)
         XCTAssertEqual(buf, patternBytes(1000))
         XCTAssertTrue(waitUntil { h.server.connectionCount == 1 })
         good.close()
@@ -66,7 +66,7 @@ final class RobustnessTests: XCTestCase {
                     let (_, f) = try root.walk(["f\(i)"])
                     _ = try f.open(.readOnly).hostFD.map { close($0.rawValue) }
                     var buf = [UInt8](repeating: 0, count: 100_000)
-                    let n = try buf.withUnsafeMutableBytes { try f.read(into: $0, offset: 0) }
+                    let n = try buf.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }
                     if n != 100_000 || buf != patternBytes(100_000, seed: UInt64(i + 1)) { failures.withLock { $0 += 1 } }
                     try f.clunk()
                 }
@@ -90,7 +90,7 @@ final class RobustnessTests: XCTestCase {
                     let (_, f) = try root.walk(["f\(i % 4)"])
                     _ = try f.open(.readOnly).hostFD.map { close($0.rawValue) }
                     var buf = [UInt8](repeating: 0, count: 50_000)
-                    let n = try buf.withUnsafeMutableBytes { try f.read(into: $0, offset: 0) }
+                    let n = try buf.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }
                     if n != 50_000 || buf != patternBytes(50_000, seed: UInt64(i % 4 + 7)) { failures.withLock { $0 += 1 } }
                     try f.clunk()
                 }

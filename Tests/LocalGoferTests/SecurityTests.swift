@@ -147,11 +147,11 @@ final class SecurityTests: XCTestCase {
             close(fd)
         }
         var buf = [UInt8](repeating: 0, count: 100)
-        XCTAssertEqual(errnoOf { _ = try buf.withUnsafeMutableBytes { try f.read(into: $0, offset: 0) } }, .badFileDescriptor)
+        XCTAssertEqual(errnoOf { _ = try buf.withUnsafeMutableBytes { try f.read(into: $0, at: 0) } }, .badFileDescriptor)
         XCTAssertEqual(buf, [UInt8](repeating: 0, count: 100))
         XCTAssertEqual(errnoOf { _ = try f.open(.readOnly) }, .invalidArgument, "a fid is opened once")
         let (_, unopened) = try root.walk(["w"])
-        XCTAssertEqual(errnoOf { _ = try buf.withUnsafeMutableBytes { try unopened.read(into: $0, offset: 0) } }, .invalidArgument)
+        XCTAssertEqual(errnoOf { _ = try buf.withUnsafeMutableBytes { try unopened.read(into: $0, at: 0) } }, .invalidArgument)
         client.close()
     }
 

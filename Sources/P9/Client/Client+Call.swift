@@ -58,17 +58,17 @@ extension Client {
                       })
     }
 
-    /// Tread whose payload is received straight into `sink` (at most its total length); returns the count.
-    func callRead(fid: FID, offset: UInt64, sink: UnsafeBufferPointer<iovec>, count: Int) throws(P9Error) -> Int {
+    /// One Tread of `count` bytes at `offset`, its payload received straight into `sink`; returns the bytes read.
+    func read(fid: FID, into sink: UnsafeBufferPointer<iovec>, count: Int, at offset: UInt64) throws(P9Error) -> Int {
         let message = Tread(fid: fid, offset: offset, count: UInt32(count))
         return try roundTrip(.tread, fid: fid, sink: sink, send: { (tag) throws(P9Error) in try self.sendFrame(message, tag: tag) },
                              decode: { (slot) throws(P9Error) in slot.payloadCount })
     }
 
-    /// Twrite sent with writev: the 23-byte header, then `payload` straight from caller memory.
-    func callWrite(fid: FID, offset: UInt64, payload: UnsafeBufferPointer<iovec>, count: Int) throws(P9Error) -> Int {
+    /// One Twrite of the `count` bytes `payload` holds, at `offset`, sent with writev straight from caller memory.
+    func write(fid: FID, from payload: UnsafeBufferPointer<iovec>, count: Int, at offset: UInt64) throws(P9Error) -> Int {
         try roundTrip(.twrite, fid: fid, sink: nil, send: { (tag) throws(P9Error) in
-            try self.sendWrite(tag: tag, fid: fid, offset: offset, payload: payload, count: count)
+            try self.sendWrite(tag: tag, fid: fid, from: payload, count: count, at: offset)
         }, decode: { (slot) throws(P9Error) in Int(try Self.decode(Rwrite.self, slot).count) })
     }
 
@@ -288,7 +288,7 @@ extension Client {
     }
 
     /// Writes a Twrite header then the payload iovecs in one sendmsg, under the send lock.
-    func sendWrite(tag: Tag, fid: FID, offset: UInt64, payload: UnsafeBufferPointer<iovec>, count: Int) throws(P9Error) -> Int {
+    func sendWrite(tag: Tag, fid: FID, from payload: UnsafeBufferPointer<iovec>, count: Int, at offset: UInt64) throws(P9Error) -> Int {
         guard Twrite.headerSize + count <= msize else { throw .wire(.messageTooLarge(size: Twrite.headerSize + count, limit: msize)) }
         return try sendLock.withLock { (_) throws(P9Error) -> Int in
             let buffer = sendBuffer

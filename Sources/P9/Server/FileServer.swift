@@ -63,10 +63,10 @@ public protocol ServerFile: AnyObject, Sendable {
     func readlink() throws -> String
     /// Treaddir: entries after cookie `offset` whose encoded size fits in `count` bytes.
     func readdir(offset: UInt64, count: Int, context: RequestContext) throws -> [Dirent]
-    /// Tread into `buffer` (already clamped to msize); returns bytes read, 0 at EOF.
-    func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws -> Int
-    /// Twrite; returns bytes written.
-    func write(from buffer: UnsafeRawBufferPointer, offset: UInt64) throws -> Int
+    /// Tread into `buffer` (already clamped to msize) from `offset`; returns bytes read, 0 at EOF.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int
+    /// Twrite of `buffer` at `offset`; returns bytes written.
+    func write(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws -> Int
     /// Tfsync.
     func fsync(datasync: Bool) throws
     /// Tflushf: what close(2) would flush.
@@ -154,7 +154,7 @@ extension ServerFile {
     /// Default: ENOSYS.
     public func readdir(offset: UInt64, count: Int, context: RequestContext) throws -> [Dirent] { throw notImplemented }
     /// Default: ENOSYS.
-    public func write(from buffer: UnsafeRawBufferPointer, offset: UInt64) throws -> Int { throw notImplemented }
+    public func write(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws -> Int { throw notImplemented }
     /// Default: ENOSYS.
     public func fsync(datasync: Bool) throws { throw notImplemented }
     /// Default: nothing to flush.

@@ -235,14 +235,14 @@ extension ServerConnection {
             // Clamp to what fits in one reply (PROTOCOL §1: gVisor does not, and kills its client).
             let count = max(0, min(Int(m.count), msize - Rread.headerSize))
             let base = request.buffer.base
-            let n = try f.read(into: UnsafeMutableRawBufferPointer(start: base + Rread.headerSize, count: count), offset: m.offset)
+            let n = try f.read(into: UnsafeMutableRawBufferPointer(start: base + Rread.headerSize, count: count), at: m.offset)
             try Rread.encodeHeader(tag: c.tag, count: UInt32(n), into: UnsafeMutableRawBufferPointer(start: base, count: Rread.headerSize))
             return EncodedReply(length: Rread.headerSize + n, fd: nil)
 
         case .twrite:
             let m = try c.decode(Twrite.self)
             let f = try mutable(m.fid)
-            let n = try f.write(from: m.data, offset: m.offset)
+            let n = try f.write(from: m.data, at: m.offset)
             return try c.reply(Rwrite(count: UInt32(n)))
 
         case .tfsync:
