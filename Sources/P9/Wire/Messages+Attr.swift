@@ -24,22 +24,16 @@ public struct Rgetattr: Message, Equatable, Sendable {
 }
 
 /// Tsetattr: fid[4] valid[4] mode[4] uid[4] gid[4] size[8] atime[16] mtime[16] (60 bytes).
-public struct Tsetattr: Message, Equatable, Sendable {
+public struct Tsetattr: SetAttrRequest, Equatable, Sendable {
     public static let type = MessageType.tsetattr
     public var fid: FID
     public var valid: SetAttrMask
     public var attr: SetAttr
     public init(fid: FID, valid: SetAttrMask, attr: SetAttr) { self.fid = fid; self.valid = valid; self.attr = attr }
-    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.u32(valid.rawValue); attr.encode(&e) }
-    public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.fid("fid"); valid = SetAttrMask(rawValue: try d.u32("valid")); attr = try SetAttr(from: &d)
-    }
 }
 
 /// Rsetattr: empty body.
-public struct Rsetattr: Message, Equatable, Sendable {
+public struct Rsetattr: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rsetattr
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }

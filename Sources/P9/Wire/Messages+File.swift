@@ -11,13 +11,11 @@ public struct Tlopen: Message, Equatable, Sendable {
 }
 
 /// Rlopen: qid[13] iounit[4] (a host fd may ride along).
-public struct Rlopen: Message, Equatable, Sendable {
+public struct Rlopen: OpenReply, Equatable, Sendable {
     public static let type = MessageType.rlopen
     public var qid: QID
     public var ioUnit: UInt32
     public init(qid: QID, ioUnit: UInt32 = 0) { self.qid = qid; self.ioUnit = ioUnit }
-    public func encode(_ e: inout WireEncoder) { qid.encode(&e); e.u32(ioUnit) }
-    public init(from d: inout WireDecoder) throws(WireError) { qid = try QID(from: &d); ioUnit = try d.u32("iounit") }
 }
 
 /// Tlcreate: fid[4] name[s] flags[4] mode[4] gid[4].
@@ -39,13 +37,11 @@ public struct Tlcreate: Message, Equatable, Sendable {
 }
 
 /// Rlcreate: qid[13] iounit[4] (a host fd may ride along).
-public struct Rlcreate: Message, Equatable, Sendable {
+public struct Rlcreate: OpenReply, Equatable, Sendable {
     public static let type = MessageType.rlcreate
     public var qid: QID
     public var ioUnit: UInt32
     public init(qid: QID, ioUnit: UInt32 = 0) { self.qid = qid; self.ioUnit = ioUnit }
-    public func encode(_ e: inout WireEncoder) { qid.encode(&e); e.u32(ioUnit) }
-    public init(from d: inout WireDecoder) throws(WireError) { qid = try QID(from: &d); ioUnit = try d.u32("iounit") }
 }
 
 /// Tsymlink: dfid[4] name[s] symtgt[s] gid[4].
@@ -65,12 +61,10 @@ public struct Tsymlink: Message, Equatable, Sendable {
 }
 
 /// Rsymlink: qid[13].
-public struct Rsymlink: Message, Equatable, Sendable {
+public struct Rsymlink: QIDMessage, Equatable, Sendable {
     public static let type = MessageType.rsymlink
     public var qid: QID
     public init(qid: QID) { self.qid = qid }
-    public func encode(_ e: inout WireEncoder) { qid.encode(&e) }
-    public init(from d: inout WireDecoder) throws(WireError) { qid = try QID(from: &d) }
 }
 
 /// Tmknod: dfid[4] name[s] mode[4] major[4] minor[4] gid[4]; mode includes the S_IFMT bits.
@@ -95,12 +89,10 @@ public struct Tmknod: Message, Equatable, Sendable {
 }
 
 /// Rmknod: qid[13].
-public struct Rmknod: Message, Equatable, Sendable {
+public struct Rmknod: QIDMessage, Equatable, Sendable {
     public static let type = MessageType.rmknod
     public var qid: QID
     public init(qid: QID) { self.qid = qid }
-    public func encode(_ e: inout WireEncoder) { qid.encode(&e) }
-    public init(from d: inout WireDecoder) throws(WireError) { qid = try QID(from: &d) }
 }
 
 /// Trename: fid[4] dfid[4] name[s].
@@ -117,20 +109,16 @@ public struct Trename: Message, Equatable, Sendable {
 }
 
 /// Rrename: empty body.
-public struct Rrename: Message, Equatable, Sendable {
+public struct Rrename: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rrename
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }
 
 /// Treadlink: fid[4].
-public struct Treadlink: Message, Equatable, Sendable {
+public struct Treadlink: FIDMessage, Equatable, Sendable {
     public static let type = MessageType.treadlink
     public var fid: FID
     public init(fid: FID) { self.fid = fid }
-    public func encode(_ e: inout WireEncoder) { e.fid(fid) }
-    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.fid("fid") }
 }
 
 /// Rreadlink: target[s].
@@ -156,11 +144,9 @@ public struct Tlink: Message, Equatable, Sendable {
 }
 
 /// Rlink: empty body.
-public struct Rlink: Message, Equatable, Sendable {
+public struct Rlink: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rlink
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }
 
 /// Tmkdir: dfid[4] name[s] mode[4] gid[4].
@@ -180,12 +166,10 @@ public struct Tmkdir: Message, Equatable, Sendable {
 }
 
 /// Rmkdir: qid[13].
-public struct Rmkdir: Message, Equatable, Sendable {
+public struct Rmkdir: QIDMessage, Equatable, Sendable {
     public static let type = MessageType.rmkdir
     public var qid: QID
     public init(qid: QID) { self.qid = qid }
-    public func encode(_ e: inout WireEncoder) { qid.encode(&e) }
-    public init(from d: inout WireDecoder) throws(WireError) { qid = try QID(from: &d) }
 }
 
 /// Trenameat: olddirfid[4] oldname[s] newdirfid[4] newname[s].
@@ -206,11 +190,9 @@ public struct Trenameat: Message, Equatable, Sendable {
 }
 
 /// Rrenameat: empty body.
-public struct Rrenameat: Message, Equatable, Sendable {
+public struct Rrenameat: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rrenameat
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }
 
 /// Tunlinkat: dirfid[4] name[s] flags[4] (AT_REMOVEDIR 0x200).
@@ -229,9 +211,7 @@ public struct Tunlinkat: Message, Equatable, Sendable {
 }
 
 /// Runlinkat: empty body.
-public struct Runlinkat: Message, Equatable, Sendable {
+public struct Runlinkat: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.runlinkat
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }

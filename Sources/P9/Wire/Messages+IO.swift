@@ -1,14 +1,10 @@
 /// Tread: fid[4] offset[8] count[4].
-public struct Tread: Message, Equatable, Sendable {
+public struct Tread: ReadRequest, Equatable, Sendable {
     public static let type = MessageType.tread
     public var fid: FID
     public var offset: UInt64
     public var count: UInt32
     public init(fid: FID, offset: UInt64, count: UInt32) { self.fid = fid; self.offset = offset; self.count = count }
-    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.u64(offset); e.u32(count) }
-    public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.fid("fid"); offset = try d.u64("offset"); count = try d.u32("count")
-    }
 }
 
 /// Rread: count[4] data[count]; `data` is a view (into the frame when decoded, caller memory when encoding).
@@ -107,9 +103,7 @@ public struct Tfsync: Message, Equatable, Sendable {
 }
 
 /// Rfsync: empty body.
-public struct Rfsync: Message, Equatable, Sendable {
+public struct Rfsync: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rfsync
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }

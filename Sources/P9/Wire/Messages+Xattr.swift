@@ -44,11 +44,9 @@ public struct Txattrcreate: Message, Equatable, Sendable {
 }
 
 /// Rxattrcreate: empty body.
-public struct Rxattrcreate: Message, Equatable, Sendable {
+public struct Rxattrcreate: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rxattrcreate
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }
 
 /// Tlistxattr (gVisor, N ≥ 11): fid[4] size[8].
@@ -109,11 +107,9 @@ public struct Tsetxattr: Message, Equatable, Sendable {
 }
 
 /// Rsetxattr: empty body.
-public struct Rsetxattr: Message, Equatable, Sendable {
+public struct Rsetxattr: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rsetxattr
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }
 
 /// Tremovexattr (gVisor, N ≥ 11): fid[4] name[s].
@@ -127,9 +123,7 @@ public struct Tremovexattr: Message, Equatable, Sendable {
 }
 
 /// Rremovexattr: empty body.
-public struct Rremovexattr: Message, Equatable, Sendable {
+public struct Rremovexattr: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rremovexattr
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }
