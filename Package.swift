@@ -1,9 +1,13 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Linux only (Glibc, /proc/self/fd, SCM_RIGHTS, process_vm_readv, OFD locks): sources import Glibc unconditionally.
+#if !os(Linux)
+#error("swift-gofer builds on Linux only")
+#endif
+
 let package = Package(
     name: "swift-gofer",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Gofer", targets: ["Gofer"]),
         .library(name: "P9", targets: ["P9"]),
@@ -21,16 +25,18 @@ let package = Package(
     targets: [
         // Syscalls Swift cannot see: SCM_RIGHTS, preadv2/pwritev2, process_vm_readv/writev.
         .target(name: "CShims"),
+        // The EINTR retry every module's syscalls share.
+        .target(name: "Syscall", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         .systemLibrary(name: "CNuma"),
         .target(name: "SafeMem", dependencies: [
-            "CShims", .product(name: "SystemPackage", package: "swift-system"),
+            "CShims", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "NUMA", dependencies: ["CNuma"]),
         .target(name: "P9", dependencies: [
-            "CShims", "SafeMem", .product(name: "SystemPackage", package: "swift-system"),
+            "CShims", "SafeMem", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "LocalGofer", dependencies: [
-            "P9", "CShims", .product(name: "SystemPackage", package: "swift-system"),
+            "P9", "CShims", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Gofer", dependencies: [

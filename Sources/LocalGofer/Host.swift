@@ -1,5 +1,6 @@
 import Glibc
 import P9
+import Syscall
 import SystemPackage
 
 /// Thin typed wrappers over the *at syscalls LocalGofer uses; every one retries EINTR and throws `Errno`.
@@ -21,19 +22,9 @@ enum Host {
         return r
     }
 
-    /// Retries `body` while it fails with EINTR.
-    @inline(__always)
-    static func retrying(_ body: () -> Int32) throws(Errno) -> Int32 {
-        while true {
-            let r = body()
-            if r >= 0 { return r }
-            if errno != EINTR { throw Errno(rawValue: errno) }
-        }
-    }
-
     /// openat(2) of a single component; the caller passes O_NOFOLLOW where it matters.
     static func openat(_ dir: FileDescriptor, _ name: String, _ flags: Int32, _ mode: mode_t = 0) throws(Errno) -> FileDescriptor {
-        FileDescriptor(rawValue: try retrying { Glibc.openat(dir.rawValue, name, flags | O_CLOEXEC, mode) })
+        FileDescriptor(rawValue: try retryingOnInterrupt { Glibc.openat(dir.rawValue, name, flags | O_CLOEXEC, mode) })
     }
 
     /// An O_PATH descriptor of `name` in `dir` that never follows a symlink.
@@ -46,7 +37,7 @@ enum Host {
 
     /// A fresh open of the file `pathFD` holds, with `flags` (never creates).
     static func reopen(_ pathFD: FileDescriptor, _ flags: Int32) throws(Errno) -> FileDescriptor {
-        FileDescriptor(rawValue: try retrying { Glibc.open(procPath(pathFD), flags | O_CLOEXEC) })
+        FileDescriptor(rawValue: try retryingOnInterrupt { Glibc.open(procPath(pathFD), flags | O_CLOEXEC) })
     }
 
     static func fstat(_ fd: FileDescriptor) throws(Errno) -> stat {
@@ -118,7 +109,7 @@ enum Host {
     /// fallocate(2); mode 0 falls back to posix_fallocate where the symbol is missing.
     static func fallocate(_ fd: FileDescriptor, mode: Int32, offset: Int, length: Int) throws(Errno) {
         if let fn = fallocateFn {
-            _ = try retrying { fn(fd.rawValue, mode, offset, length) }
+            _ = try retryingOnInterrupt { fn(fd.rawValue, mode, offset, length) }
             return
         }
         guard mode == 0 else { throw Errno.notSupported }

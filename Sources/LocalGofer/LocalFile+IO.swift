@@ -1,5 +1,6 @@
 import Glibc
 import P9
+import Syscall
 import SystemPackage
 
 /// Open, data, directory listing, sync, allocation and OFD locks.
@@ -45,22 +46,14 @@ extension LocalFile {
         let fd = try openFD()
         if isDirectory { throw Errno.isDirectory }
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
-        while true {
-            let n = pread(fd.rawValue, base, buffer.count, off_t(truncatingIfNeeded: offset))
-            if n >= 0 { return n }
-            if errno != EINTR { throw Errno(rawValue: errno) }
-        }
+        return try retryingOnInterrupt { pread(fd.rawValue, base, buffer.count, off_t(truncatingIfNeeded: offset)) }
     }
 
     func write(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws -> Int {
         try gofer.checkWritable()
         let fd = try openFD()
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
-        while true {
-            let n = pwrite(fd.rawValue, base, buffer.count, off_t(truncatingIfNeeded: offset))
-            if n >= 0 { return n }
-            if errno != EINTR { throw Errno(rawValue: errno) }
-        }
+        return try retryingOnInterrupt { pwrite(fd.rawValue, base, buffer.count, off_t(truncatingIfNeeded: offset)) }
     }
 
     func readdir(offset: UInt64, count: Int, context: RequestContext) throws -> [Dirent] {
@@ -117,7 +110,7 @@ extension LocalFile {
         let open = state.withLock { $0.fd }
         let fd = try open ?? Host.reopen(pathFD, O_RDONLY | (isDirectory ? O_DIRECTORY : 0) | O_NONBLOCK)
         defer { if open == nil { try? fd.close() } }
-        _ = try Host.retrying { datasync ? fdatasync(fd.rawValue) : Glibc.fsync(fd.rawValue) }
+        _ = try retryingOnInterrupt { datasync ? fdatasync(fd.rawValue) : Glibc.fsync(fd.rawValue) }
     }
 
     func flushf() throws {}

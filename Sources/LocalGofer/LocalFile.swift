@@ -1,6 +1,7 @@
 import Glibc
 import P9
 import Synchronization
+import Syscall
 import SystemPackage
 
 /// The file one fid names: an O_PATH descriptor plus, once opened, an open descriptor.
@@ -154,9 +155,9 @@ final class LocalFile: ServerFile {
             guard attr.size <= UInt64(Int64.max) else { throw Errno.invalidArgument }
             let open = state.withLock { $0.flags.accessMode != .readOnly ? $0.fd : nil }
             if let open {
-                _ = try Host.retrying { ftruncate(open.rawValue, off_t(attr.size)) }
+                _ = try retryingOnInterrupt { ftruncate(open.rawValue, off_t(attr.size)) }
             } else {
-                _ = try Host.retrying { truncate(Host.procPath(pathFD), off_t(attr.size)) }
+                _ = try retryingOnInterrupt { truncate(Host.procPath(pathFD), off_t(attr.size)) }
             }
         }
         if valid.contains(.atime) || valid.contains(.mtime) {

@@ -4,9 +4,7 @@ import Synchronization
 import SystemPackage
 import TestSupport
 import XCTest
-#if canImport(Glibc)
 import Glibc
-#endif
 
 final class ClientDisconnectTests: XCTestCase {
     /// A connected client and the fake server, attached; the server thread runs `script` after the attach.

@@ -2,9 +2,7 @@ import Foundation
 import P9
 import SystemPackage
 import XCTest
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The server end of a socketpair, played by a test: reads request frames and writes chosen replies.
 final class ClientFakeServer: @unchecked Sendable {  // used by one server thread at a time

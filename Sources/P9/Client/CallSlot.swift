@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Dispatch
 
 /// The state of one tag's call: reused by every call that gets the tag, alive as long as the client.
@@ -17,8 +15,6 @@ final class CallSlot: @unchecked Sendable {  // fields guarded by Client.state (
     /// Body of small replies; the first 16 bytes of `scratch` hold a header the baton holder reads.
     let inline: UnsafeMutableRawBufferPointer
     let scratch: UnsafeMutableRawBufferPointer
-    /// Single-buffer Rread payload destination (avoids building an array per read).
-    let singleTarget: UnsafeMutablePointer<iovec>
 
     var active = false
     var done = false
@@ -39,14 +35,11 @@ final class CallSlot: @unchecked Sendable {  // fields guarded by Client.state (
         self.tag = tag
         inline = .allocate(byteCount: Self.inlineCapacity, alignment: 16)
         scratch = .allocate(byteCount: 16, alignment: 16)
-        singleTarget = .allocate(capacity: 1)
-        singleTarget.initialize(to: iovec())
     }
 
     deinit {
         inline.deallocate()
         scratch.deallocate()
-        singleTarget.deallocate()
         overflow?.deallocate()
         for fd in fds { _ = Glibc.close(fd) }
     }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The data path, in swift-system's vocabulary: `read(into:at:)` and `write(from:at:)`, for one buffer, several,
 /// or iovecs. Every form goes through one loop that cuts the memory into runs of at most msize - 24 bytes,

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import SystemPackage
 
 /// A reply encoded at the start of the request's buffer, plus an optional host FD to donate (owned: closed once sent).

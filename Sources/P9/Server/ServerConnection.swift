@@ -1,7 +1,6 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Synchronization
+import Syscall
 import SystemPackage
 
 /// One request read off a connection, queued for a worker.
@@ -94,12 +93,14 @@ final class ServerConnection: Sendable {
                 filled = extra
                 if let failure { reason = failure; break reading }
             }
-            let n = recv(transport.fd, current.base + filled, current.capacity - filled, 0)
-            if n > 0 { filled += n; continue }
+            let buffer = current
+            let n: Int
+            do { n = try retryingOnInterrupt { recv(transport.fd, buffer.base + filled, buffer.capacity - filled, 0) } } catch {
+                reason = "read error: \(error)"
+                break reading
+            }
             if n == 0 { break }
-            if errno == EINTR { continue }
-            reason = "read error: \(Errno(rawValue: errno))"
-            break
+            filled += n
         }
         frames.give(current)
         teardown(reason)
