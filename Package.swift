@@ -23,7 +23,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
-        // Syscalls Swift cannot see: SCM_RIGHTS, preadv2/pwritev2, process_vm_readv/writev.
+        // Syscalls Swift cannot see: SCM_RIGHTS, preadv2/pwritev2, process_vm_readv/writev, CPU affinity.
         .target(name: "CShims"),
         // The EINTR retry every module's syscalls share.
         .target(name: "Syscall", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
@@ -33,11 +33,10 @@ let package = Package(
         ]),
         .target(name: "NUMA", dependencies: ["CNuma"]),
         .target(name: "P9", dependencies: [
-            "CShims", "SafeMem", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
+            "CShims", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "LocalGofer", dependencies: [
-            "P9", "CShims", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
-            .product(name: "Logging", package: "swift-log"),
+            "P9", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "Gofer", dependencies: [
             "P9", "SafeMem", "CShims", .product(name: "SystemPackage", package: "swift-system"),
