@@ -67,6 +67,22 @@ public final class StreamTransport: Transport {
         return n
     }
 
+    /// Raises SO_SNDBUF and SO_RCVBUF so one message of `bytes` fits in flight (the kernel doubles the value
+    /// for its bookkeeping); never lowers them. Beyond net.core.wmem_max/rmem_max only a privileged process
+    /// gets more (SO_SNDBUFFORCE/SO_RCVBUFFORCE); otherwise the limit stands.
+    public func sizeBuffers(forMessages bytes: Int) {
+        let want = Int32(clamping: bytes + (64 << 10))
+        for (option, force) in [(SO_SNDBUF, SO_SNDBUFFORCE), (SO_RCVBUF, SO_RCVBUFFORCE)] {
+            var current: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, SOL_SOCKET, option, &current, &len) == 0, current / 2 < want else { continue }
+            var value = want
+            if setsockopt(fd, SOL_SOCKET, force, &value, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+                _ = setsockopt(fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<Int32>.size))
+            }
+        }
+    }
+
     public func shutdown() {
         if !closed.load(ordering: .acquiring) { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
     }
