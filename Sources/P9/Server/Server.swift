@@ -39,7 +39,7 @@ public final class Server: Sendable {
         self.fileServer = fileServer
         self.options = options
         budget = ThreadBudget(limit: options.workers)
-        spinNanoseconds = options.spin.map(\.nanoseconds).flatMap { $0 > 0 ? $0 : nil }
+        spinNanoseconds = options.spin.map(\.nanosecondCount).flatMap { $0 > 0 ? $0 : nil }
         let ref = ServerReference()
         monitor = StallMonitor(connections: { ref.server?.state.withLock { Array($0.connections.values) } })
         var fds: [Int32] = [-1, -1]

@@ -49,7 +49,7 @@ final class StallMonitor: Sendable {
     private func run() {
         var idle = 0
         var last = activity.load(ordering: .sequentiallyConsistent)
-        let tickNs = Self.tick.nanoseconds
+        let tickNs = Self.tick.nanosecondCount
         var pause = timespec(tv_sec: Int(tickNs / 1_000_000_000), tv_nsec: Int(tickNs % 1_000_000_000))
         while !stopped.load(ordering: .sequentiallyConsistent) {
             if idle >= Self.idleTicks {

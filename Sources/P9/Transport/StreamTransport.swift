@@ -67,6 +67,22 @@ public final class StreamTransport: Transport {
         return n
     }
 
+    public func receive(_ iov: UnsafeBufferPointer<iovec>, flags: Int32, fds: UnsafeMutableBufferPointer<Int32>) throws(Errno)
+        -> (bytes: Int, fds: Int) {
+        var nfds: Int32 = 0
+        let n = cshims_recvmsg_flags(fd, iov.baseAddress, Int32(iov.count), fds.baseAddress, canCarryFDs ? Int32(fds.count) : 0,
+                                     &nfds, flags)
+        guard n >= 0 else { throw Errno(rawValue: errno) }
+        return (n, Int(nfds))
+    }
+
+    public func setReceiveTimeout(_ timeout: Duration?) {
+        let ns = timeout?.nanosecondCount ?? 0
+        var tv = timeval(tv_sec: Int(ns / 1_000_000_000), tv_usec: Int(ns % 1_000_000_000) / 1000)
+        if ns > 0 && tv.tv_sec == 0 && tv.tv_usec == 0 { tv.tv_usec = 1 }
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     /// Raises SO_SNDBUF and SO_RCVBUF so one message of `bytes` fits in flight (the kernel doubles the value
     /// for its bookkeeping); never lowers them. Beyond net.core.wmem_max/rmem_max only a privileged process
     /// gets more (SO_SNDBUFFORCE/SO_RCVBUFFORCE); otherwise the limit stands.
