@@ -12,9 +12,6 @@ struct CallState: ~Copyable {
     var batonHeld = false
     /// Callers asleep on their semaphore.
     var sleepers = 0
-    /// Requests encoded and waiting for the send turn, and whether a caller holds it.
-    var outgoing: [CallSlot] = []
-    var sending = false
     /// Set once when the connection fails; every later call fails with it.
     var broken: P9Error?
     var closeRequested = false
@@ -39,6 +36,12 @@ struct CallState: ~Copyable {
         guard sleepers > 0 else { return }
         for s in slots where s.sleeping { wake(s) }
     }
+}
+
+/// Requests encoded and waiting for the send turn, and whether a caller holds it; guarded by `Client.sendQueue`.
+struct SendQueue {
+    var outgoing: [CallSlot] = []
+    var sending = false
 }
 
 extension Client {
@@ -190,18 +193,21 @@ extension Client {
         if !s.batonHeld { s.wakeAll() }
     }
 
-    /// Holds the baton: reads replies until `me`'s has come or the connection fails, then passes the baton on.
+    /// Holds the baton: reads replies until `me`'s has come or the connection fails, then passes the baton on
+    /// (the framing step passes it when it completes `me`, under the same lock).
     private func receiveUntilDone(_ me: CallSlot) {
         while true {
-            let error = receiveSome(me)
-            let finished = state.withLock { s -> Bool in
-                if let error, s.broken == nil { s.broken = error; transport.shutdown() }
-                guard me.done || s.broken != nil else { return false }
-                s.batonHeld = false
-                if s.broken != nil { s.wakeAll() } else { s.wakeNextReceiver() }
-                return true
+            switch receiveSome(me) {
+            case .more: continue
+            case .done: return
+            case let .failed(error):
+                state.withLock { s in
+                    if s.broken == nil { s.broken = error; transport.shutdown() }
+                    s.batonHeld = false
+                    s.wakeAll()
+                }
+                return
             }
-            if finished { return }
         }
     }
 
@@ -249,26 +255,28 @@ extension Client {
     /// sendmsg, so requests of concurrent callers go out together and nobody waits on a lock held across a syscall.
     private func submit(_ slot: CallSlot) throws(P9Error) {
         var batch: [CallSlot] = []
-        let send = try state.withLock { (s) throws(P9Error) -> Bool in
-            if let b = s.broken { throw b }
-            s.outgoing.append(slot)
-            guard !s.sending else { return false }
-            s.sending = true
-            swap(&batch, &s.outgoing)
+        let send = sendQueue.withLock { q -> Bool in
+            q.outgoing.append(slot)
+            guard !q.sending else { return false }
+            q.sending = true
+            swap(&batch, &q.outgoing)
             return true
         }
         guard send else { return }
         while true {
             if let error = sendBatch(batch) {
                 fail(error)
-                throw error
+                sendQueue.withLock { q in
+                    q.outgoing.removeAll()  // their callers fail in wait: the connection is broken
+                    q.sending = false
+                }
+                throw state.withLock { $0.broken } ?? error
             }
             batch.removeAll(keepingCapacity: true)
             // The emptied array goes back for the next requests; what queued meanwhile is the next batch.
-            let more = state.withLock { s -> Bool in
-                swap(&batch, &s.outgoing)
-                if s.broken != nil { batch.removeAll() }
-                if batch.isEmpty { s.sending = false }
+            let more = sendQueue.withLock { q -> Bool in
+                swap(&batch, &q.outgoing)
+                if batch.isEmpty { q.sending = false }
                 return !batch.isEmpty
             }
             guard more else { return }

@@ -36,14 +36,24 @@ final class ReceiveState: @unchecked Sendable {
     }
 }
 
+/// What a baton holder's read led to.
+enum ReceiveStep {
+    /// The caller's reply has not come: read again.
+    case more
+    /// The caller's reply is in and the baton is passed on.
+    case done
+    /// The connection is broken.
+    case failed(P9Error)
+}
+
 extension Client {
-    /// One read, then every reply it completes handed to its owner; returns the error that breaks the connection.
+    /// One read, then every reply it completes handed to its owner.
     ///
     /// Small replies: whatever the socket holds is read into a slot's buffer (the caller's own at a frame
     /// boundary, so a lone reply is framed where it landed) and each other caller's reply is copied to its
     /// slot. While an Rread with a caller buffer is in flight, reads stop at frame boundaries so its payload
     /// goes straight to that buffer and nowhere else.
-    func receiveSome(_ me: CallSlot) -> P9Error? {
+    func receiveSome(_ me: CallSlot) -> ReceiveStep {
         let rx = self.rx
         let area: CallSlot
         var have: Int
@@ -65,19 +75,46 @@ extension Client {
             limit = max(limit, have + 1)
         }
         var v = iovec(iov_base: area.buffer + have, iov_len: limit - have)
-        let n: Int
         switch receive(&v, count: 1, waitAll: false, at: rx.position + Int64(have)) {
-        case let .failure(e): return e
-        case let .success(got): n = got
+        case let .failure(e): return .failed(e)
+        case let .success(n): have += n
         }
-        have += n
         return frame(in: area, count: have, me: me)
     }
 
+    /// What one pass under the lock left: nothing (`more`/`done`), or a reply whose rest comes straight
+    /// from the socket, at `pos`.
+    private enum Settled {
+        case more, done
+        case failed(P9Error)
+        case direct(CallSlot, size: Int, type: UInt8)
+    }
+
     /// Frames the `count` bytes at the start of `area`'s buffer (stream offset `rx.position`).
-    private func frame(in area: CallSlot, count: Int, me: CallSlot) -> P9Error? {
-        let rx = self.rx
+    private func frame(in area: CallSlot, count: Int, me: CallSlot) -> ReceiveStep {
         var pos = 0
+        while true {
+            let settled = state.withLock { s in settle(&s, area: area, from: &pos, count: count, me: me) }
+            switch settled {
+            case .more: return .more
+            case .done: return .done
+            case let .failed(e): return .failed(e)
+            case let .direct(target, size, type):
+                // nil: it was all in the buffer, frame what follows.
+                guard let step = receiveDirect(target, in: area, at: pos, count: count, size: size, type: type, me: me) else {
+                    pos += size
+                    continue
+                }
+                return step
+            }
+        }
+    }
+
+    /// Under the state lock: hands every whole small reply from `pos` on to its owner (copied to the owner's
+    /// slot, or left in place when the buffer is the owner's), keeps a partial one at the start of its owner's
+    /// buffer (or fewer than a header's bytes in `carry`), and passes the baton on once `me`'s reply is in.
+    private func settle(_ s: inout CallState, area: CallSlot, from pos: inout Int, count: Int, me: CallSlot) -> Settled {
+        let rx = self.rx
         while true {
             let avail = count - pos
             let at = area.buffer + pos
@@ -86,107 +123,106 @@ extension Client {
                 rx.carried = avail
                 rx.area = nil
                 rx.position += Int64(pos)
-                return nil
+                break
             }
             let size = Int(UInt32(littleEndian: at.loadUnaligned(as: UInt32.self)))
             let type = at.load(fromByteOffset: 4, as: UInt8.self)
             let tag = Tag(rawValue: UInt16(littleEndian: at.loadUnaligned(fromByteOffset: 5, as: UInt16.self)))
             guard size >= Frame.headerSize, size <= msize else {
-                return .protocolViolation("bad reply header: size \(size), msize \(msize)")
+                return .failed(.protocolViolation("bad reply header: size \(size), msize \(msize)"))
             }
             let target: CallSlot
-            switch owner(of: tag, type: type) {
-            case let .failure(e): return e
+            switch owner(of: tag, type: type, &s) {
+            case let .failure(e): return .failed(e)
             case let .success(t): target = t
+            }
+            // An Rread into caller memory once its count is in; a reply too large for a slot once its header is.
+            if type == MessageType.rread.rawValue && target.sink != nil {
+                if avail >= Rread.headerSize { return .direct(target, size: size, type: type) }
+            } else if size > CallSlot.bufferCapacity && size > avail {
+                return .direct(target, size: size, type: type)
             }
             let start = rx.position + Int64(pos)
             let fds = claimFDs(frameAt: start, size: size)
-
-            if type == MessageType.rread.rawValue, let sink = target.sink {
-                guard avail >= Rread.headerSize else {
-                    return keepPartial(at, avail, for: target, area: area, pos: pos, start: start, fds: fds)
-                }
-                let payload = Int(UInt32(littleEndian: at.loadUnaligned(fromByteOffset: Frame.headerSize, as: UInt32.self)))
-                var capacity = 0
-                for v in sink { capacity += v.iov_len }
-                guard payload == size - Rread.headerSize, payload <= capacity else {
-                    return .protocolViolation("Rread count \(payload) in a \(size)-byte frame for a \(capacity)-byte read")
-                }
-                if target !== area || pos != 0 { target.buffer.copyMemory(from: at, byteCount: Rread.headerSize) }
-                // Payload bytes already read (only when a reply raced the switch to exact reads), then the rest.
-                let inBuffer = min(avail - Rread.headerSize, payload)
-                if inBuffer > 0 { copy(from: at + Rread.headerSize, count: inBuffer, into: sink) }
-                if inBuffer < payload, let e = receiveExactly(payload - inBuffer, into: sink, skipping: inBuffer) { return e }
+            if let fds { target.fds.append(contentsOf: fds) }
+            guard size <= avail else {
+                // Partial: its start goes to the head of its owner's buffer, where the next read continues it.
+                if target !== area || pos != 0 { memmove(target.buffer, at, avail) }
+                rx.area = target
+                rx.held = avail
+                rx.position = start
+                break
+            }
+            if target === area {
+                target.bodyStart = pos + Frame.headerSize  // framed where it landed: no copy
+            } else {
+                target.buffer.copyMemory(from: at, byteCount: size)
                 target.bodyStart = Frame.headerSize
-                target.bodyCount = Rread.headerSize - Frame.headerSize
-                target.payloadCount = payload
-                complete(target, type: type, size: size, fds: fds, me: me)
-                pos += Rread.headerSize + inBuffer
-                if inBuffer < payload {
-                    // The rest came straight from the socket: nothing is left in the buffer.
-                    rx.position = start + Int64(size)
-                    rx.area = nil
-                    rx.carried = 0
-                    return nil
-                }
-                continue
             }
+            target.bodyCount = size - Frame.headerSize
+            finish(target, type: type, size: size, me: me, &s)
+            pos += size
+        }
+        return passBatonIfDone(me, &s) ? .done : .more
+    }
 
-            if size <= avail {
-                if target === area {
-                    target.bodyStart = pos + Frame.headerSize  // framed where it landed: no copy
-                } else {
-                    target.buffer.copyMemory(from: at, byteCount: size)
-                    target.bodyStart = Frame.headerSize
-                }
-                target.bodyCount = size - Frame.headerSize
-                complete(target, type: type, size: size, fds: fds, me: me)
-                pos += size
-                continue
+    /// An Rread whose payload goes to caller memory, or a reply larger than a slot buffer: what the buffer
+    /// holds of it is copied, the rest received straight into place. Returns nil when the whole reply was in
+    /// the buffer (framing goes on after it), else the step after a read that emptied the buffer.
+    private func receiveDirect(_ target: CallSlot, in area: CallSlot, at pos: Int, count: Int, size: Int, type: UInt8,
+                               me: CallSlot) -> ReceiveStep? {
+        let rx = self.rx
+        let at = area.buffer + pos
+        let avail = count - pos
+        let start = rx.position + Int64(pos)
+        let fds = claimFDs(frameAt: start, size: size)
+        var direct = 0
+        if let sink = target.sink, type == MessageType.rread.rawValue {
+            let payload = Int(UInt32(littleEndian: at.loadUnaligned(fromByteOffset: Frame.headerSize, as: UInt32.self)))
+            var capacity = 0
+            for v in sink { capacity += v.iov_len }
+            guard payload == size - Rread.headerSize, payload <= capacity else {
+                return .failed(.protocolViolation("Rread count \(payload) in a \(size)-byte frame for a \(capacity)-byte read"))
             }
-
-            guard size > CallSlot.bufferCapacity else {
-                return keepPartial(at, avail, for: target, area: area, pos: pos, start: start, fds: fds)
-            }
-            // Larger than a slot buffer (a big Rreaddir, say): a heap buffer, the rest read straight into it.
+            if target !== area || pos != 0 { target.buffer.copyMemory(from: at, byteCount: Rread.headerSize) }
+            // Payload bytes already read (only when a reply raced the switch to exact reads), then the rest.
+            let inBuffer = min(avail - Rread.headerSize, payload)
+            if inBuffer > 0 { copy(from: at + Rread.headerSize, count: inBuffer, into: sink) }
+            direct = payload - inBuffer
+            if direct > 0, let e = receiveExactly(direct, into: sink, skipping: inBuffer) { return .failed(e) }
+            target.bodyStart = Frame.headerSize
+            target.bodyCount = Rread.headerSize - Frame.headerSize
+            target.payloadCount = payload
+        } else {
             let big = target.overflowBuffer(size)
             big.copyMemory(from: at, byteCount: avail)
-            var v = iovec(iov_base: big + avail, iov_len: size - avail)
-            if let e = withUnsafeMutablePointer(to: &v, { receiveExactly(size - avail, into: UnsafeBufferPointer(start: $0, count: 1), skipping: 0) }) {
-                return e
+            direct = size - avail
+            var v = iovec(iov_base: big + avail, iov_len: direct)
+            if let e = withUnsafeMutablePointer(to: &v, { receiveExactly(direct, into: UnsafeBufferPointer(start: $0, count: 1), skipping: 0) }) {
+                return .failed(e)
             }
             target.bodyStart = Frame.headerSize
             target.bodyCount = size - Frame.headerSize
-            complete(target, type: type, size: size, fds: fds, me: me)
+        }
+        return state.withLock { s -> ReceiveStep? in
+            if let fds { target.fds.append(contentsOf: fds) }
+            finish(target, type: type, size: size, me: me, &s)
+            guard direct > 0 else { return nil }
+            // The rest came straight from the socket: nothing is left in the buffer.
             rx.position = start + Int64(size)
             rx.area = nil
             rx.carried = 0
-            return nil
+            return passBatonIfDone(me, &s) ? .done : .more
         }
     }
 
-    /// Leaves a partial reply at the start of its owner's buffer, where the next read continues it.
-    private func keepPartial(_ at: UnsafeMutableRawPointer, _ avail: Int, for target: CallSlot, area: CallSlot, pos: Int,
-                             start: Int64, fds: [Int32]?) -> P9Error? {
-        if target !== area || pos != 0 { memmove(target.buffer, at, avail) }
-        // Descriptors of this reply go to its slot now: the next read may bring others for a later reply.
-        if let fds { state.withLock { _ in target.fds.append(contentsOf: fds) } }
-        rx.area = target
-        rx.held = avail
-        rx.position = start
-        return nil
-    }
-
-    /// The call waiting for a reply with `tag`, checked against the reply's type.
-    private func owner(of tag: Tag, type: UInt8) -> Result<CallSlot, P9Error> {
-        let target = state.withLock { s -> CallSlot? in
-            guard tag.rawValue >= 1, Int(tag.rawValue) <= s.slots.count else { return nil }
-            let t = s.slots[Int(tag.rawValue) - 1]
-            return t.active && !t.done ? t : nil
-        }
-        guard let target else {
+    /// The call waiting for a reply with `tag`, checked against the reply's type (state lock held).
+    private func owner(of tag: Tag, type: UInt8, _ s: inout CallState) -> Result<CallSlot, P9Error> {
+        guard tag.rawValue >= 1, Int(tag.rawValue) <= s.slots.count, s.slots[Int(tag.rawValue) - 1].active,
+              !s.slots[Int(tag.rawValue) - 1].done else {
             return .failure(.protocolViolation("reply type \(type) for tag \(tag), which no call is waiting on"))
         }
+        let target = s.slots[Int(tag.rawValue) - 1]
         guard type == target.expected || type == MessageType.rlerror.rawValue else {
             return .failure(.protocolViolation(
                 "got \(MessageType(rawValue: type)?.description ?? "type \(type)") for a request expecting "
@@ -211,15 +247,20 @@ extension Client {
         return fds
     }
 
-    /// Hands a complete reply to its owner (waking it unless it is the caller reading).
-    private func complete(_ target: CallSlot, type: UInt8, size: Int, fds: [Int32]?, me: CallSlot) {
+    /// Marks a reply complete and wakes its owner unless it is the caller reading (state lock held).
+    private func finish(_ target: CallSlot, type: UInt8, size: Int, me: CallSlot, _ s: inout CallState) {
         stats.countReceived(size)
-        state.withLock { s in
-            target.replyType = type
-            if let fds { target.fds.append(contentsOf: fds) }
-            target.done = true
-            if target !== me { s.wake(target) }
-        }
+        target.replyType = type
+        target.done = true
+        if target !== me { s.wake(target) }
+    }
+
+    /// Once `me`'s reply is in, the baton goes to a sleeper still waiting (state lock held).
+    private func passBatonIfDone(_ me: CallSlot, _ s: inout CallState) -> Bool {
+        guard me.done else { return false }
+        s.batonHeld = false
+        s.wakeNextReceiver()
+        return true
     }
 
     /// Copies `count` bytes into the memory `sink` describes.

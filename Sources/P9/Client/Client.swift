@@ -22,7 +22,9 @@ public final class Client: Sendable {
     /// The options the client was made with (attach defaults).
     public let options: ClientOptions
 
-    let state = Mutex(CallState())
+    let state = Locked(CallState())
+    /// Requests encoded and waiting for the send turn (a lock of its own: senders never wait on receivers).
+    let sendQueue = Locked(SendQueue())
     let fids = Mutex(IDPool<FID>(what: "fids"))
     /// The receive baton holder's framing state.
     let rx = ReceiveState()
