@@ -178,17 +178,22 @@ extension Client {
             guard slot.sleeping else { return true }  // a wake raced the timeout: its signal is pending
             slot.sleeping = false
             s.sleepers -= 1
-            if !slot.done { expire(slot, &s) }
+            if !slot.done { expireOverdue(&s, now: max(monotonicNanoseconds(), deadline)) }
             return false
         }
         if consumeSignal { slot.semaphore.wait() }  // keeps the semaphore balanced for the next call on this tag
     }
 
-    /// Marks `slot` timed out and breaks the connection (the baton holder's receive fails and wakes everyone).
-    func expire(_ slot: CallSlot, _ s: inout CallState) {
-        slot.expired = true
-        guard s.broken == nil else { return }
-        s.broken = .connectionClosed("no reply to \(slot.type) (tag \(slot.tag.rawValue)) within \(rpcTimeout!)")
+    /// Marks every call past its deadline timed out and, if there is one, breaks the connection naming the
+    /// earliest (the baton holder's receive then fails and wakes everyone). State lock held.
+    func expireOverdue(_ s: inout CallState, now: UInt64) {
+        var first: CallSlot?
+        for slot in s.slots where slot.active && !slot.done && slot.deadline != 0 && slot.deadline <= now {
+            slot.expired = true
+            if first == nil || slot.deadline < first!.deadline { first = slot }
+        }
+        guard let first, s.broken == nil else { return }
+        s.broken = .connectionClosed("no reply to \(first.type) (tag \(first.tag.rawValue)) within \(rpcTimeout!)")
         transport.shutdown()
         if !s.batonHeld { s.wakeAll() }
     }

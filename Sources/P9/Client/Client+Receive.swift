@@ -339,9 +339,7 @@ extension Client {
     private func expireOverdueCalls() -> P9Error? {
         let now = monotonicNanoseconds()
         return state.withLock { s -> P9Error? in
-            for slot in s.slots where slot.active && !slot.done && slot.deadline != 0 && slot.deadline <= now {
-                expire(slot, &s)
-            }
+            expireOverdue(&s, now: now)
             return s.broken
         }
     }

@@ -6,12 +6,15 @@ import Synchronization
 /// and lets another thread take over reading that connection (Go's sysmon retaking a P from a blocked thread).
 ///
 /// A lone request therefore runs on the thread that read it, with no hand-off; only one that is still running
-/// a tick later costs a thread. The monitor ticks while requests arrive and sleeps once they stop.
+/// a tick later costs a thread. The monitor ticks while requests arrive, stretching its tick while it finds no
+/// request running (as Go's sysmon does), and sleeps once requests stop.
 final class StallMonitor: Sendable {
-    /// How often a running request is looked at; one still running at the next look gets a rescuer.
+    /// The tick after a look found a request running; one still running at the next look gets a rescuer.
     static let tick: Duration = .milliseconds(1)
-    /// Idle ticks (no request started) before the monitor sleeps until the next request.
-    static let idleTicks = 64
+    /// The longest tick, reached by doubling while no request is found running.
+    static let longestTick: Duration = .milliseconds(8)
+    /// Ticks without a request started before the monitor sleeps until the next one.
+    static let idleTicks = 32
 
     private let activity = Atomic<UInt64>(0)
     private let sleeping = Atomic<Bool>(false)
@@ -49,8 +52,8 @@ final class StallMonitor: Sendable {
     private func run() {
         var idle = 0
         var last = activity.load(ordering: .sequentiallyConsistent)
-        let tickNs = Self.tick.nanosecondCount
-        var pause = timespec(tv_sec: Int(tickNs / 1_000_000_000), tv_nsec: Int(tickNs % 1_000_000_000))
+        let shortest = Self.tick.nanosecondCount, longest = Self.longestTick.nanosecondCount
+        var tick = shortest
         while !stopped.load(ordering: .sequentiallyConsistent) {
             if idle >= Self.idleTicks {
                 // Declare sleep, then look again: a request starting meanwhile either sees the flag or is seen here.
@@ -60,13 +63,16 @@ final class StallMonitor: Sendable {
                 }
                 sleeping.store(false, ordering: .sequentiallyConsistent)
                 idle = 0
+                tick = shortest
             } else {
+                var pause = timespec(tv_sec: Int(tick / 1_000_000_000), tv_nsec: Int(tick % 1_000_000_000))
                 var rest = timespec()
                 _ = nanosleep(&pause, &rest)
             }
             guard let list = connections() else { return }
             var running = false
             for c in list where c.checkStall() { running = true }
+            tick = running ? shortest : min(tick * 2, longest)
             let now = activity.load(ordering: .sequentiallyConsistent)
             idle = (now == last && !running) ? idle + 1 : 0
             last = now
