@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -115,6 +116,13 @@ int cshims_pipe(int fds[2], int capacity, int *granted) {
     int got = fcntl(fds[1], F_GETPIPE_SZ);
     if (capacity > got) {
         int set = fcntl(fds[1], F_SETPIPE_SZ, capacity);
+        if (set < 0 && errno == EPERM) {
+            // Unprivileged: at most fs.pipe-max-size.
+            int limit = 0;
+            FILE *f = fopen("/proc/sys/fs/pipe-max-size", "re");
+            if (f) { if (fscanf(f, "%d", &limit) != 1) limit = 0; fclose(f); }
+            if (limit > got) set = fcntl(fds[1], F_SETPIPE_SZ, limit < capacity ? limit : capacity);
+        }
         if (set > 0) got = set;
     }
     *granted = got;

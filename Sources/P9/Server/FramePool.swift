@@ -99,16 +99,17 @@ final class PipePool: Sendable {
 
     init(capacity: Int) { wanted = Atomic(capacity) }
 
-    /// An empty pipe that takes `count` bytes from any file offset, or nil when none can be had.
-    func take(_ count: Int) -> SplicePipe? {
-        // A payload starting mid-page spans one page more than its size: pipes count pages, not bytes.
-        let needed = count + Int(getpagesize())
+    /// An empty pipe that holds `count` bytes read from file offset `offset`, or nil when none can be had.
+    func take(_ count: Int, at offset: UInt64) -> SplicePipe? {
+        // A pipe holds pages, not bytes: a payload starting mid-page needs one page more than its size.
+        let page = Int(getpagesize())
+        let needed = (Int(offset % UInt64(page)) + count + page - 1) / page * page
         if let p = free.withLock({ $0.popLast() }) {
             if p.capacity >= needed { return p }
             give(p)
             return nil
         }
-        guard let p = SplicePipe(capacity: max(needed, wanted.load(ordering: .relaxed) + Int(getpagesize()))) else { return nil }
+        guard let p = SplicePipe(capacity: max(needed, wanted.load(ordering: .relaxed))) else { return nil }
         if p.capacity >= needed { return p }
         give(p)
         return nil

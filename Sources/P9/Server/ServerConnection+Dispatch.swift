@@ -295,7 +295,7 @@ extension ServerConnection {
     /// Splices up to `count` bytes of `f` at `offset` into a pipe of this connection (the reply's payload);
     /// nil when `f` has no descriptor to splice from or no pipe is large enough (the caller copies instead).
     private func splice(_ f: any ServerFile, count: Int, at offset: UInt64) throws -> (count: Int, pipe: SplicePipe)? {
-        guard let source = f.readSource(), let pipe = pipes.take(count) else { return nil }
+        guard let source = f.readSource(), let pipe = pipes.take(count, at: offset) else { return nil }
         var position = Int64(bitPattern: offset)
         var n = 0
         while n < count {
