@@ -177,4 +177,80 @@ final class ClientEngineTests: XCTestCase {
         client.close()
         XCTAssertTrue(server.join())
     }
+
+    /// The offset and count of a Tread body.
+    private static func tread(_ body: [UInt8]) -> (offset: Int, count: Int) {
+        var offset = 0, count = 0
+        for i in 0..<8 { offset |= Int(body[4 + i]) << (8 * i) }
+        for i in 0..<4 { count |= Int(body[12 + i]) << (8 * i) }
+        return (offset, count)
+    }
+
+    /// An Rread frame carrying `data`.
+    private static func rread(_ data: ArraySlice<UInt8>, tag: Tag) throws -> [UInt8] {
+        var header = [UInt8](repeating: 0, count: Rread.headerSize)
+        try header.withUnsafeMutableBytes { try Rread.encodeHeader(tag: tag, count: UInt32(data.count), into: $0) }
+        return header + data
+    }
+
+    func testAReadLargerThanThePayloadKeepsTreadsInFlight() throws {
+        let file = patternBytes(20_000, seed: 9)
+        let (c, s) = try StreamTransport.socketPair()
+        let server = ClientFakeServer(s)
+        let thread = TestThread {
+            try server.handshake(accept: 0, msize: 8192)
+            try server.answerAttach()
+            // All three Treads arrive before any reply; they are answered last first.
+            var requests: [ClientFakeServer.Request] = []
+            for _ in 0..<3 {
+                guard let r = try server.read(), r.type == MessageType.tread.rawValue else { throw P9Error.protocolViolation("expected Tread") }
+                requests.append(r)
+            }
+            for r in requests.reversed() {
+                let (offset, count) = Self.tread(r.body)
+                try server.raw(try Self.rread(file[offset..<min(file.count, offset + count)], tag: r.tag))
+            }
+        }
+        let client = try Client(transport: c, options: ClientOptions(msize: 8192))
+        let root = try client.attach()
+        XCTAssertEqual(client.payloadSize, 8168)
+        var buffer = [UInt8](repeating: 0, count: 20_000)
+        XCTAssertEqual(try buffer.withUnsafeMutableBytes { try root.read(into: $0, at: 0) }, 20_000)
+        XCTAssertEqual(buffer, file)
+        XCTAssertTrue(thread.join())
+        XCTAssertNil(thread.error)
+        XCTAssertEqual(client.stats.snapshot().count(.tread), 3)
+        XCTAssertEqual(client.tagsInUse, 0)
+        client.close()
+    }
+
+    func testAPipelinedReadStopsAtTheFirstShortTread() throws {
+        let file = patternBytes(9_168, seed: 3)  // one full Tread and 1,000 bytes: the second comes back short
+        let (c, s) = try StreamTransport.socketPair()
+        let server = ClientFakeServer(s)
+        let thread = TestThread {
+            try server.handshake(accept: 0, msize: 8192)
+            try server.answerAttach()
+            var requests: [ClientFakeServer.Request] = []
+            for _ in 0..<3 {
+                guard let r = try server.read() else { return }
+                requests.append(r)
+            }
+            for (i, r) in requests.enumerated() {
+                let (offset, count) = Self.tread(r.body)
+                // The third, past the end, answers with bytes anyway (a file that grew): they must not count.
+                let data = i == 2 ? ArraySlice(patternBytes(count)) : file[min(file.count, offset)..<min(file.count, offset + count)]
+                try server.raw(try Self.rread(data, tag: r.tag))
+            }
+        }
+        let client = try Client(transport: c, options: ClientOptions(msize: 8192))
+        let root = try client.attach()
+        var buffer = [UInt8](repeating: 0, count: 20_000)
+        XCTAssertEqual(try buffer.withUnsafeMutableBytes { try root.read(into: $0, at: 0) }, file.count)
+        XCTAssertEqual(Array(buffer[0..<file.count]), file)
+        XCTAssertTrue(thread.join())
+        XCTAssertNil(thread.error)
+        XCTAssertEqual(client.tagsInUse, 0)
+        client.close()
+    }
 }

@@ -85,21 +85,50 @@ extension Client {
 
     // MARK: The engine
 
+    /// A call sent and not yet finished: its slot keeps the tag until `finish`.
+    struct PendingCall {
+        let slot: CallSlot
+        let type: MessageType
+        let fid: FID
+        let sent: Int
+        let start: UInt64
+    }
+
     /// One RPC: takes a tag, encodes into its slot, sends (or leaves it to the caller sending), waits for the
     /// reply (holding the receive baton when free), decodes.
     @inline(__always)
     func roundTrip<R>(_ type: MessageType, fid: FID, sink: UnsafeBufferPointer<iovec>?,
                       encode: (CallSlot) throws(P9Error) -> Int,
                       decode: (CallSlot) throws(P9Error) -> R) throws(P9Error) -> R {
+        try finish(try start(type, fid: fid, sink: sink, encode: encode), decode: decode)
+    }
+
+    /// The first half of a call: tag, encode, send. On failure the tag is already freed.
+    @inline(__always)
+    func start(_ type: MessageType, fid: FID, sink: UnsafeBufferPointer<iovec>?,
+               encode: (CallSlot) throws(P9Error) -> Int) throws(P9Error) -> PendingCall {
         let slot = try begin(type, sink: sink)
-        defer { end(slot) }
         let start = stats.isTracing ? RPCStats.now() : 0
-        let sent = try encode(slot)
-        try submit(slot)
+        let sent: Int
+        do {
+            sent = try encode(slot)
+            try submit(slot)
+        } catch {
+            end(slot)
+            throw error
+        }
         stats.countRequest(type, bytes: sent)
+        return PendingCall(slot: slot, type: type, fid: fid, sent: sent, start: start)
+    }
+
+    /// The second half: waits for the reply, decodes it, frees the tag (always, even when it throws).
+    @inline(__always)
+    func finish<R>(_ call: PendingCall, decode: (CallSlot) throws(P9Error) -> R) throws(P9Error) -> R {
+        let slot = call.slot
+        defer { end(slot) }
         try wait(slot)
         stats.record {
-            RPCTraceEntry(timeNs: start, tag: slot.tag, type: type, fid: fid, bytesSent: sent,
+            RPCTraceEntry(timeNs: call.start, tag: slot.tag, type: call.type, fid: call.fid, bytesSent: call.sent,
                           bytesReceived: Frame.headerSize + slot.bodyCount + slot.payloadCount)
         }
         if slot.replyType == MessageType.rlerror.rawValue {
@@ -110,9 +139,20 @@ extension Client {
         do {
             return try decode(slot)
         } catch {
-            if case .wire = error { fail(.protocolViolation("malformed \(type) reply: \(error)")) }
+            if case .wire = error { fail(.protocolViolation("malformed \(call.type) reply: \(error)")) }
             throw error
         }
+    }
+
+    /// Sends one Tread whose payload goes straight into `sink`; `finishRead` waits for it.
+    func startRead(fid: FID, into sink: UnsafeBufferPointer<iovec>, count: Int, at offset: UInt64) throws(P9Error) -> PendingCall {
+        let message = Tread(fid: fid, offset: offset, count: UInt32(count))
+        return try start(.tread, fid: fid, sink: sink, encode: { (slot) throws(P9Error) in try self.encode(message, into: slot) })
+    }
+
+    /// The bytes a Tread started with `startRead` read.
+    func finishRead(_ call: PendingCall) throws(P9Error) -> Int {
+        try finish(call, decode: { (slot) throws(P9Error) in slot.payloadCount })
     }
 
     /// Takes a tag and arms its slot.
