@@ -25,8 +25,14 @@ public final class StreamTransport: Transport {
         guard fds.isEmpty || canCarryFDs else { throw .notSupported }
         var total = 0
         for v in iov { total += v.iov_len }
-        let n = fds.withUnsafeBufferPointer { f in
-            cshims_sendmsg_fds(fd, iov.baseAddress, Int32(iov.count), f.baseAddress, Int32(f.count))
+        var n: Int
+        if fds.isEmpty && iov.count == 1 {
+            // One buffer, nothing beside it: send(2) skips sendmsg's msghdr and iovec copies.
+            repeat { n = Glibc.send(fd, iov[0].iov_base, iov[0].iov_len, Int32(MSG_NOSIGNAL)) } while n < 0 && errno == EINTR
+        } else {
+            n = fds.withUnsafeBufferPointer { f in
+                cshims_sendmsg_fds(fd, iov.baseAddress, Int32(iov.count), f.baseAddress, Int32(f.count))
+            }
         }
         guard n >= 0 else { throw Errno(rawValue: errno) }
         if n < total { try sendRest(iov, skipping: n, total: total) }
