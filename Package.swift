@@ -36,8 +36,10 @@ let package = Package(
         .target(name: "Gofer", dependencies: [
             "P9", "SafeMem", "CShims", .product(name: "SystemPackage", package: "swift-system"),
         ]),
+        // Process and host support shared by the bench and the tests: spawning, CPU placement, temporary folders.
+        .target(name: "HostSupport", dependencies: ["NUMA", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BenchKit", dependencies: [
-            "Gofer", "LocalGofer", "P9", "SafeMem", "NUMA",
+            "Gofer", "LocalGofer", "P9", "SafeMem", "NUMA", "HostSupport",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -50,7 +52,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Helpers shared by the test targets: temporary directories, a diod process, waiting on conditions.
-        .target(name: "TestSupport", dependencies: ["P9", "SafeMem"]),
+        .target(name: "TestSupport", dependencies: ["P9", "SafeMem", "HostSupport"]),
         .testTarget(name: "SafeMemTests", dependencies: ["SafeMem", "CShims", "TestSupport"]),
         .testTarget(name: "NUMATests", dependencies: ["NUMA"]),
         .testTarget(name: "P9Tests", dependencies: ["P9", "TestSupport", "CShims"]),

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CNuma
+import HostSupport
 import NUMA
 import Synchronization
 
@@ -66,14 +66,13 @@ public struct Limits: Sendable {
     private static func forkChild(cpus: [Int]?, _ child: (Int32) -> Void) -> (fd: Int32, pid: pid_t)? {
         var sv: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &sv) == 0 else { return nil }
-        let mask = cpus.flatMap { Affinity.mask(of: $0) }
-        defer { if let mask { numa_bitmask_free(mask) } }
+        let mask = cpus.flatMap { try? CPUMask(cpus: $0) }
         fflush(nil)
         let pid = fork()
         if pid == 0 {
             // The child only makes system calls on memory prepared before the fork.
             Glibc.close(sv[0])
-            if let mask { _ = numa_sched_setaffinity(0, mask) }
+            _ = mask?.apply()
             child(sv[1])
             _exit(0)
         }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import HostSupport
 import NUMA
 import P9
 
@@ -60,7 +61,7 @@ public final class BenchRunner {
             // The export and its fixtures.
             switch o.server {
             case .builtin, .inproc, .diod:
-                let root = try makeTemporaryDirectory(prefix: "bench-export")
+                let root = try temporaryDirectory(prefix: "bench-export")
                 exportRoot = root
                 fixtures = try Fixtures(local: root, prefix: "", seed: o.seed)
             case .external:
@@ -224,7 +225,7 @@ public final class BenchRunner {
         if let fixtures {
             let size = sizes.max() ?? 8 << 20
             if (try? fixtures.makeReadFile(size: size)) != nil { file = fixtures.localReadPath(size: size) }
-        } else if let dir = try? makeTemporaryDirectory(prefix: "bench-limits"),
+        } else if let dir = try? temporaryDirectory(prefix: "bench-limits"),
                   (try? Fixtures(local: dir, prefix: "", seed: o.seed).makeReadFile(size: 8 << 20)) != nil {
             made = dir
             file = dir + "/data/read-\(8 << 20)"
