@@ -13,19 +13,15 @@ public enum Compare {
     }
 
     /// Compares the throughput of every result present and ok in both reports.
-    public static func compare(old: JSON, new: JSON) -> [Row] {
-        let olds = old["results"]?.array ?? []
+    public static func compare(old: Report, new: Report) -> [Row] {
         var rows: [Row] = []
-        for n in new["results"]?.array ?? [] where n["status"]?.string == "ok" {
-            guard let o = olds.first(where: {
-                $0["scenario"] == n["scenario"] && $0["params"] == n["params"]
-                    && $0["server"]?["kind"] == n["server"]?["kind"] && $0["status"]?.string == "ok"
+        for n in new.results where n.status == .ok {
+            guard let o = old.results.first(where: {
+                $0.scenario == n.scenario && $0.params == n.params && $0.server.kind == n.server.kind && $0.status == .ok
             }) else { continue }
             for metric in ["ops_per_s", "mib_per_s"] {
-                guard let om = o.at(path: "throughput.\(metric).median")?.number,
-                      let nm = n.at(path: "throughput.\(metric).median")?.number else { continue }
-                let a = o.at(path: "throughput.\(metric).samples")?.array?.compactMap(\.number) ?? []
-                let b = n.at(path: "throughput.\(metric).samples")?.array?.compactMap(\.number) ?? []
+                guard let om = o.distribution(metric)?.median, let nm = n.distribution(metric)?.median else { continue }
+                let a = o.samples(metric), b = n.samples(metric)
                 var verdict = "same"
                 var p: Double?
                 if a.count >= 5 && b.count >= 5 {
@@ -33,15 +29,11 @@ public enum Compare {
                     p = pv
                     if pv < 0.05 { verdict = nm > om ? "faster" : "slower" }
                 }
-                rows.append(Row(scenario: n["scenario"]?.string ?? "", params: paramsText(n["params"]), metric: metric,
-                                old: om, new: nm, p: p, verdict: verdict))
+                rows.append(Row(scenario: n.scenario, params: n.params.entries.map { "\($0.0.rawValue)=\($0.1)" }.joined(separator: " "),
+                                metric: metric, old: om, new: nm, p: p, verdict: verdict))
             }
         }
         return rows
-    }
-
-    static func paramsText(_ p: JSON?) -> String {
-        (p?.object ?? []).map { k, v in "\(k)=\(v.string ?? v.number.map { Units.fixed($0, 0) } ?? "?")" }.joined(separator: " ")
     }
 
     /// The comparison as a GitHub-flavoured Markdown table (for pasting into a review).

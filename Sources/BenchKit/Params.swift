@@ -1,11 +1,13 @@
 /// A benchmark parameter; the raw value is the report's key and the flag's name (with `-` for `_`).
 public enum ParamKey: String, CaseIterable, Sendable, Hashable {
+    // Declaration order is the canonical order of a report's params: every scenario lists its own in this order,
+    // so that a decoded report (written with sorted keys) keeps the order of the run.
     case mode, resolver, path, blocks
     case blockSize = "block_size"
     case multiblock
     case fileSize = "file_size"
-    case depth, state, threads, msize
     case entries
+    case depth, state, threads, msize
 
     /// The `bench run` flag that sets it.
     public var flag: String { "--" + String(rawValue.map { $0 == "_" ? "-" : $0 }) }
@@ -53,13 +55,6 @@ public enum ParamValue: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var json: JSON {
-        switch self {
-        case let .text(s): return .string(s)
-        case let .int(i): return .int(i)
-        }
-    }
-
     public var intValue: Int? { if case let .int(i) = self { return i } else { return nil } }
     public var textValue: String? { if case let .text(s) = self { return s } else { return nil } }
 }
@@ -76,8 +71,6 @@ public struct ParamSet: Hashable, Sendable, CustomStringConvertible {
     public func text(_ key: ParamKey) -> String { self[key]?.textValue ?? "" }
     /// The integer value of `key` (0 when absent).
     public func int(_ key: ParamKey) -> Int { self[key]?.intValue ?? 0 }
-
-    public var json: JSON { .object(entries.map { ($0.0.rawValue, $0.1.json) }) }
 
     /// "mode=shared resolver=vfs1 depth=3" with sizes shortened.
     public var description: String {
@@ -105,5 +98,42 @@ public struct ParamSet: Hashable, Sendable, CustomStringConvertible {
             out = next
         }
         return out.map(ParamSet.init)
+    }
+}
+
+extension ParamValue: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let i = try? c.decode(Int.self) { self = .int(i) } else { self = .text(try c.decode(String.self)) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case let .text(s): try c.encode(s)
+        case let .int(i): try c.encode(i)
+        }
+    }
+}
+
+extension ParamSet: Codable {
+    /// Reads a params object; the entries come in `ParamKey` declaration order, an unknown name is an error.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyCodingKey.self)
+        var found: [ParamKey: ParamValue] = [:]
+        for k in c.allKeys {
+            guard let key = ParamKey(rawValue: k.stringValue) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: k, in: c,
+                    debugDescription: "unknown parameter \"\(k.stringValue)\" (expected \(ParamKey.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            found[key] = try c.decode(ParamValue.self, forKey: k)
+        }
+        self.init(ParamKey.allCases.compactMap { k in found[k].map { (k, $0) } })
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: AnyCodingKey.self)
+        for (k, v) in entries { try c.encode(v, forKey: AnyCodingKey(stringValue: k.rawValue)) }
     }
 }

@@ -31,14 +31,10 @@ public enum Plot {
         var logAllowed: Bool
     }
 
-    /// The SVG of a report JSON.
-    public static func render(_ report: JSON) -> String {
+    /// The SVG of a report.
+    public static func render(_ report: Report) -> String {
         let charts = makeCharts(report)
-        let context = report["context"]
-        var header = "swift-gofer bench"
-        if let d = context?["date"]?.string { header += " — " + d }
-        if let h = context?["host"]?.string { header += " — " + h }
-        if let b = context?["build"]?.string { header += " (" + b + ")" }
+        let header = "swift-gofer bench — \(report.context.date) — \(report.context.host) (\(report.context.build))"
         var body = ""
         var y = 56.0
         var width = 640.0
@@ -77,28 +73,28 @@ public enum Plot {
     }
 
     /// Builds the charts of every scenario with ok results, in report order.
-    static func makeCharts(_ report: JSON) -> [Chart] {
-        let ok = (report["results"]?.array ?? []).filter { $0["status"]?.string == "ok" }
+    static func makeCharts(_ report: Report) -> [Chart] {
+        let ok = report.results.filter { $0.status == .ok }
         var order: [String] = []
-        for r in ok { if let s = r["scenario"]?.string, !order.contains(s) { order.append(s) } }
+        for r in ok where !order.contains(r.scenario) { order.append(r.scenario) }
         var charts: [Chart] = []
         for scenario in order {
-            let rs = ok.filter { $0["scenario"]?.string == scenario }
-            let keys = rs.first?["params"]?.object?.map(\.0) ?? []
-            let servers = Set(rs.compactMap { $0.at(path: "server.kind")?.string })
-            var varying: [String] = []
+            let rs = ok.filter { $0.scenario == scenario }
+            let keys = rs.first?.params.entries.map(\.0) ?? []
+            let servers = Set(rs.map(\.server.kind))
+            var varying: [ParamKey] = []
             var fixed: [String] = []
-            for k in keys where k != "mode" {
-                let values = rs.map { $0["params"]?[k].map(valueText(k)) ?? "" }
-                if Set(values).count > 1 { varying.append(k) } else if let v = values.first { fixed.append("\(k)=\(v)") }
+            for k in keys where k != .mode {
+                let values = rs.map { $0.params[k].map { valueText(k, $0) } ?? "" }
+                if Set(values).count > 1 { varying.append(k) } else if let v = values.first { fixed.append("\(k.rawValue)=\(v)") }
             }
             // A category is the varying values in the order the x-axis label names their parameters.
-            func category(_ r: JSON) -> String {
-                var parts = varying.map { k in r["params"]?[k].map(valueText(k)) ?? "" }
-                if servers.count > 1 { parts.insert(r.at(path: "server.kind")?.string ?? "", at: 0) }
+            func category(_ r: ResultRecord) -> String {
+                var parts = varying.map { k in r.params[k].map { valueText(k, $0) } ?? "" }
+                if servers.count > 1 { parts.insert(r.server.kind, at: 0) }
                 return parts.isEmpty ? "all" : parts.joined(separator: " / ")
             }
-            func series(_ r: JSON) -> String { r["params"]?["mode"]?.string ?? "-" }
+            func series(_ r: ResultRecord) -> String { r.params[.mode]?.textValue ?? "-" }
             var categories: [String] = []
             var seriesSeen: [String] = []
             for r in rs {
@@ -108,15 +104,15 @@ public enum Plot {
                 if !seriesSeen.contains(s) { seriesSeen.append(s) }
             }
             let seriesOrder = palette.map(\.0).filter { seriesSeen.contains($0) }
-            let mib = rs.contains { $0.at(path: "throughput.mib_per_s.median")?.number != nil }
+            let mib = rs.contains { $0.throughput?.mibPerS?.median != nil }
             let metric = mib ? "throughput.mib_per_s.median" : "throughput.ops_per_s.median"
             let unit = mib ? "MiB/s" : "ops/s"
             var sub = "server: " + servers.sorted().joined(separator: ", ")
             if !fixed.isEmpty { sub += "; fixed: " + fixed.joined(separator: " ") }
-            let xLabel = (servers.count > 1 ? ["server"] : []) + varying
+            let xLabel = (servers.count > 1 ? ["server"] : []) + varying.map(\.rawValue)
             func bars(_ path: String, digits: Int) -> [Bar] {
                 rs.map { r in
-                    let v = r.at(path: path)?.number ?? 0
+                    let v = r.metric(path) ?? 0
                     let c = category(r), s = series(r)
                     return Bar(category: c, series: s, value: v,
                                tooltip: "\(scenario) \(s == "-" ? "" : "mode=\(s) ")\(c): \(Units.fixed(v, digits))")
@@ -136,12 +132,9 @@ public enum Plot {
     }
 
     /// A parameter value as text (sizes shortened).
-    static func valueText(_ key: String) -> (JSON) -> String {
-        { v in
-            if let i = v.number, ParamKey(rawValue: key)?.isSize == true { return Units.formatSize(Int(i)) }
-            if let i = v.number { return Units.fixed(i, 0) }
-            return v.string ?? ""
-        }
+    static func valueText(_ key: ParamKey, _ v: ParamValue) -> String {
+        if let i = v.intValue, key.isSize { return Units.formatSize(i) }
+        return v.description
     }
 
     /// Draws `c` with its top at `top`; returns the SVG and the chart's width and height.

@@ -83,7 +83,7 @@ public final class BenchRunner {
             for (spec, combos) in plan {
                 for p in combos {
                     results.append(ResultRecord(scenario: spec.name, params: p, server: baseServerInfo(host), status: .failed,
-                                                error: fatal, measurement: nil, movesBytes: spec.movesBytes))
+                                                error: fatal))
                 }
             }
         } else if let host {
@@ -102,8 +102,7 @@ public final class BenchRunner {
                 for p in combos {
                     if interruptRequested.load(ordering: .relaxed) { break outer }
                     let msize = p[.msize]?.intValue ?? o.values[.msize]?.first?.intValue ?? Suite.defaultMsize
-                    var record = ResultRecord(scenario: spec.name, params: p, server: baseServerInfo(host), status: .ok,
-                                              error: nil, measurement: nil, movesBytes: spec.movesBytes)
+                    var record = ResultRecord(scenario: spec.name, params: p, server: baseServerInfo(host), status: .ok)
                     do {
                         let client = try clients[msize] ?? {
                             let c = try Client(transport: try host.connect(),
@@ -161,9 +160,9 @@ public final class BenchRunner {
                                        trace: trace, label: spec.name + " " + p.description, cpuNode: options.cpuNode)
         do {
             try measure(instance, client: env.client, copies: env.copies, settings: settings, partial: &m)
-            record.measurement = m
+            record.record(m, movesBytes: spec.movesBytes)
         } catch {
-            record.measurement = m  // what was measured before the failure
+            record.record(m, movesBytes: spec.movesBytes)  // what was measured before the failure
             throw error
         }
     }
@@ -265,9 +264,9 @@ struct ResultTable {
         func gib(_ v: Double?) -> String { v.map { Units.fixed($0, 1) + " GiB/s" } ?? "-" }
         let rtt = limits.socketRTTus.map { Units.fixed($0, 1) + "us" } ?? "-"
         var cpus = ""
-        if let c = limits.placement["client_cpus"]?.array, let sv = limits.placement["server_cpus"]?.array {
-            func list(_ a: [JSON]) -> String { a.compactMap(\.number).map { String(Int($0)) }.joined(separator: ",") }
-            cpus = " [client cpus \(list(c)), server cpus \(list(sv))]"
+        if let p = limits.placement {
+            func list(_ a: [Int]) -> String { a.map(String.init).joined(separator: ",") }
+            cpus = " [client cpus \(list(p.clientCPUs)), server cpus \(list(p.serverCPUs))]"
         }
         print("limits: socket rtt \(rtt), socket stream \(gib(limits.socketStreamGiBs)), memcpy 1M \(gib(limits.memcpyGiBs)), "
               + "pread \(gib(limits.preadGiBs))\(cpus)")
@@ -281,27 +280,25 @@ struct ResultTable {
 
     /// The result's figure against its limit: "pread 0.42", "sock 0.05", "memcpy 0.10" or "rtt/p50 0.83" ("-" when unknown).
     func versusLimit(_ r: ResultRecord) -> String {
-        let j = r.json
-        if let mib = j.at(path: "throughput.mib_per_s.median")?.number {
+        if let mib = r.throughput?.mibPerS?.median {
             // 9P data that mostly came from the client's page cache (under half an RPC per op) never crossed the socket.
-            let rpcs = j["rpcs_per_op"]?.number ?? 0
+            let rpcs = r.rpcsPerOp ?? 0
             let (name, limit): (String, Double?) = r.params[.path]?.textValue != "9p" ? ("pread ", limits.preadGiBs)
                 : (rpcs >= 0.5 ? ("sock ", limits.socketStreamGiBs) : ("memcpy ", limits.memcpyGiBs))
             guard let limit, limit > 0 else { return "-" }
             return name + Units.fixed(mib / (limit * 1024), 3)
         }
-        guard let p50 = j.at(path: "latency_ns.p50")?.number, p50 > 0, let rtt = limits.socketRTTus else { return "-" }
+        guard let p50 = r.latency?.p50.map(Double.init), p50 > 0, let rtt = limits.socketRTTus else { return "-" }
         return "rtt/p50 " + Units.fixed(rtt * 1000 / p50, 2)
     }
 
     func row(_ r: ResultRecord) {
-        let j = r.json
-        func num(_ path: String, _ digits: Int) -> String { j.at(path: path)?.number.map { Units.fixed($0, digits) } ?? "-" }
-        func ns(_ path: String) -> String { j.at(path: path)?.number.map { Units.formatNanoseconds($0) } ?? "-" }
+        func num(_ path: String, _ digits: Int) -> String { r.metric(path).map { Units.fixed($0, digits) } ?? "-" }
+        func ns(_ path: String) -> String { r.metric(path).map { Units.formatNanoseconds($0) } ?? "-" }
         print(line([r.scenario, r.params.description, r.status.rawValue, num("throughput.ops_per_s.median", 0),
                     num("throughput.mib_per_s.median", 1), num("rpcs_per_op", 2), ns("latency_ns.p50"), ns("latency_ns.p99"),
                     r.status == .ok ? versusLimit(r) : "-"]))
         if r.status != .ok, let e = r.error { print("    \(r.status.rawValue): \(e)") }
-        for w in j["warnings"]?.array?.compactMap(\.string) ?? [] { print("    warning: \(w)") }
+        for w in r.warnings { print("    warning: \(w)") }
     }
 }

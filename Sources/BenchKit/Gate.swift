@@ -1,5 +1,3 @@
-import Foundation
-
 /// `bench check`: judges a report against threshold rules (DESIGN.md "Gating").
 public enum Gate {
     /// One rule's outcome.
@@ -22,27 +20,27 @@ public enum Gate {
         public var problems: [String]
     }
 
-    /// A rule file that cannot be used.
+    /// A rule that decodes but cannot be used (a missing limit, a ratio with a top-level select, ...).
     public struct InvalidThresholds: Error, CustomStringConvertible {
         public let description: String
     }
 
     /// Checks `report` against `thresholds`, with `baseline` for baseline rules; `strict` makes skipped rules errors.
-    public static func check(report: JSON, thresholds: JSON, baseline: JSON? = nil, strict: Bool = false) -> Outcome {
+    public static func check(report: Report, thresholds: Thresholds, baseline: Report? = nil, strict: Bool = false) -> Outcome {
         var rows: [Row] = []
         var problems: [String] = []
-        guard report["schema"]?.string == reportSchema, let results = report["results"]?.array else {
+        guard report.schema == reportSchema else {
             return Outcome(rows: [], exitCode: 1, problems: ["the report is not a \(reportSchema) report"])
         }
         let rules: [Rule]
-        do { rules = try parseRules(thresholds) } catch {
+        do { rules = try self.rules(thresholds) } catch {
             return Outcome(rows: [], exitCode: 1, problems: ["\(error)"])
         }
-        if !results.contains(where: { $0["status"]?.string == "ok" }) {
+        if !report.results.contains(where: { $0.status == .ok }) {
             problems.append("the report has no ok result")
         }
         for rule in rules {
-            var row = evaluate(rule, results, baseline: baseline?["results"]?.array)
+            var row = evaluate(rule, report.results, baseline: baseline?.results)
             if strict && row.verdict == .skipped {
                 row.verdict = .error
                 row.note = "skipped under --strict: " + row.note
@@ -57,8 +55,8 @@ public enum Gate {
     /// The check table as text.
     public static func render(_ o: Outcome) -> String {
         var lines: [String] = []
-        let nameWidth = min(100, max(4, o.rows.map(\.name.count).max() ?? 4))
-        func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
+        let nameWidth = Swift.min(100, Swift.max(4, o.rows.map(\.name.count).max() ?? 4))
+        func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: Swift.max(0, w - s.count)) }
         lines.append(pad("rule", nameWidth) + "  " + pad("metric", 30) + "  " + pad("measured", 12) + "  " + pad("limit", 14) + "  verdict")
         for r in o.rows {
             let m = r.measured.map { Units.fixed($0, abs($0) >= 100 ? 1 : 3) } ?? "-"
@@ -74,7 +72,7 @@ public enum Gate {
 
     // MARK: rules
 
-    struct Side { var select: JSON; var metric: String }
+    struct Side { var select: ResultSelector; var metric: String }
 
     struct Rule {
         var name: String
@@ -88,7 +86,7 @@ public enum Gate {
 
         var limitText: String {
             var parts: [String] = []
-            if let equals { parts.append("== " + JSON.format(equals).replacingOccurrences(of: ".0", with: "")) }
+            if let equals { parts.append("== " + CSVReport.number(equals).replacingOccurrences(of: ".0", with: "")) }
             if let min { parts.append(">= " + Units.fixed(min, min == min.rounded() ? 0 : 2)) }
             if let max { parts.append("<= " + Units.fixed(max, max == max.rounded() ? 0 : 2)) }
             if let tolerance { parts.append("baseline -\(Units.fixed(tolerance * 100, 0))%") }
@@ -96,71 +94,42 @@ public enum Gate {
         }
     }
 
-    static let selectKeys: Set<String> = ["scenario", "server", "params", "status"]
+    /// Parameter names a selector may use beyond `ParamKey`'s (DESIGN.md lists them for scenarios to come).
+    static let futureParams: Set<String> = ["link_delay_us", "clients"]
 
-    static func parseSide(_ v: JSON?, _ where_: String) throws(InvalidThresholds) -> Side {
-        guard let v, v.object != nil else { throw InvalidThresholds(description: "\(where_): expected an object with select and metric") }
-        guard let select = v["select"], let members = select.object else {
-            throw InvalidThresholds(description: "\(where_): `select` must be an object")
+    static func side(_ select: ResultSelector?, _ metric: String?, _ where_: String) throws(InvalidThresholds) -> Side {
+        guard let select else { throw InvalidThresholds(description: "\(where_): `select` must be an object") }
+        for name in (select.params ?? [:]).keys.sorted() where ParamKey(rawValue: name) == nil && !futureParams.contains(name) {
+            throw InvalidThresholds(description: "\(where_): unknown parameter \"\(name)\" in select.params")
         }
-        for (k, value) in members {
-            guard selectKeys.contains(k) else {
-                throw InvalidThresholds(description: "\(where_): unknown select key \"\(k)\" (expected scenario, server, params)")
-            }
-            if k == "params" {
-                guard let ps = value.object else { throw InvalidThresholds(description: "\(where_): select.params must be an object") }
-                for (pk, pv) in ps {
-                    guard ParamKey(rawValue: pk) != nil || ["entries", "link_delay_us", "clients"].contains(pk) else {
-                        throw InvalidThresholds(description: "\(where_): unknown parameter \"\(pk)\" in select.params")
-                    }
-                    guard pv.string != nil || pv.number != nil else {
-                        throw InvalidThresholds(description: "\(where_): select.params.\(pk) must be a string or a number")
-                    }
-                }
-            } else if value.string == nil {
-                throw InvalidThresholds(description: "\(where_): select.\(k) must be a string")
-            }
-        }
-        guard let metric = v["metric"]?.string, !metric.isEmpty else {
+        guard let metric, !metric.isEmpty else {
             throw InvalidThresholds(description: "\(where_): `metric` must be a non-empty string")
         }
         return Side(select: select, metric: metric)
     }
 
-    static func parseRules(_ t: JSON) throws(InvalidThresholds) -> [Rule] {
-        guard let rules = t["rules"]?.array else { throw InvalidThresholds(description: "thresholds: expected {\"rules\": [...]}") }
+    /// The usable rules of `t`, in file order; the error names the first rule that cannot be used.
+    static func rules(_ t: Thresholds) throws(InvalidThresholds) -> [Rule] {
         var out: [Rule] = []
-        for (i, r) in rules.enumerated() {
-            let at = "rule \(i + 1)"
-            guard let members = r.object else { throw InvalidThresholds(description: "\(at): expected an object") }
-            let known: Set<String> = ["name", "select", "metric", "ratio", "equals", "max", "min", "baseline", "comment"]
-            for (k, _) in members where !known.contains(k) {
-                throw InvalidThresholds(description: "\(at): unknown key \"\(k)\"")
-            }
-            guard let name = r["name"]?.string else { throw InvalidThresholds(description: "\(at): `name` must be a string") }
-            let where_ = "rule \"\(name)\""
-            var rule = Rule(name: name)
-            func number(_ key: String) throws(InvalidThresholds) -> Double? {
-                guard let v = r[key] else { return nil }
-                guard let n = v.number else { throw InvalidThresholds(description: "\(where_): `\(key)` must be a number") }
-                return n
-            }
-            rule.equals = try number("equals")
-            rule.max = try number("max")
-            rule.min = try number("min")
-            if let b = r["baseline"] {
-                guard let tol = b["tolerance"]?.number, tol >= 0, tol < 1 else {
+        for r in t.rules {
+            let where_ = "rule \"\(r.name)\""
+            var rule = Rule(name: r.name, equals: r.equals, max: r.max, min: r.min)
+            if let b = r.baseline {
+                guard b.tolerance >= 0, b.tolerance < 1 else {
                     throw InvalidThresholds(description: "\(where_): baseline must be {\"tolerance\": 0...1}")
                 }
-                rule.tolerance = tol
+                rule.tolerance = b.tolerance
             }
-            if let ratio = r["ratio"] {
-                guard r["select"] == nil, r["metric"] == nil else {
+            if let ratio = r.ratio {
+                guard r.select == nil, r.metric == nil else {
                     throw InvalidThresholds(description: "\(where_): a ratio rule has no top-level select/metric")
                 }
-                rule.ratio = (try parseSide(ratio["numerator"], where_ + " numerator"), try parseSide(ratio["denominator"], where_ + " denominator"))
+                guard let n = ratio.numerator, let d = ratio.denominator else {
+                    throw InvalidThresholds(description: "\(where_): a ratio needs a numerator and a denominator, each with select and metric")
+                }
+                rule.ratio = (try side(n.select, n.metric, where_ + " numerator"), try side(d.select, d.metric, where_ + " denominator"))
             } else {
-                rule.single = try parseSide(r, where_)
+                rule.single = try side(r.select, r.metric, where_)
             }
             if rule.tolerance != nil {
                 guard rule.ratio == nil, let m = rule.single?.metric, m.hasPrefix("throughput."), m.hasSuffix(".median") else {
@@ -176,50 +145,29 @@ public enum Gate {
 
     // MARK: evaluation
 
-    static func matches(_ select: JSON, _ result: JSON) -> Bool {
-        for (k, v) in select.object ?? [] {
-            switch k {
-            case "server": if result["server"]?["kind"]?.string != v.string { return false }
-            case "params":
-                for (pk, pv) in v.object ?? [] {
-                    guard let actual = result["params"]?[pk], actual == pv || sizeEquals(actual, pv) else { return false }
-                }
-            default: if result[k] != v { return false }
-            }
-        }
-        return true
-    }
+    enum Lookup { case value(Double, ResultRecord), skipped(String), failed(String), error(String) }
 
-    /// "64K" in a rule matches 65536 in a report.
-    static func sizeEquals(_ actual: JSON, _ wanted: JSON) -> Bool {
-        guard let a = actual.number, let s = wanted.string, let n = Units.parseSize(s) else { return false }
-        return a == Double(n)
-    }
-
-    enum Lookup { case value(Double, JSON), skipped(String), failed(String), error(String) }
-
-    static func lookup(_ side: Side, _ results: [JSON]) -> Lookup {
-        let found = results.filter { matches(side.select, $0) }
+    static func lookup(_ side: Side, _ results: [ResultRecord]) -> Lookup {
+        let found = results.filter { side.select.matches($0) }
         guard !found.isEmpty else { return .skipped("no result matches") }
         guard found.count == 1 else { return .error("\(found.count) results match; a select must match exactly one") }
         let r = found[0]
-        switch r["status"]?.string {
-        case "failed": return .failed("the matched result failed: \(r["error"]?.string ?? "no error given")")
-        case "skipped": return .skipped("the matched result was skipped: \(r["error"]?.string ?? "")")
-        default: break
+        switch r.status {
+        case .failed: return .failed("the matched result failed: \(r.error ?? "no error given")")
+        case .skipped: return .skipped("the matched result was skipped: \(r.error ?? "")")
+        case .ok: break
         }
         if side.metric.hasPrefix("rpcs_by_type.") {
-            let v = r.at(path: side.metric)?.number ?? 0  // a type never sent is absent: 0
-            return .value(v, r)
+            return .value(r.metric(side.metric) ?? 0, r)  // a type never sent is absent: 0
         }
-        guard let v = r.at(path: side.metric)?.number else { return .error("metric \(side.metric) is absent or not a number") }
+        guard let v = r.metric(side.metric) else { return .error("metric \(side.metric) is absent or not a number") }
         return .value(v, r)
     }
 
-    static func evaluate(_ rule: Rule, _ results: [JSON], baseline: [JSON]?) -> Row {
+    static func evaluate(_ rule: Rule, _ results: [ResultRecord], baseline: [ResultRecord]?) -> Row {
         var row = Row(name: rule.name, metric: rule.single?.metric ?? "ratio", measured: nil, limit: rule.limitText, verdict: .error, note: "")
         let measured: Double
-        var matched: JSON?
+        var matched: ResultRecord?
         if let (num, den) = rule.ratio {
             row.metric = "ratio " + num.metric.split(separator: ".").prefix(2).joined(separator: ".")
             let a = lookup(num, results), b = lookup(den, results)
@@ -250,26 +198,26 @@ public enum Gate {
             return baselineVerdict(row, side, tolerance, matched, baseline)
         }
         var ok = true
-        if let e = rule.equals, abs(measured - e) > 1e-9 * max(1, abs(e)) { ok = false }
-        if let m = rule.max, measured > m + 1e-9 * max(1, abs(m)) { ok = false }
-        if let m = rule.min, measured < m - 1e-9 * max(1, abs(m)) { ok = false }
+        if let e = rule.equals, abs(measured - e) > 1e-9 * Swift.max(1, abs(e)) { ok = false }
+        if let m = rule.max, measured > m + 1e-9 * Swift.max(1, abs(m)) { ok = false }
+        if let m = rule.min, measured < m - 1e-9 * Swift.max(1, abs(m)) { ok = false }
         row.verdict = ok ? .pass : .fail
         return row
     }
 
     /// Flags a regression when the median dropped by more than `tolerance` and the U-test agrees (p < 0.05, >= 5 reps each).
-    static func baselineVerdict(_ row: Row, _ side: Side, _ tolerance: Double, _ result: JSON, _ baseline: [JSON]?) -> Row {
+    static func baselineVerdict(_ row: Row, _ side: Side, _ tolerance: Double, _ result: ResultRecord, _ baseline: [ResultRecord]?) -> Row {
         var row = row
         guard let baseline else { row.verdict = .skipped; row.note = "no --baseline given"; return row }
-        let selectSame = JSON.object([("scenario", result["scenario"] ?? .null), ("params", result["params"] ?? .null)]
-                                     + [("server", result["server"]?["kind"] ?? .null)])
-        let old = baseline.filter { matches(selectSame, $0) && $0["params"] == result["params"] && $0["status"]?.string == "ok" }
-        guard old.count == 1, let oldMedian = old[0].at(path: side.metric)?.number else {
+        let old = baseline.filter {
+            $0.scenario == result.scenario && $0.server.kind == result.server.kind && $0.params == result.params && $0.status == .ok
+        }
+        guard old.count == 1, let oldMedian = old[0].metric(side.metric) else {
             row.verdict = .skipped; row.note = "no matching ok result in the baseline"; return row
         }
-        let samplesPath = String(side.metric.dropLast(".median".count)) + ".samples"
-        let a = old[0].at(path: samplesPath)?.array?.compactMap(\.number) ?? []
-        let b = result.at(path: samplesPath)?.array?.compactMap(\.number) ?? []
+        // "throughput.<x>.median": the samples of <x>.
+        let distribution = String(side.metric.split(separator: ".")[1])
+        let a = old[0].samples(distribution), b = result.samples(distribution)
         row.limit = ">= \(Units.fixed(oldMedian * (1 - tolerance), 1)) (baseline \(Units.fixed(oldMedian, 1)))"
         let measured = row.measured ?? 0
         guard measured < oldMedian * (1 - tolerance) else { row.verdict = .pass; return row }
