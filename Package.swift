@@ -38,8 +38,10 @@ let package = Package(
         ]),
         // Process and host support shared by the bench and the tests: spawning, CPU placement, temporary folders.
         .target(name: "HostSupport", dependencies: ["NUMA", .product(name: "SystemPackage", package: "swift-system")]),
+        // The report side of the bench: the report model and its JSON/CSV/SVG forms, check, compare, statistics.
+        .target(name: "BenchReport", dependencies: ["P9"]),
         .target(name: "BenchKit", dependencies: [
-            "Gofer", "LocalGofer", "P9", "SafeMem", "NUMA", "HostSupport",
+            "BenchReport", "Gofer", "LocalGofer", "P9", "SafeMem", "NUMA", "HostSupport",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -58,7 +60,7 @@ let package = Package(
         .testTarget(name: "P9Tests", dependencies: ["P9", "TestSupport", "CShims"]),
         .testTarget(name: "LocalGoferTests", dependencies: ["LocalGofer", "P9", "TestSupport"]),
         .testTarget(name: "GoferTests", dependencies: ["Gofer", "LocalGofer", "P9", "SafeMem", "TestSupport"]),
-        .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "TestSupport"],
+        .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "BenchReport", "TestSupport"],
                     exclude: ["Golden"]),  // reports written by an earlier bench, read by path
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import BenchReport
 import Foundation
 
 /// The `bench` command line (swift-argument-parser, Commands.swift): run (default), list, check, compare, plot, serve (hidden).

@@ -1,3 +1,5 @@
+import BenchReport
+
 extension ResultRecord {
     /// Fills the measured fields from `m`: every one when an op ran, only the repetitions otherwise.
     mutating func record(_ m: Measurement, movesBytes: Bool) {

@@ -1,3 +1,4 @@
+import BenchReport
 import NUMA
 import P9
 
@@ -46,9 +47,6 @@ public enum ServerSpec: Equatable, Sendable, CustomStringConvertible {
         return kind
     }
 }
-
-/// Report formats.
-public enum ReportFormat: String, CaseIterable, Sendable { case json, csv, svg }
 
 /// Everything `bench run` was asked to do.
 public struct RunOptions: Sendable {

@@ -1,3 +1,4 @@
+import BenchReport
 /// What a scenario is: its name, the parameters it uses and what one op does.
 public struct ScenarioSpec: Sendable {
     public let name: String

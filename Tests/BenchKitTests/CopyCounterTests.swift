@@ -1,4 +1,5 @@
 import BenchKit
+import BenchReport
 import XCTest
 
 /// The client's in-memory payload copies per op, as the report carries them (exact counts).

@@ -1,4 +1,5 @@
 import BenchKit
+import BenchReport
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML

@@ -14,6 +14,9 @@ public struct ReportError: Error, CustomStringConvertible {
     public var description: String { "report: \(message)" }
 }
 
+/// The files `bench run` writes: report.json, report.csv, report.svg.
+public enum ReportFormat: String, CaseIterable, Sendable { case json, csv, svg }
+
 /// The JSON encoder of report files: sorted keys, two-space pretty printing, slashes as they are.
 func reportEncoder() -> JSONEncoder {
     let e = JSONEncoder()
@@ -94,7 +97,7 @@ extension Report {
 }
 
 /// Writes `data` to a temporary file beside `path`, then renames it over `path`.
-func writeAtomically(_ data: Data, to path: String) throws(ReportError) {
+public func writeAtomically(_ data: Data, to path: String) throws(ReportError) {
     let tmp = path + ".tmp-\(getpid())"
     guard FileManager.default.createFile(atPath: tmp, contents: data) else {
         throw ReportError("cannot write \(tmp): \(String(cString: strerror(errno)))")
