@@ -40,27 +40,30 @@ let package = Package(
         .target(name: "HostSupport", dependencies: ["NUMA", .product(name: "SystemPackage", package: "swift-system")]),
         // The report side of the bench: the report model and its JSON/CSV/SVG forms, check, compare, statistics.
         .target(name: "BenchReport", dependencies: ["P9"]),
+        // The measuring side: scenarios, runner, limits, the builtin server, the command line.
         .target(name: "BenchKit", dependencies: [
-            "BenchReport", "Gofer", "LocalGofer", "P9", "SafeMem", "NUMA", "HostSupport",
-            .product(name: "Histogram", package: "hdrhistogram-swift"),
+            "BenchReport", "CShims", "Gofer", "HostSupport", "LocalGofer", "NUMA", "P9", "SafeMem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
-        .executableTarget(name: "bench", dependencies: [
-            "BenchKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .executableTarget(name: "bench", dependencies: ["BenchKit"]),
         .executableTarget(name: "goferd", dependencies: [
             "LocalGofer", "P9",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Helpers shared by the test targets: temporary directories, a diod process, waiting on conditions.
-        .target(name: "TestSupport", dependencies: ["P9", "SafeMem", "HostSupport"]),
-        .testTarget(name: "SafeMemTests", dependencies: ["SafeMem", "CShims", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["HostSupport", "P9"]),
+        .testTarget(name: "SafeMemTests", dependencies: [
+            "CShims", "SafeMem", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .testTarget(name: "NUMATests", dependencies: ["NUMA"]),
-        .testTarget(name: "P9Tests", dependencies: ["P9", "TestSupport", "CShims"]),
-        .testTarget(name: "LocalGoferTests", dependencies: ["LocalGofer", "P9", "TestSupport"]),
+        .testTarget(name: "P9Tests", dependencies: ["P9", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
+        .testTarget(name: "LocalGoferTests", dependencies: [
+            "LocalGofer", "P9", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .testTarget(name: "GoferTests", dependencies: ["Gofer", "LocalGofer", "P9", "SafeMem", "TestSupport"]),
-        .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "BenchReport", "TestSupport"],
+        .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "BenchReport", "NUMA", "TestSupport"],
                     exclude: ["Golden"]),  // reports written by an earlier bench, read by path
     ],
     swiftLanguageModes: [.v6]
