@@ -68,9 +68,6 @@ func makeScenario(_ spec: ScenarioSpec, _ params: ParamSet, _ env: ScenarioEnvir
     }
 }
 
-/// Whether the multi resolver exists in Gofer (it landed with Filesystem+Multi.swift).
-let multiResolverAvailable = true
-
 /// The filesystem options `params` ask for; throws a skip for combinations the filesystem cannot run.
 func filesystemOptions(_ params: ParamSet) throws -> FilesystemOptions {
     let mode = params.text(.mode)
@@ -78,9 +75,6 @@ func filesystemOptions(_ params: ParamSet) throws -> FilesystemOptions {
     if let r = params[.resolver]?.textValue {
         if r == "vfs1" && mode != "shared" && mode != "none" {
             throw BenchError.skip("the vfs1 resolver models cacheRemoteRevalidating and runs only in mode shared (or none, which is shared)")
-        }
-        if r == "multi" && !multiResolverAvailable {
-            throw BenchError.skip("the multi resolver is not implemented yet (Gofer falls back to vfs2)")
         }
         o.resolver = ResolverKind(rawValue: r) ?? .vfs2
     }
