@@ -4,7 +4,9 @@ import P9
 
 /// A command-line mistake: exit 64 with `message`.
 public struct UsageError: Error, CustomStringConvertible, Equatable {
+    /// What was wrong, naming the flag.
     public let message: String
+    /// A usage error saying `message`.
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
@@ -50,25 +52,37 @@ public enum ServerSpec: Equatable, Sendable, CustomStringConvertible {
 
 /// Everything `bench run` was asked to do.
 public struct RunOptions: Sendable {
+    /// The suite whose scenarios and defaults apply.
     public var suite: Suite = .quick
     /// Scenarios to run (nil: the suite's).
     public var scenarios: [String]?
     /// Parameter values given on the command line (they replace the suite's for every scenario).
     public var values: [ParamKey: [ParamValue]] = [:]
+    /// Measured repetitions per combination (nil: the suite's).
     public var repetitions: Int?
+    /// Unmeasured ops before the first repetition (nil: the suite's).
     public var warmup: Int?
     /// Length of one repetition in nanoseconds (exclusive with `ops`).
     public var durationNs: UInt64?
     /// Ops per repetition.
     public var ops: Int?
+    /// The server to measure.
     public var server: ServerSpec = .builtin
+    /// The aname to attach (an external server).
     public var aname: String?
+    /// The user name to attach as.
     public var uname: String?
+    /// The numeric uid to attach as.
     public var uid: UInt32?
+    /// The folder for the report files (nil: results/<UTC stamp>).
     public var out: String?
+    /// The report files to write.
     public var formats: [ReportFormat] = ReportFormat.allCases
+    /// Print neither the table nor progress.
     public var quiet = false
+    /// Seed of fixture contents and random offsets.
     public var seed: UInt64 = 1
+    /// The file every RPC is written to as JSON lines (nil: no trace).
     public var trace: String?
     /// NUMA node the bench's client threads run on (nil: unbound).
     public var cpuNode: Int?
@@ -81,6 +95,7 @@ public struct RunOptions: Sendable {
     /// The command line, for the report's context.
     public var argv: [String] = []
 
+    /// The defaults: the quick suite on the builtin server.
     public init() {}
 
     /// The scenarios to run, in declared order.
@@ -96,7 +111,9 @@ public struct RunOptions: Sendable {
         return ParamSet.crossProduct(spec.params, v)
     }
 
+    /// Repetitions per combination, flag or suite.
     public var effectiveRepetitions: Int { repetitions ?? suite.repetitions }
+    /// Warm-up ops, flag or suite.
     public var effectiveWarmup: Int { warmup ?? suite.warmup }
 
     /// Parses a NUMA node number and checks that the node exists (the error names the nodes that do).

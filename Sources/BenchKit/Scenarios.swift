@@ -13,8 +13,11 @@ public struct ScenarioEnvironment: Sendable {
     public let client: Client
     /// The fixtures, when the bench can reach the export's files.
     public let fixtures: Fixtures?
+    /// The aname to attach with.
     public let aname: String
+    /// The user name to attach as.
     public let uname: String?
+    /// The numeric uid to attach as.
     public let uid: UInt32?
     /// The NUMA node I/O buffers are allocated on (nil: wherever malloc puts them).
     public var memNode: Int? = nil

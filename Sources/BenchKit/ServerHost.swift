@@ -8,6 +8,7 @@ import P9
 
 /// A running 9P server the bench connects to: started by the bench (builtin, inproc, diod) or external.
 public final class ServerHost: @unchecked Sendable {  // mutable state (`child`, `inproc`, `control`) guarded by `lock`
+    /// Which server this is.
     public let spec: ServerSpec
     /// The exported folder on this machine when the bench can reach it (fixtures go there), else nil.
     public let exportPath: String?

@@ -1,6 +1,7 @@
 import BenchReport
 /// What a scenario is: its name, the parameters it uses and what one op does.
 public struct ScenarioSpec: Sendable {
+    /// The scenario's name (the `--scenario` word).
     public let name: String
     /// The parameters it uses, in report order; other flags are ignored for it.
     public let params: [ParamKey]
@@ -66,12 +67,15 @@ public struct ScenarioSpec: Sendable {
 
 /// A named set of scenarios with default parameter values and measurement settings.
 public struct Suite: Sendable {
+    /// The suite's name (the `--suite` word).
     public let name: String
+    /// The scenarios it runs, by name.
     public let scenarios: [String]
     /// Default values of every parameter for every scenario of the suite.
     public let defaults: [ParamKey: [ParamValue]]
     /// Per-scenario overrides of `defaults`.
     public let overrides: [String: [ParamKey: [ParamValue]]]
+    /// Measured repetitions per combination.
     public let repetitions: Int
     /// Unmeasured ops before the first repetition.
     public let warmup: Int
@@ -86,6 +90,7 @@ public struct Suite: Sendable {
         overrides[scenario]?[key] ?? defaults[key] ?? []
     }
 
+    /// The suite called `name` (quick, ci or full).
     public static func named(_ name: String) -> Suite? { [quick, ci, full].first { $0.name == name } }
 
     private static func t(_ words: String...) -> [ParamValue] { words.map { .text($0) } }

@@ -2,11 +2,17 @@
 public enum Compare {
     /// One matched result and metric.
     public struct Row: Sendable {
+        /// The scenario.
         public var scenario: String
+        /// Its parameters as "key=value" words.
         public var params: String
+        /// ops_per_s or mib_per_s.
         public var metric: String
+        /// The old median.
         public var old: Double
+        /// The new median.
         public var new: Double
+        /// The U-test's p-value (nil: fewer than 5 samples on a side).
         public var p: Double?
         /// faster, slower or same.
         public var verdict: String

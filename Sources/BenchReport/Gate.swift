@@ -5,23 +5,33 @@ public enum Gate {
 
     /// A row of the check table.
     public struct Row: Sendable {
+        /// The rule's name.
         public var name: String
+        /// The metric judged ("ratio ..." for a ratio rule).
         public var metric: String
+        /// The value measured (nil when none could be read).
         public var measured: Double?
+        /// The limit as text ("== 11", "<= 2").
         public var limit: String
+        /// pass, fail, skipped or error.
         public var verdict: Verdict
+        /// Why, when not a plain pass or fail.
         public var note: String
     }
 
     /// The outcome of a check: its rows and the exit code (0 ok, 2 regression, 1 cannot judge; 1 wins).
     public struct Outcome: Sendable {
+        /// One row per rule, in file order.
         public var rows: [Row]
+        /// What `bench check` exits with.
         public var exitCode: Int32
+        /// What keeps the report from being judged at all.
         public var problems: [String]
     }
 
     /// A rule that decodes but cannot be used (a missing limit, a ratio with a top-level select, ...).
     public struct InvalidThresholds: Error, CustomStringConvertible {
+        /// Which rule and what is wrong with it.
         public let description: String
     }
 

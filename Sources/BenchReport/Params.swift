@@ -55,16 +55,21 @@ public enum ParamValue: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The integer, when it is one.
     public var intValue: Int? { if case let .int(i) = self { return i } else { return nil } }
+    /// The word, when it is one.
     public var textValue: String? { if case let .text(s) = self { return s } else { return nil } }
 }
 
 /// The parameters of one scenario run, in the scenario's declared order.
 public struct ParamSet: Hashable, Sendable, CustomStringConvertible {
+    /// The parameters and their values, in the scenario's order.
     public var entries: [(ParamKey, ParamValue)]
 
+    /// A parameter set of `entries`, in that order.
     public init(_ entries: [(ParamKey, ParamValue)]) { self.entries = entries }
 
+    /// The value of `key` (nil when the scenario does not use it).
     public subscript(key: ParamKey) -> ParamValue? { entries.first(where: { $0.0 == key })?.1 }
 
     /// The textual value of `key` (empty when absent).

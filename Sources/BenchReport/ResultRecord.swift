@@ -5,13 +5,17 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     /// ok, failed or skipped.
     public enum Status: String, Codable, Sendable { case ok, failed, skipped }
 
+    /// The scenario's name.
     public var scenario: String
     /// Only the parameters the scenario uses.
     public var params: ParamSet
+    /// The server that answered.
     public var server: ServerInfo
+    /// ok, failed or skipped.
     public var status: Status
     /// Why the result failed or was skipped (nil when ok).
     public var error: String?
+    /// Measured repetitions (some, when a failure cut them short).
     public var repetitions = 0
     /// Measured ops over all repetitions.
     public var ops = 0
@@ -27,6 +31,7 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     public var wireBytesPerOp: Double?
     /// Payload bytes the client copied in its own memory inside ops, per op.
     public var bytesCopiedPerOp: Double?
+    /// Ops/s and MiB/s, one sample per repetition.
     public var throughput: Throughput?
     /// Per-op latency percentiles (`latency_ns`).
     public var latency: Latency?
@@ -92,162 +97,5 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         try c.encodeOrNull(latency, forKey: .latency)
         try c.encodeOrNull(cpu, forKey: .cpu)
         try c.encode(warnings, forKey: .warnings)
-    }
-}
-
-/// `server` of a result: which server answered and what the connection negotiated.
-public struct ServerInfo: Codable, Sendable, Equatable {
-    /// builtin, inproc, diod or external.
-    public var kind: String
-    /// The server's address (nil for a socketpair).
-    public var address: String?
-    /// The negotiated version string.
-    public var version: String?
-    /// Extension messages usable on the connection (empty for plain 9P2000.L).
-    public var extensions: [String]
-    /// The negotiated msize.
-    public var msize: Int?
-    /// socketpair, unix or tcp.
-    public var transport: String
-
-    /// Server information with every field given.
-    public init(kind: String, address: String? = nil, version: String? = nil, extensions: [String] = [], msize: Int? = nil,
-                transport: String) {
-        self.kind = kind
-        self.address = address
-        self.version = version
-        self.extensions = extensions
-        self.msize = msize
-        self.transport = transport
-    }
-
-    enum CodingKeys: String, CodingKey { case kind, address, version, extensions, msize, transport }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(kind, forKey: .kind)
-        try c.encodeOrNull(address, forKey: .address)
-        try c.encodeOrNull(version, forKey: .version)
-        try c.encode(extensions, forKey: .extensions)
-        try c.encodeOrNull(msize, forKey: .msize)
-        try c.encode(transport, forKey: .transport)
-    }
-}
-
-/// `throughput` of a result: one sample per repetition.
-public struct Throughput: Codable, Sendable, Equatable {
-    public var opsPerS: Distribution
-    /// nil for scenarios that move no payload.
-    public var mibPerS: Distribution?
-
-    /// Throughput with the given distributions.
-    public init(opsPerS: Distribution, mibPerS: Distribution?) {
-        self.opsPerS = opsPerS
-        self.mibPerS = mibPerS
-    }
-
-    enum CodingKeys: String, CodingKey { case opsPerS = "ops_per_s", mibPerS = "mib_per_s" }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(opsPerS, forKey: .opsPerS)
-        try c.encodeOrNull(mibPerS, forKey: .mibPerS)
-    }
-}
-
-/// Samples (one per repetition) with their median, minimum and maximum.
-public struct Distribution: Codable, Sendable, Equatable {
-    public var median: Double?
-    public var min: Double?
-    public var max: Double?
-    public var samples: [Double]
-
-    /// The distribution of `samples`.
-    public init(samples: [Double]) {
-        median = Statistics.median(samples)
-        min = samples.min()
-        max = samples.max()
-        self.samples = samples
-    }
-
-    enum CodingKeys: String, CodingKey { case median, min, max, samples }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        median = try c.decodeIfPresent(Double.self, forKey: .median)
-        min = try c.decodeIfPresent(Double.self, forKey: .min)
-        max = try c.decodeIfPresent(Double.self, forKey: .max)
-        samples = try (c.decodeIfPresent([Double?].self, forKey: .samples) ?? []).compactMap { $0 }  // null: not finite
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeNumber(median, forKey: .median)
-        try c.encodeNumber(min, forKey: .min)
-        try c.encodeNumber(max, forKey: .max)
-        try c.encode(samples.map { $0.isFinite ? $0 : nil }, forKey: .samples)
-    }
-}
-
-/// `latency_ns` of a result: percentiles of per-op times (batch means when `batch` > 1).
-public struct Latency: Codable, Sendable, Equatable {
-    public var p50: Int?
-    public var p90: Int?
-    public var p99: Int?
-    public var p999: Int?
-    public var max: Int?
-    /// Ops per clock read (1: every op timed on its own).
-    public var batch: Int
-
-    /// Latency percentiles with every field given.
-    public init(p50: Int?, p90: Int?, p99: Int?, p999: Int?, max: Int?, batch: Int) {
-        self.p50 = p50
-        self.p90 = p90
-        self.p99 = p99
-        self.p999 = p999
-        self.max = max
-        self.batch = batch
-    }
-
-    enum CodingKeys: String, CodingKey { case p50, p90, p99, p999, max, batch }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        p50 = try c.decodeIfPresent(Int.self, forKey: .p50)
-        p90 = try c.decodeIfPresent(Int.self, forKey: .p90)
-        p99 = try c.decodeIfPresent(Int.self, forKey: .p99)
-        p999 = try c.decodeIfPresent(Int.self, forKey: .p999)
-        max = try c.decodeIfPresent(Int.self, forKey: .max)
-        batch = try c.decodeIfPresent(Int.self, forKey: .batch) ?? 1
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeOrNull(p50, forKey: .p50)
-        try c.encodeOrNull(p90, forKey: .p90)
-        try c.encodeOrNull(p99, forKey: .p99)
-        try c.encodeOrNull(p999, forKey: .p999)
-        try c.encodeOrNull(max, forKey: .max)
-        try c.encode(batch, forKey: .batch)
-    }
-}
-
-/// `cpu` of a result: getrusage(RUSAGE_SELF) seconds over the measured repetitions.
-public struct CPUTimes: Codable, Sendable, Equatable {
-    public var userS: Double?
-    public var sysS: Double?
-
-    /// CPU times with both fields given.
-    public init(userS: Double?, sysS: Double?) {
-        self.userS = userS
-        self.sysS = sysS
-    }
-
-    enum CodingKeys: String, CodingKey { case userS = "user_s", sysS = "sys_s" }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeNumber(userS, forKey: .userS)
-        try c.encodeNumber(sysS, forKey: .sysS)
     }
 }

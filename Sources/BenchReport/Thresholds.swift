@@ -2,6 +2,7 @@ import Foundation
 
 /// A rule file for `bench check` (Benchmarks/thresholds.json, described in results/README.md).
 public struct Thresholds: Codable, Sendable {
+    /// The rules, in the order the check table lists them.
     public var rules: [ThresholdRule]
 
     /// A rule file holding `rules`.
@@ -27,14 +28,21 @@ public struct Thresholds: Codable, Sendable {
 /// One rule as written: a metric of one selected result, or the ratio of two, held to `equals`/`min`/`max`;
 /// or (with `baseline`) a throughput median held to the baseline report's within a tolerance.
 public struct ThresholdRule: Codable, Sendable {
+    /// The rule's name in the check table.
     public var name: String
+    /// The result the metric is read from.
     public var select: ResultSelector?
     /// A dotted path of the result's JSON form ("rpcs_per_op", "rpcs_by_type.Tclunk", "throughput.mib_per_s.median").
     public var metric: String?
+    /// The two sides of a ratio rule (instead of `select` and `metric`).
     public var ratio: RatioSides?
+    /// The value the metric must equal.
     public var equals: Double?
+    /// The largest value allowed.
     public var max: Double?
+    /// The smallest value allowed.
     public var min: Double?
+    /// Judged against `--baseline` instead.
     public var baseline: BaselineTolerance?
     /// Free text for people reading the file.
     public var comment: String?
@@ -72,8 +80,11 @@ public struct ThresholdRule: Codable, Sendable {
 
 /// Which result a rule reads: every field given must match (`server` is `server.kind`; sizes may be written "64K").
 public struct ResultSelector: Codable, Sendable {
+    /// The scenario's name.
     public var scenario: String?
+    /// The server's kind (builtin, inproc, diod, external).
     public var server: String?
+    /// ok, failed or skipped.
     public var status: String?
     /// Parameter values by name.
     public var params: [String: ParamMatch]?
@@ -146,7 +157,9 @@ public enum ParamMatch: Codable, Sendable, Equatable {
 
 /// The two sides of a ratio rule.
 public struct RatioSides: Codable, Sendable {
+    /// The side divided.
     public var numerator: MetricSide?
+    /// The side divided by.
     public var denominator: MetricSide?
 
     /// A ratio of `numerator` to `denominator`.
@@ -167,7 +180,9 @@ public struct RatioSides: Codable, Sendable {
 
 /// One side of a ratio: a metric of one selected result.
 public struct MetricSide: Codable, Sendable {
+    /// The result the metric is read from.
     public var select: ResultSelector?
+    /// A dotted metric path of that result.
     public var metric: String?
 
     /// The metric `metric` of the result `select` names.
@@ -188,6 +203,7 @@ public struct MetricSide: Codable, Sendable {
 
 /// A baseline rule's allowed relative drop of the median (0 ..< 1).
 public struct BaselineTolerance: Codable, Sendable {
+    /// The allowed relative drop of the median.
     public var tolerance: Double
 
     /// A tolerance of `tolerance` (0.1: 10% slower is still a pass).
@@ -199,22 +215,5 @@ public struct BaselineTolerance: Codable, Sendable {
         try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         tolerance = try c.decode(Double.self, forKey: .tolerance)
-    }
-}
-
-/// A JSON object key of any name.
-struct AnyCodingKey: CodingKey {
-    let stringValue: String
-    init(stringValue: String) { self.stringValue = stringValue }
-    var intValue: Int? { nil }
-    init?(intValue: Int) { nil }
-}
-
-/// Throws when the object `decoder` reads has a key outside `known` (a misspelt rule key is an error, not ignored).
-func rejectUnknownKeys(_ decoder: any Decoder, _ known: [String]) throws {
-    let c = try decoder.container(keyedBy: AnyCodingKey.self)
-    for k in c.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) where !known.contains(k.stringValue) {
-        throw DecodingError.dataCorruptedError(forKey: k, in: c,
-                                               debugDescription: "unknown key \"\(k.stringValue)\" (expected \(known.joined(separator: ", ")))")
     }
 }

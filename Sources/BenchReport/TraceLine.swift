@@ -2,15 +2,21 @@
 public struct TraceLine: Codable, Sendable, Equatable {
     /// The scenario and its parameters ("stat mode=shared ...").
     public var run: String
+    /// The repetition, from 0.
     public var repetition: Int
     /// The op's index in its repetition; nil for RPCs outside ops (background steps).
     public var op: Int?
+    /// CLOCK_MONOTONIC ns when the request was sent.
     public var timeNs: Int
+    /// The request's tag.
     public var tag: Int
     /// The message name ("Twalkgetattr").
     public var type: String
+    /// The fid the request names.
     public var fid: Int
+    /// Request bytes on the wire.
     public var bytesSent: Int
+    /// Reply bytes on the wire.
     public var bytesReceived: Int
 
     /// A trace line with every field given.

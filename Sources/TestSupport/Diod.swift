@@ -20,6 +20,7 @@ public final class Diod: Sendable {
 
     /// Why diod could not be started.
     public struct StartError: Error, CustomStringConvertible {
+        /// What failed, with diod's log.
         public let description: String
     }
 

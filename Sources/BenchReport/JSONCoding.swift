@@ -1,21 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
-
-/// A report or rule file that cannot be read or written.
-public struct ReportError: Error, CustomStringConvertible {
-    /// What went wrong, naming the file.
-    public let message: String
-
-    /// An error with `message`.
-    public init(_ message: String) { self.message = message }
-
-    public var description: String { "report: \(message)" }
-}
-
-/// The files `bench run` writes: report.json, report.csv, report.svg.
-public enum ReportFormat: String, CaseIterable, Sendable { case json, csv, svg }
 
 /// The JSON encoder of report files: sorted keys, two-space pretty printing, slashes as they are.
 func reportEncoder() -> JSONEncoder {
@@ -59,56 +42,6 @@ func describe(_ error: DecodingError) -> String {
     }
 }
 
-extension Report {
-    /// Reads a report.json; the error names the file and the place that does not decode.
-    public init(contentsOf path: String) throws(ReportError) {
-        self = try decodeJSONFile(Report.self, at: path)
-    }
-
-    /// Decodes a report.json text.
-    public init(jsonData data: Data) throws(ReportError) {
-        self = try decodeJSON(Report.self, from: data, source: "report")
-    }
-
-    /// The report.json text: sorted keys, pretty printed, a final newline.
-    public func jsonData() throws -> Data {
-        var data = try reportEncoder().encode(self)
-        data.append(0x0A)
-        return data
-    }
-
-    /// Writes the formats asked for into `dir` atomically (temp file + rename); returns the paths written.
-    public func write(to dir: String, formats: [ReportFormat]) throws -> [String] {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var paths: [String] = []
-        for f in formats {
-            let data: Data
-            switch f {
-            case .json: data = try jsonData()
-            case .csv: data = Data(CSVReport.render(self).utf8)
-            case .svg: data = Data(Plot.render(self).utf8)
-            }
-            let path = dir + "/report." + f.rawValue
-            try writeAtomically(data, to: path)
-            paths.append(path)
-        }
-        return paths
-    }
-}
-
-/// Writes `data` to a temporary file beside `path`, then renames it over `path`.
-public func writeAtomically(_ data: Data, to path: String) throws(ReportError) {
-    let tmp = path + ".tmp-\(getpid())"
-    guard FileManager.default.createFile(atPath: tmp, contents: data) else {
-        throw ReportError("cannot write \(tmp): \(String(cString: strerror(errno)))")
-    }
-    guard rename(tmp, path) == 0 else {
-        let e = errno
-        unlink(tmp)
-        throw ReportError("cannot rename \(tmp) to \(path): \(String(cString: strerror(e)))")
-    }
-}
-
 extension KeyedEncodingContainer {
     /// Encodes `value`, or null when it is nil: a contract field is never left out.
     mutating func encodeOrNull<T: Encodable>(_ value: T?, forKey key: Key) throws {
@@ -118,5 +51,22 @@ extension KeyedEncodingContainer {
     /// Encodes `value`, or null when it is nil or not finite (JSON has no NaN).
     mutating func encodeNumber(_ value: Double?, forKey key: Key) throws {
         if let value, value.isFinite { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
+    }
+}
+
+/// A JSON object key of any name.
+struct AnyCodingKey: CodingKey {
+    let stringValue: String
+    init(stringValue: String) { self.stringValue = stringValue }
+    var intValue: Int? { nil }
+    init?(intValue: Int) { nil }
+}
+
+/// Throws when the object `decoder` reads has a key outside `known` (a misspelt rule key is an error, not ignored).
+func rejectUnknownKeys(_ decoder: any Decoder, _ known: [String]) throws {
+    let c = try decoder.container(keyedBy: AnyCodingKey.self)
+    for k in c.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) where !known.contains(k.stringValue) {
+        throw DecodingError.dataCorruptedError(forKey: k, in: c,
+                                               debugDescription: "unknown key \"\(k.stringValue)\" (expected \(known.joined(separator: ", ")))")
     }
 }
