@@ -11,10 +11,7 @@ extension Filesystem {
     private func statImpl(_ path: String, follow: Bool) throws -> FileStat {
         lock.lock()
         defer { lock.unlock() }
-        let d = try resolve(path, followFinal: follow)
-        // VFS1 fetches attributes again for the stat itself; VFS2 already has them from the walk.
-        if options.resolver == .vfs1 { try refresh(d) }
-        return FileStat(qid: d.qid, attr: d.attr)
+        return try resolver.stat(try pathComponents(path), followFinal: follow, in: self)
     }
 
     /// mkdir(2). Instantiates no dentry for the new directory.
@@ -24,7 +21,7 @@ extension Filesystem {
         let (parentPath, name) = try parentAndName(path)
         let parent = try resolveDirectoryForChange(parentPath)
         if options.cachesMetadata, parent.children[name] != nil { throw Errno.fileExists }
-        _ = try requireFid(parent).mkdir(name, mode: mode & 0o7777, gid: Frame.noGID, uid: uid)
+        _ = try fid(of: parent).mkdir(name, mode: mode & 0o7777, gid: Frame.noGID, uid: uid)
         parent.negative.remove(name)
         parent.listing = nil
     }
@@ -45,7 +42,7 @@ extension Filesystem {
             if flags & 0x200 != 0 && !c.isDirectory { throw Errno.notDirectory }
             if flags & 0x200 == 0 && c.isDirectory { throw Errno.isDirectory }
         }
-        try requireFid(parent).unlinkAt(name, flags: flags)
+        try fid(of: parent).unlinkAt(name, flags: flags)
         if let c = parent.children[name] { markStale(c) }
         if options.cachesMetadata { parent.negative.insert(name) }
         parent.listing = nil
@@ -58,7 +55,7 @@ extension Filesystem {
         let (parentPath, name) = try parentAndName(path)
         let parent = try resolveDirectoryForChange(parentPath)
         if options.cachesMetadata, parent.children[name] != nil { throw Errno.fileExists }
-        _ = try requireFid(parent).symlink(name, target: target, gid: Frame.noGID, uid: uid)
+        _ = try fid(of: parent).symlink(name, target: target, gid: Frame.noGID, uid: uid)
         parent.negative.remove(name)
         parent.listing = nil
     }
@@ -81,7 +78,7 @@ extension Filesystem {
         guard mayAccess(d, .read) else { throw Errno.permissionDenied }
         if options.cachesMetadata, let l = d.listing { return l }
         if d.directoryHandle == nil {
-            d.directoryHandle = try Handle.open(try requireFid(d), read: true, write: false, truncate: false, useHostFD: false)
+            d.directoryHandle = try Handle.open(try fid(of: d), read: true, write: false, truncate: false, useHostFD: false)
         }
         guard let dir = d.directoryHandle?.file else { throw Errno.badFileDescriptor }
         var entries: [DirectoryEntry] = []
@@ -108,12 +105,12 @@ extension Filesystem {
         let oldParent = try resolveDirectoryForChange(oldParentPath)
         let newParent = try resolveDirectoryForChange(newParentPath)
         var moved = oldParent.children[oldName]
-        if fidsNamePaths, let m = moved, let fid = m.fid {
+        if fidsNamePaths, let m = moved, let movedFid = m.fid {
             // Trename through the moved fid keeps it valid; its descendants' fids still name old paths.
-            try fid.rename(to: requireFid(newParent), name: newName)
+            try movedFid.rename(to: fid(of: newParent), name: newName)
             for c in Array(m.children.values) { markStale(c) }
         } else {
-            try requireFid(oldParent).renameAt(oldName, to: requireFid(newParent), newName)
+            try fid(of: oldParent).renameAt(oldName, to: fid(of: newParent), newName)
             if fidsNamePaths, let m = moved {
                 markStale(m)  // its fid still names the old path on a path-based server
                 moved = nil
@@ -144,7 +141,7 @@ extension Filesystem {
         guard !d.isDirectory else { throw Errno.isDirectory }
         var attr = SetAttr()
         attr.size = size
-        try requireFid(d).setAttr(.size, attr)
+        try fid(of: d).setAttr(.size, attr)
         d.pages?.truncate(to: size)
         d.attr.size = size
     }
@@ -156,7 +153,7 @@ extension Filesystem {
         let d = try resolve(path)
         var attr = SetAttr()
         attr.mode = mode & 0o7777
-        try requireFid(d).setAttr(.mode, attr)
+        try fid(of: d).setAttr(.mode, attr)
         d.attr.mode = (d.attr.mode & ~0o7777) | (mode & 0o7777)
     }
 
@@ -173,7 +170,7 @@ extension Filesystem {
             var attr = SetAttr()
             if let a = atime { valid.formUnion([.atime, .atimeSet]); attr.atime = a }
             if let m = mtime { valid.formUnion([.mtime, .mtimeSet]); attr.mtime = m }
-            try requireFid(d).setAttr(valid, attr)
+            try fid(of: d).setAttr(valid, attr)
         } else {
             if let a = atime { d.pendingATime = a }
             if let m = mtime { d.pendingMTime = m }
@@ -184,17 +181,9 @@ extension Filesystem {
     public func statfs() throws -> StatFS {
         lock.lock()
         defer { lock.unlock() }
-        return try requireFid(root).statfs()
+        return try fid(of: root).statfs()
     }
 
     /// True on plain 9P2000.L servers: diod binds a fid to a path, so a rename leaves other fids naming the old path.
     var fidsNamePaths: Bool { client.version == 0 }
-
-    /// A directory about to change: resolved, checked for write and search permission.
-    func resolveDirectoryForChange(_ components: [String]) throws -> Dentry {
-        let d = try resolve(components: components)
-        guard d.isDirectory else { throw Errno.notDirectory }
-        guard mayAccess(d, [.write, .execute]) else { throw Errno.permissionDenied }
-        return d
-    }
 }

@@ -15,6 +15,8 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     /// Payload bytes copied in client memory by the data paths.
     public let copies: CopyCounter
     let lock = NSRecursiveLock()
+    /// How paths become dentries, chosen from `options.resolver`.
+    let resolver: any Resolver
     let root: Dentry
     /// The attach identity used for permission checks.
     let uid: UInt32
@@ -31,9 +33,7 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     public init(client: Client, options: FilesystemOptions = FilesystemOptions(), aname: String = "",
                 uname: String? = nil, nUname: UInt32? = nil, copies: CopyCounter = CopyCounter()) throws {
         self.copies = copies
-        if options.resolver == .vfs1 && options.mode != .shared {
-            throw FilesystemError.invalidOptions("the vfs1 resolver models cacheRemoteRevalidating and needs the shared mode")
-        }
+        resolver = try makeResolver(for: options)
         self.client = client
         self.options = options
         let rootFile = try client.attach(aname: aname, uname: uname, nUname: nUname)
