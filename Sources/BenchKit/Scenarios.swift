@@ -20,7 +20,7 @@ public struct ScenarioEnvironment: Sendable {
     /// The run's seed (random offsets).
     public var seed: UInt64 = 1
     /// Payload bytes the filesystems of this environment copy in client memory.
-    public var copies = CopyCounter()
+    public var copies = PayloadCopies()
 }
 
 /// One prepared scenario with fixed parameters: the runner calls `background()` (when `hasBackground`)
@@ -90,8 +90,9 @@ func filesystemOptions(_ params: ParamSet) throws -> FilesystemOptions {
 
 func makeFilesystem(_ params: ParamSet, _ env: ScenarioEnvironment) throws -> Filesystem {
     let options = try filesystemOptions(params)
-    return try Filesystem(client: env.client, options: options, aname: env.aname, uname: env.uname, nUname: env.uid,
-                          copies: env.copies)
+    let fs = try Filesystem(client: env.client, options: options, aname: env.aname, uname: env.uname, nUname: env.uid)
+    env.copies.track(fs)
+    return fs
 }
 
 func requireFixtures(_ env: ScenarioEnvironment) throws -> Fixtures {

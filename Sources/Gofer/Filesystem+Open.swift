@@ -142,7 +142,7 @@ extension Filesystem {
             if options.hostFDs { fd = donated } else { Glibc.close(donated) }
         }
         let handle = Handle(file: clone, hostFD: fd, readable: handleReads, writable: request.write,
-                            multiblock: options.multiblock, copies: copies)
+                            multiblock: options.multiblock, counters: counters)
         let r = try parentFid.walkGetAttr([name])
         let d = Dentry(parent: parent, name: name, qid: r.qids.last ?? created.qid, attr: r.attr, fid: r.file)
         insert(d, into: parent)
@@ -161,10 +161,10 @@ extension Filesystem {
     private func openHandle(_ d: Dentry, read: Bool, write: Bool, truncate: Bool) throws -> Handle {
         if d.fid == nil {
             return try Handle.open(try walkFromNearestFid(d), read: read, write: write, truncate: truncate,
-                                   useHostFD: options.hostFDs, multiblock: options.multiblock, copies: copies, cloned: true)
+                                   useHostFD: options.hostFDs, multiblock: options.multiblock, cloned: true, counters: counters)
         }
         return try Handle.open(try fid(of: d), read: read, write: write, truncate: truncate,
-                               useHostFD: options.hostFDs, multiblock: options.multiblock, copies: copies)
+                               useHostFD: options.hostFDs, multiblock: options.multiblock, counters: counters)
     }
 
     func truncated(_ d: Dentry) {
@@ -175,7 +175,7 @@ extension Filesystem {
     /// The page cache of a regular file, created on first use.
     func pages(of d: Dentry) throws -> PageCache {
         if let p = d.pages { return p }
-        let p = PageCache(size: d.attr.size, readahead: options.readahead, copies: copies)
+        let p = PageCache(size: d.attr.size, readahead: options.readahead, counters: counters)
         d.pages = p
         return p
     }

@@ -12,8 +12,10 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     public let client: Client
     /// The options it was made with.
     public let options: FilesystemOptions
-    /// Payload bytes copied in client memory by the data paths.
-    public let copies: CopyCounter
+    /// Copies, page-cache hits and misses, and write-backs of the data paths, counted since init.
+    public var stats: FilesystemStats { counters.snapshot }
+    /// The live counts behind `stats`, shared with the handles and page caches.
+    let counters = StatsCounters()
     let lock = NSRecursiveLock()
     /// How paths become dentries, chosen from `options.resolver`.
     let resolver: any Resolver
@@ -29,10 +31,8 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     private var isReleased = false
 
     /// Attaches to `aname` on `client` and makes a filesystem with `options`.
-    /// `copies` may be shared by several filesystems (the bench reads one counter per run).
     public init(client: Client, options: FilesystemOptions = FilesystemOptions(), aname: String = "",
-                uname: String? = nil, nUname: UInt32? = nil, copies: CopyCounter = CopyCounter()) throws {
-        self.copies = copies
+                uname: String? = nil, nUname: UInt32? = nil) throws {
         resolver = try makeResolver(for: options)
         self.client = client
         self.options = options

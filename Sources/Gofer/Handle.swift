@@ -4,15 +4,6 @@ import SafeMem
 import Synchronization
 import SystemPackage
 
-/// Counts payload bytes the client copies in memory (not the kernel's socket copies).
-public final class CopyCounter: Sendable {
-    private let bytes = Atomic<Int>(0)
-    public init() {}
-    /// Bytes copied so far.
-    public var value: Int { bytes.load(ordering: .relaxed) }
-    func add(_ n: Int) { bytes.add(n, ordering: .relaxed) }
-}
-
 /// A remote open file: an opened fid and, when the server donated one, a host descriptor (gVisor `handle`).
 ///
 /// Reads and writes go through `BlockSeq`s. With a host FD they are pread/preadv on it (no RPC);
@@ -28,25 +19,39 @@ public final class Handle: Sendable {
     public let writable: Bool
     /// Multi-block 9P strategy.
     public let multiblock: MultiBlockStrategy
-    private let copies: CopyCounter
+    /// Where the buffered path counts its copies (the owning filesystem's counters).
+    let counters: StatsCounters
     private let closed = Atomic<Bool>(false)
 
     /// A handle over an opened fid and/or a host descriptor, which it now owns.
-    public init(file: ClientFile?, hostFD: Int32, readable: Bool, writable: Bool,
-                multiblock: MultiBlockStrategy = .buffered, copies: CopyCounter = CopyCounter()) {
+    public convenience init(file: ClientFile?, hostFD: Int32, readable: Bool, writable: Bool,
+                            multiblock: MultiBlockStrategy = .buffered) {
+        self.init(file: file, hostFD: hostFD, readable: readable, writable: writable, multiblock: multiblock,
+                  counters: StatsCounters())
+    }
+
+    /// A handle whose copies count into `counters`.
+    init(file: ClientFile?, hostFD: Int32, readable: Bool, writable: Bool, multiblock: MultiBlockStrategy,
+         counters: StatsCounters) {
         self.file = file
         self.hostFD = hostFD
         self.readable = readable
         self.writable = writable
         self.multiblock = multiblock
-        self.copies = copies
+        self.counters = counters
     }
 
-    /// Opens `file` the seed's way: clone walk + Tlopen; the host FD is kept when donated and `useHostFD`.
+    /// Opens a clone of `file` (Twalk of no names) with Tlopen; the host FD is kept when donated and `useHostFD`.
     /// With `cloned: true`, `file` is already a fresh fid the handle may own: no clone walk is sent.
     public static func open(_ file: ClientFile, read: Bool, write: Bool, truncate: Bool, useHostFD: Bool,
-                            multiblock: MultiBlockStrategy = .buffered, copies: CopyCounter = CopyCounter(),
-                            cloned: Bool = false) throws -> Handle {
+                            multiblock: MultiBlockStrategy = .buffered, cloned: Bool = false) throws -> Handle {
+        try open(file, read: read, write: write, truncate: truncate, useHostFD: useHostFD, multiblock: multiblock,
+                 cloned: cloned, counters: StatsCounters())
+    }
+
+    /// `open` for a filesystem: the handle's copies count into `counters`.
+    static func open(_ file: ClientFile, read: Bool, write: Bool, truncate: Bool, useHostFD: Bool,
+                     multiblock: MultiBlockStrategy, cloned: Bool = false, counters: StatsCounters) throws -> Handle {
         precondition(read || write, "a handle is opened for reading, writing or both")
         let clone = cloned ? file : try file.walk([]).file
         var flags: OpenFlags = read && write ? .readWrite : (write ? .writeOnly : .readOnly)
@@ -62,7 +67,7 @@ public final class Handle: Sendable {
         if let donated = opened.hostFD {
             if useHostFD { fd = donated } else { Glibc.close(donated) }
         }
-        return Handle(file: clone, hostFD: fd, readable: read, writable: write, multiblock: multiblock, copies: copies)
+        return Handle(file: clone, hostFD: fd, readable: read, writable: write, multiblock: multiblock, counters: counters)
     }
 
     /// True when reads and writes use the host descriptor.
@@ -81,13 +86,13 @@ public final class Handle: Sendable {
             // Every block at once (no IOV_MAX cap here: the client splits by payload, not by iovec count).
             return try dsts.withIOVecs(limit: .max) { try file.read(into: $0, offset: offset) }
         }
-        // The seed's buffered path: one temporary buffer, then copySeq into the blocks.
+        // Buffered: one temporary buffer, then copySeq into the blocks.
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: dsts.numBytes, alignment: 64)
         defer { buf.deallocate() }
         let n = try file.read(into: buf, offset: offset)
         if n == 0 { return 0 }
         let cp = try copySeq(dst: dsts, src: BlockSeq(Block(buf).takeFirst(n)))
-        copies.add(cp)
+        counters.copied(cp)
         return cp
     }
 
@@ -114,7 +119,7 @@ public final class Handle: Sendable {
             cp = error.bytes
             gatherError = error
         }
-        copies.add(cp)
+        counters.copied(cp)
         if cp == 0, let gatherError { throw gatherError }
         let n = try file.write(from: UnsafeRawBufferPointer(rebasing: buf[0..<cp]), offset: offset)
         if n == cp, let gatherError { throw gatherError }

@@ -17,7 +17,7 @@ final class CopyCounterTests: XCTestCase {
             let label = "\(r["scenario"]?.string ?? "?") \(p?["path"]?.string ?? "?") blocks=\(p?["blocks"]?.number ?? 0) \(p?["multiblock"]?.string ?? "?")"
             XCTAssertEqual(r["status"]?.string, "ok", label)
             let buffered9P = p?["path"]?.string == "9p" && p?["blocks"]?.number == 4 && p?["multiblock"]?.string == "buffered"
-            // One op moves one I/O unit (blocks x 4K); only the seed's buffered path copies it, once.
+            // One op moves one I/O unit (blocks x 4K); only the buffered multi-block 9P path copies it, once.
             XCTAssertEqual(r["bytes_copied_per_op"]?.number, buffered9P ? 4 * 4096 : 0, label)
         }
     }

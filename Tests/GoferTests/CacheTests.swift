@@ -52,6 +52,39 @@ final class CacheTests: XCTestCase {
         XCTAssertEqual(try fx.export.read("f"), [0, 0, 0, 0, 0, 0, 0, 0, 1, 2])
     }
 
+    func testStatsCountPageCacheHitsMissesAndWriteBacks() throws {
+        let fx = try Fixture(.goferd)
+        try fx.makePath("f", contents: patternBytes(20_000))  // five pages, the last one partial
+        let fs = try fx.filesystem(FilesystemOptions(mode: .exclusive, hostFDs: false))
+        defer { fs.release() }
+        let f = try fs.open("f", flags: O_RDWR)
+        XCTAssertEqual(fs.stats, FilesystemStats())
+        var buf = [UInt8](repeating: 0, count: 5000)
+        // A miss reads page 0 and, ahead, pages 1-4 (five blocks over 9P: the buffered path copies 20000 bytes).
+        XCTAssertEqual(try buf.withUnsafeMutableBytes { try f.pread(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<100]), at: 0) }, 100)
+        XCTAssertEqual(fs.stats.pageCacheMisses, 1)
+        XCTAssertEqual(fs.stats.pageCacheHits, 0)
+        // Pages 0, 1 and 2 are cached: three hits, no RPC.
+        let (_, types) = try rpcs(fs) { try buf.withUnsafeMutableBytes { try f.pread(into: $0, at: 4000) } }
+        XCTAssertEqual(types, [])
+        XCTAssertEqual(fs.stats.pageCacheHits, 3)
+        // A partial-page write needs page 0's data (a hit); a whole-page write of page 2 needs none.
+        XCTAssertEqual(try ([1, 2, 3] as [UInt8]).withUnsafeBytes { try f.pwrite(from: $0, at: 10) }, 3)
+        let page = [UInt8](repeating: 9, count: 4096)
+        XCTAssertEqual(try page.withUnsafeBytes { try f.pwrite(from: $0, at: 8192) }, 4096)
+        XCTAssertEqual(fs.stats.pageCacheHits, 4)
+        XCTAssertEqual(fs.stats.writeBacks, 0, "Exclusive writes back lazily")
+        // Dirty pages 0 and 2 are not contiguous: two write-backs, each one block (no copy).
+        try f.fsync()
+        var expected = FilesystemStats()
+        expected.pageCacheMisses = 1
+        expected.pageCacheHits = 4
+        expected.writeBacks = 2
+        expected.payloadBytesCopied = 20_000 + 100 + 5000 + 3 + 4096
+        XCTAssertEqual(fs.stats, expected)
+        try f.close()
+    }
+
     func testManyThreadsShareOneFilesystem() throws {
         let fx = try Fixture(.goferd)
         for t in 0..<4 { try fx.makePath("t\(t)/seed", contents: patternBytes(1000, seed: UInt64(t + 1))) }

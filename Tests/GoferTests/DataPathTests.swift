@@ -55,17 +55,17 @@ final class DataPathTests: XCTestCase {
         let bufs = Buffers()
         // read
         let dst = bufs.seq(sizes)
-        let copiesBefore = fs.copies.value
+        let copiesBefore = fs.stats.payloadBytesCopied
         XCTAssertEqual(try file.readBlocks(dst, at: 1000), total)
         XCTAssertEqual(contents(dst), Array(original[1000..<1000 + total]), "\(layout) read")
         let expectedCopies = (!hostFD && multiblock == .buffered && sizes.count > 1) ? total : 0
-        XCTAssertEqual(fs.copies.value - copiesBefore, expectedCopies, "copies on read, \(layout) \(multiblock) hostFD=\(hostFD)")
+        XCTAssertEqual(fs.stats.payloadBytesCopied - copiesBefore, expectedCopies, "copies on read, \(layout) \(multiblock) hostFD=\(hostFD)")
         // write
         let newBytes = patternBytes(total, seed: 77)
         let src = bufs.seq(sizes, bytes: newBytes)
-        let copiesBeforeWrite = fs.copies.value
+        let copiesBeforeWrite = fs.stats.payloadBytesCopied
         XCTAssertEqual(try file.writeBlocks(src, at: 500), total)
-        XCTAssertEqual(fs.copies.value - copiesBeforeWrite, expectedCopies, "copies on write")
+        XCTAssertEqual(fs.stats.payloadBytesCopied - copiesBeforeWrite, expectedCopies, "copies on write")
         try file.close()
         var expected = original
         expected.replaceSubrange(500..<500 + total, with: newBytes)

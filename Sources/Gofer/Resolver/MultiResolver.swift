@@ -165,8 +165,8 @@ struct MultiResolver: Resolver {
         let h: Handle
         do {
             h = try Handle.open(r.file, read: handleReads, write: request.write, truncate: request.truncate,
-                                useHostFD: fs.options.hostFDs, multiblock: fs.options.multiblock, copies: fs.copies,
-                                cloned: true)
+                                useHostFD: fs.options.hostFDs, multiblock: fs.options.multiblock, cloned: true,
+                                counters: fs.counters)
         } catch where errnoOf(error) == .permissionDenied && handleReads != request.read {
             return nil  // a write-only file: the usual route retries with the access asked for
         }
