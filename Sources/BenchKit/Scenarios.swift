@@ -195,7 +195,7 @@ final class OpenReadCloseScenario: ScenarioInstance {
     func op(thread: Int) throws -> Int {
         let f = try fs.open(path, flags: O_RDONLY)
         let n: Int
-        do { n = try f.readBlocks(buffer.seq, at: 0) } catch { try? f.close(); throw error }
+        do { n = try f.read(into: buffer.seq, at: 0) } catch { try? f.close(); throw error }
         try f.close()
         return n
     }
@@ -236,7 +236,7 @@ final class DataFile {
 
     /// Reads or writes one I/O unit at `offset`; a short transfer is an error.
     func transfer(at offset: Int) throws -> Int {
-        let n = write ? try file.writeBlocks(buffer.seq, at: UInt64(offset)) : try file.readBlocks(buffer.seq, at: UInt64(offset))
+        let n = write ? try file.write(from: buffer.seq, at: UInt64(offset)) : try file.read(into: buffer.seq, at: UInt64(offset))
         guard n == buffer.unit else {
             throw BenchError.server("short \(write ? "write" : "read") of \(n) bytes at offset \(offset) (wanted \(buffer.unit))")
         }

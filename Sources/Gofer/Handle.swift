@@ -76,7 +76,7 @@ public final class Handle: Sendable {
     /// Reads into `dsts` from `offset`; returns bytes read (short at EOF).
     public func readToBlocksAt(_ dsts: BlockSeq, offset: UInt64) throws -> Int {
         if dsts.isEmpty { return 0 }
-        if hostFD >= 0 { return try hostPreadv(hostFD, dsts, offset: offset) }
+        if hostFD >= 0 { return try FileDescriptor(rawValue: hostFD).read(into: dsts, at: offset) }
         guard let file else { throw Errno.badFileDescriptor }
         let head = dsts.head
         if dsts.numBlocks == 1 && !head.needsSafeCopy {
@@ -99,7 +99,7 @@ public final class Handle: Sendable {
     /// Writes `srcs` at `offset`; returns bytes written.
     public func writeFromBlocksAt(_ srcs: BlockSeq, offset: UInt64) throws -> Int {
         if srcs.isEmpty { return 0 }
-        if hostFD >= 0 { return try hostPwritev(hostFD, srcs, offset: offset) }
+        if hostFD >= 0 { return try FileDescriptor(rawValue: hostFD).write(from: srcs, at: offset) }
         guard let file else { throw Errno.badFileDescriptor }
         let head = srcs.head
         if srcs.numBlocks == 1 && !head.needsSafeCopy {

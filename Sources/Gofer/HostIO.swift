@@ -3,30 +3,34 @@ import Glibc
 import SafeMem
 import SystemPackage
 
-/// Reads from a host descriptor at `offset` into `dsts`: pread for one block, preadv for several.
-///
-/// Splits at IOV_MAX, stops at a short transfer (EOF), retries EINTR. A failure after some bytes
-/// throws `TransferError` carrying the partial count.
-public func hostPreadv(_ fd: Int32, _ dsts: BlockSeq, offset: UInt64) throws -> Int {
-    try hostTransfer(dsts, offset: offset) { seq, off in
-        if seq.numBlocks == 1 {
-            let b = seq.head
-            return pread(fd, b.base, b.count, off_t(off))
+extension FileDescriptor {
+    /// Reads into `dsts` from `offset`: pread for one block, preadv for several.
+    ///
+    /// Splits at IOV_MAX, stops at a short transfer (EOF), retries EINTR. A failure after some bytes
+    /// throws `TransferError` carrying the partial count.
+    public func read(into dsts: BlockSeq, at offset: UInt64) throws -> Int {
+        let fd = rawValue
+        return try hostTransfer(dsts, offset: offset) { seq, off in
+            if seq.numBlocks == 1 {
+                let b = seq.head
+                return Glibc.pread(fd, b.base, b.count, off_t(off))
+            }
+            return seq.withIOVecs { preadv(fd, $0.baseAddress, Int32($0.count), off_t(off)) }
         }
-        return seq.withIOVecs { preadv(fd, $0.baseAddress, Int32($0.count), off_t(off)) }
     }
-}
 
-/// Writes `srcs` to a host descriptor at `offset`: pwrite for one block, pwritev for several.
-///
-/// Same splitting, short-transfer and EINTR rules as `hostPreadv`.
-public func hostPwritev(_ fd: Int32, _ srcs: BlockSeq, offset: UInt64) throws -> Int {
-    try hostTransfer(srcs, offset: offset) { seq, off in
-        if seq.numBlocks == 1 {
-            let b = seq.head
-            return pwrite(fd, b.base, b.count, off_t(off))
+    /// Writes `srcs` at `offset`: pwrite for one block, pwritev for several.
+    ///
+    /// Same splitting, short-transfer and EINTR rules as `read(into:at:)`.
+    public func write(from srcs: BlockSeq, at offset: UInt64) throws -> Int {
+        let fd = rawValue
+        return try hostTransfer(srcs, offset: offset) { seq, off in
+            if seq.numBlocks == 1 {
+                let b = seq.head
+                return Glibc.pwrite(fd, b.base, b.count, off_t(off))
+            }
+            return seq.withIOVecs { pwritev(fd, $0.baseAddress, Int32($0.count), off_t(off)) }
         }
-        return seq.withIOVecs { pwritev(fd, $0.baseAddress, Int32($0.count), off_t(off)) }
     }
 }
 

@@ -16,7 +16,8 @@ public final class OpenFile: @unchecked Sendable {
     public let writable: Bool
     let append: Bool
     private let ownsHandle: Bool
-    private var offset: UInt64 = 0
+    /// The current offset of read(2) and write(2).
+    private var position: UInt64 = 0
     private var closed = false
 
     init(fs: Filesystem, dentry: Dentry, handle: Handle, readable: Bool, writable: Bool, append: Bool, ownsHandle: Bool) {
@@ -31,53 +32,58 @@ public final class OpenFile: @unchecked Sendable {
 
     deinit { if !closed { try? close() } }
 
-    /// Reads at the current offset and advances it.
+    /// read(2): reads at the current offset and advances it.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         fs.lock.lock()
-        let at = offset
+        let at = position
         fs.lock.unlock()
-        let n = try readBlocks(BlockSeq(Block(buffer)), at: at)
+        let n = try read(into: BlockSeq(Block(buffer)), at: at)
         fs.lock.lock()
-        offset = at + UInt64(n)
+        position = at + UInt64(n)
         fs.lock.unlock()
         return n
     }
 
-    /// Writes at the current offset (the end with O_APPEND) and advances it.
+    /// write(2): writes at the current offset (the end with O_APPEND) and advances it.
     public func write(from buffer: UnsafeRawBufferPointer) throws -> Int {
         fs.lock.lock()
-        let at = append ? fs.currentSize(dentry) : offset
+        let at = append ? fs.currentSize(dentry) : position
         fs.lock.unlock()
-        let n = try writeBlocks(BlockSeq(Block(base: UnsafeMutableRawPointer(mutating: buffer.baseAddress), count: buffer.count)), at: at)
+        let n = try write(from: Self.blocks(buffer), at: at)
         fs.lock.lock()
-        offset = at + UInt64(n)
+        position = at + UInt64(n)
         fs.lock.unlock()
         return n
     }
 
-    /// pread(2).
-    public func pread(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
-        try readBlocks(BlockSeq(Block(buffer)), at: offset)
+    /// pread(2): reads at `offset`; the current offset stays.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+        try read(into: BlockSeq(Block(buffer)), at: offset)
     }
 
-    /// pwrite(2).
-    public func pwrite(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws -> Int {
-        try writeBlocks(BlockSeq(Block(base: UnsafeMutableRawPointer(mutating: buffer.baseAddress), count: buffer.count)), at: offset)
+    /// pwrite(2): writes at `offset`; the current offset stays.
+    public func write(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws -> Int {
+        try write(from: Self.blocks(buffer), at: offset)
+    }
+
+    /// A read-only buffer as the BlockSeq the data path takes (it only reads from it).
+    private static func blocks(_ buffer: UnsafeRawBufferPointer) -> BlockSeq {
+        BlockSeq(Block(base: UnsafeMutableRawPointer(mutating: buffer.baseAddress), count: buffer.count))
     }
 
     /// Reads into a BlockSeq at `offset`: host FD, page cache, or 9P, by mode and handle.
-    public func readBlocks(_ dsts: BlockSeq, at offset: UInt64) throws -> Int {
+    public func read(into dsts: BlockSeq, at offset: UInt64) throws -> Int {
         guard readable else { throw Errno.badFileDescriptor }
         if handle.hasHostFD || !fs.options.cachesData {
             return try handle.readToBlocksAt(dsts, offset: offset)
         }
         fs.lock.lock()
         defer { fs.lock.unlock() }
-        return try fs.pages(of: dentry).read(into: dsts, offset: offset, handle: handle)
+        return try fs.pages(of: dentry).read(into: dsts, at: offset, through: handle)
     }
 
     /// Writes a BlockSeq at `offset`: host FD, page cache (writeback or write-through), or 9P.
-    public func writeBlocks(_ srcs: BlockSeq, at offset: UInt64) throws -> Int {
+    public func write(from srcs: BlockSeq, at offset: UInt64) throws -> Int {
         guard writable else { throw Errno.badFileDescriptor }
         if handle.hasHostFD || !fs.options.cachesData {
             let n = try handle.writeFromBlocksAt(srcs, offset: offset)
@@ -92,9 +98,9 @@ public final class OpenFile: @unchecked Sendable {
         let n: Int
         if fs.options.mode == .writethrough {
             n = try handle.writeFromBlocksAt(srcs, offset: offset)
-            try pages.update(from: srcs, offset: offset, written: n)
+            try pages.update(from: srcs, at: offset, written: n)
         } else {
-            n = try pages.write(from: srcs, offset: offset, handle: handle)
+            n = try pages.write(from: srcs, at: offset, through: handle)
         }
         fs.grow(dentry, to: offset + UInt64(n))
         return n

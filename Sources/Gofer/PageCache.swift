@@ -28,7 +28,7 @@ final class PageCache {
     deinit { pages.values.forEach { $0.bytes.deallocate() } }
 
     /// Reads `[offset, offset+dst.count)` through the cache, filling misses from `handle` with readahead.
-    func read(into dst: BlockSeq, offset: UInt64, handle: Handle) throws -> Int {
+    func read(into dst: BlockSeq, at offset: UInt64, through handle: Handle) throws -> Int {
         guard offset < size else { return 0 }
         let want = Int(min(UInt64(dst.numBytes), size - offset))
         var done = 0
@@ -45,8 +45,8 @@ final class PageCache {
         return done
     }
 
-    /// Writes `src` at `offset` into the cache, marking pages dirty; the size grows as needed.
-    func write(from src: BlockSeq, offset: UInt64, handle: Handle) throws -> Int {
+    /// Writes `src` at `offset` into the cache, marking pages dirty (partial pages filled through `handle`); the size grows as needed.
+    func write(from src: BlockSeq, at offset: UInt64, through handle: Handle) throws -> Int {
         let total = src.numBytes
         var done = 0
         while done < total {
@@ -68,7 +68,7 @@ final class PageCache {
     }
 
     /// Updates cached pages after a write that already went to the server (Writethrough).
-    func update(from src: BlockSeq, offset: UInt64, written: Int) throws {
+    func update(from src: BlockSeq, at offset: UInt64, written: Int) throws {
         var done = 0
         while done < written {
             let pos = offset + UInt64(done)

@@ -17,7 +17,7 @@ enum OperationSuite {
         let f = try fs.open("dir/file", flags: O_RDWR | O_CREAT | O_EXCL, mode: 0o640)
         XCTAssertEqual(try data.withUnsafeBytes { try f.write(from: $0) }, data.count)
         var back = [UInt8](repeating: 0, count: data.count)
-        XCTAssertEqual(try back.withUnsafeMutableBytes { try f.pread(into: $0, at: 0) }, data.count)
+        XCTAssertEqual(try back.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }, data.count)
         XCTAssertEqual(back, data)
         try f.fsync()
         try f.close()
