@@ -126,25 +126,11 @@ extension Filesystem {
     /// create: clone + Tucreate (the clone becomes the open handle), then Twalkgetattr for the dentry's own fid.
     private func create(_ name: String, in parent: Dentry, _ request: OpenRequest) throws -> OpenFile {
         let parentFid = try fid(of: parent)
-        let clone = try parentFid.walk([]).file
-        let handleReads = request.read || cacheFillsNeedRead(request.write)
-        var flags: OpenFlags = handleReads && request.write ? .readWrite : (request.write ? .writeOnly : .readOnly)
-        flags.insert(.exclusive)
-        let created: (qid: QID, ioUnit: UInt32, hostFD: Int32?)
-        do {
-            created = try clone.create(name, flags: flags, mode: request.mode & 0o7777, gid: Frame.noGID, uid: uid)
-        } catch {
-            try? clone.clunk()
-            throw error
-        }
-        var fd: Int32 = -1
-        if let donated = created.hostFD {
-            if options.hostFDs { fd = donated } else { Glibc.close(donated) }
-        }
-        let handle = Handle(file: clone, hostFD: fd, readable: handleReads, writable: request.write,
-                            multiblock: options.multiblock, counters: counters)
+        let (handle, qid) = try Handle.create(name, in: parentFid, read: request.read || cacheFillsNeedRead(request.write),
+                                              write: request.write, mode: request.mode & 0o7777, uid: uid,
+                                              useHostFD: options.hostFDs, multiblock: options.multiblock, counters: counters)
         let r = try parentFid.walkGetAttr([name])
-        let d = Dentry(parent: parent, name: name, qid: r.qids.last ?? created.qid, attr: r.attr, fid: r.file)
+        let d = Dentry(parent: parent, name: name, qid: r.qids.last ?? qid, attr: r.attr, fid: r.file)
         insert(d, into: parent)
         parent.listing = nil
         var owns = true

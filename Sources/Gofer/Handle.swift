@@ -12,8 +12,8 @@ import SystemPackage
 public final class Handle: Sendable {
     /// The opened fid (nil for a handle over a bare host descriptor).
     public let file: ClientFile?
-    /// The host descriptor, or -1.
-    public let hostFD: Int32
+    /// The host descriptor the server donated (nil: every read and write goes over 9P).
+    public let hostFD: FileDescriptor?
     /// Whether the handle was opened for reading / writing.
     public let readable: Bool
     public let writable: Bool
@@ -24,14 +24,14 @@ public final class Handle: Sendable {
     private let closed = Atomic<Bool>(false)
 
     /// A handle over an opened fid and/or a host descriptor, which it now owns.
-    public convenience init(file: ClientFile?, hostFD: Int32, readable: Bool, writable: Bool,
+    public convenience init(file: ClientFile?, hostFD: FileDescriptor?, readable: Bool, writable: Bool,
                             multiblock: MultiBlockStrategy = .buffered) {
         self.init(file: file, hostFD: hostFD, readable: readable, writable: writable, multiblock: multiblock,
                   counters: StatsCounters())
     }
 
     /// A handle whose copies count into `counters`.
-    init(file: ClientFile?, hostFD: Int32, readable: Bool, writable: Bool, multiblock: MultiBlockStrategy,
+    init(file: ClientFile?, hostFD: FileDescriptor?, readable: Bool, writable: Bool, multiblock: MultiBlockStrategy,
          counters: StatsCounters) {
         self.file = file
         self.hostFD = hostFD
@@ -56,27 +56,49 @@ public final class Handle: Sendable {
         let clone = cloned ? file : try file.walk([]).file
         var flags: OpenFlags = read && write ? .readWrite : (write ? .writeOnly : .readOnly)
         if truncate { flags.insert(.truncate) }
-        let opened: (qid: QID, ioUnit: UInt32, hostFD: Int32?)
+        let opened = try clunkingOnFailure(clone) { try $0.open(flags) }
+        return Handle(file: clone, hostFD: adopt(opened.hostFD, keep: useHostFD), readable: read, writable: write,
+                      multiblock: multiblock, counters: counters)
+    }
+
+    /// Creates `name` in the directory `dir`: a clone of its fid + Tucreate (exclusive); the clone becomes the handle's.
+    static func create(_ name: String, in dir: ClientFile, read: Bool, write: Bool, mode: UInt32, uid: UInt32,
+                       useHostFD: Bool, multiblock: MultiBlockStrategy, counters: StatsCounters) throws -> (handle: Handle, qid: QID) {
+        let clone = try dir.walk([]).file
+        var flags: OpenFlags = read && write ? .readWrite : (write ? .writeOnly : .readOnly)
+        flags.insert(.exclusive)
+        let created = try clunkingOnFailure(clone) { try $0.create(name, flags: flags, mode: mode, gid: Frame.noGID, uid: uid) }
+        let handle = Handle(file: clone, hostFD: adopt(created.hostFD, keep: useHostFD), readable: read, writable: write,
+                            multiblock: multiblock, counters: counters)
+        return (handle, created.qid)
+    }
+
+    /// Runs `body` on a fid the handle was to own; a failure clunks the fid before it propagates.
+    private static func clunkingOnFailure<T>(_ fid: ClientFile, _ body: (ClientFile) throws -> T) throws -> T {
         do {
-            opened = try clone.open(flags)
+            return try body(fid)
         } catch {
-            try? clone.clunk()
+            try? fid.clunk()
             throw error
         }
-        var fd: Int32 = -1
-        if let donated = opened.hostFD {
-            if useHostFD { fd = donated } else { Glibc.close(donated) }
-        }
-        return Handle(file: clone, hostFD: fd, readable: read, writable: write, multiblock: multiblock, counters: counters)
+    }
+
+    /// The descriptor a server donated beside Rlopen/Rucreate: owned by the handle when `keep`, else closed now.
+    private static func adopt(_ donated: Int32?, keep: Bool) -> FileDescriptor? {
+        guard let donated else { return nil }
+        let fd = FileDescriptor(rawValue: donated)
+        if keep { return fd }
+        try? fd.close()
+        return nil
     }
 
     /// True when reads and writes use the host descriptor.
-    public var hasHostFD: Bool { hostFD >= 0 }
+    public var hasHostFD: Bool { hostFD != nil }
 
     /// Reads into `dsts` from `offset`; returns bytes read (short at EOF).
     public func readToBlocksAt(_ dsts: BlockSeq, offset: UInt64) throws -> Int {
         if dsts.isEmpty { return 0 }
-        if hostFD >= 0 { return try FileDescriptor(rawValue: hostFD).read(into: dsts, at: offset) }
+        if let hostFD { return try hostFD.read(into: dsts, at: offset) }
         guard let file else { throw Errno.badFileDescriptor }
         let head = dsts.head
         if dsts.numBlocks == 1 && !head.needsSafeCopy {
@@ -99,7 +121,7 @@ public final class Handle: Sendable {
     /// Writes `srcs` at `offset`; returns bytes written.
     public func writeFromBlocksAt(_ srcs: BlockSeq, offset: UInt64) throws -> Int {
         if srcs.isEmpty { return 0 }
-        if hostFD >= 0 { return try FileDescriptor(rawValue: hostFD).write(from: srcs, at: offset) }
+        if let hostFD { return try hostFD.write(from: srcs, at: offset) }
         guard let file else { throw Errno.badFileDescriptor }
         let head = srcs.head
         if srcs.numBlocks == 1 && !head.needsSafeCopy {
@@ -128,8 +150,8 @@ public final class Handle: Sendable {
 
     /// Flushes the file to stable storage: fsync(2) on the host FD, else Tfsync.
     public func sync() throws {
-        if hostFD >= 0 {
-            while fsync(hostFD) != 0 {
+        if let hostFD {
+            while fsync(hostFD.rawValue) != 0 {
                 let e = Errno(rawValue: errno)
                 if e != .interrupted { throw e }
             }
@@ -142,7 +164,7 @@ public final class Handle: Sendable {
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         try? file?.clunk()
-        if hostFD >= 0 { Glibc.close(hostFD) }
+        try? hostFD?.close()
     }
 
     /// True once `close()` ran.

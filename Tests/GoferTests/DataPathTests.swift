@@ -84,6 +84,27 @@ final class DataPathTests: XCTestCase {
         for layout in Self.layouts.keys.sorted() { try check(path: false, multiblock: .scatter, layout: layout) }
     }
 
+    func testEveryDonatedDescriptorIsClosedOnce() throws {
+        let fx = try Fixture(.goferd)
+        try fx.makePath("f", contents: patternBytes(1000))
+        for options in [FilesystemOptions(mode: .exclusive), FilesystemOptions(mode: .exclusive, hostFDs: false), .cacheNone] {
+            let client = try fx.connect()
+            let before = openDescriptorCount()
+            try {
+                let fs = try Filesystem(client: client, options: options, aname: fx.aname)
+                let r = try fs.open("f", flags: O_RDONLY)
+                XCTAssertEqual(r.handle.hasHostFD, options.hostFDs)
+                let rw = try fs.open("f", flags: O_RDWR)  // a second handle (an upgrade, or cacheNone's own)
+                let created = try fs.open("new", flags: O_RDWR | O_CREAT | O_EXCL)
+                XCTAssertEqual(created.handle.hasHostFD, options.hostFDs)
+                for f in [r, rw, created] { try f.close() }
+                try fs.unlink("new")
+                fs.release()
+            }()
+            XCTAssertEqual(openDescriptorCount(), before, "\(options.mode) hostFDs=\(options.hostFDs)")
+        }
+    }
+
     func testReadAcrossEOFIsShortThenZero() throws {
         let fx = try Fixture(.goferd)
         try fx.makePath("f", contents: patternBytes(1000))
