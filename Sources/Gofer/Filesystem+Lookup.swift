@@ -37,7 +37,7 @@ extension Filesystem {
         let r: (qids: [QID], file: ClientFile, valid: AttrMask, attr: Attr)
         do {
             r = try fid(of: dir).walkGetAttr([name])
-        } catch where errnoOf(error) == .noSuchFileOrDirectory {
+        } catch P9Error.remote(.noSuchFileOrDirectory) {
             if let old = dir.children[name] { markStale(old) }
             if options.cachesMetadata { dir.negative.insert(name) }
             throw Errno.noSuchFileOrDirectory
@@ -55,7 +55,7 @@ extension Filesystem {
     func revalidatingWalk(_ dir: Dentry, _ cachedChild: Dentry) throws -> (qids: [QID], file: ClientFile, valid: AttrMask, attr: Attr) {
         do {
             return try fid(of: dir).walkGetAttr([cachedChild.name])
-        } catch where errnoOf(error) == .noSuchFileOrDirectory {
+        } catch P9Error.remote(.noSuchFileOrDirectory) {
             markStale(cachedChild)
             throw Errno.noSuchFileOrDirectory
         }

@@ -4,6 +4,8 @@ import SystemPackage
 
 /// What an open(2) asks for, decoded from its flags once.
 struct OpenRequest {
+    /// The path as the caller gave it.
+    var path: String
     /// Access asked for (O_RDONLY, O_WRONLY, O_RDWR).
     var read: Bool
     var write: Bool
@@ -17,7 +19,8 @@ struct OpenRequest {
     /// Permission bits of a created file.
     var mode: UInt32
 
-    init(flags: Int32, mode: UInt32) {
+    init(path: String, flags: Int32, mode: UInt32) {
+        self.path = path
         let access = flags & O_ACCMODE
         read = access == O_RDONLY || access == O_RDWR
         write = access == O_WRONLY || access == O_RDWR
@@ -39,10 +42,13 @@ struct OpenRequest {
 
 extension Filesystem {
     /// open(2) with O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND; `mode` for created files.
-    public func open(_ path: String, flags: Int32, mode: UInt32 = 0o644) throws -> OpenFile {
-        lock.lock()
-        defer { lock.unlock() }
-        let request = OpenRequest(flags: flags, mode: mode)
+    public func open(_ path: String, flags: Int32, mode: UInt32 = 0o644) throws(GoferError) -> OpenFile {
+        try locked("open \(path)") { try open(OpenRequest(path: path, flags: flags, mode: mode)) }
+    }
+
+    /// open(2) with the lock held.
+    private func open(_ request: OpenRequest) throws -> OpenFile {
+        let path = request.path
         let components = try pathComponents(path)
         if let opened = try resolver.open(components, request, in: self) { return opened }
         if request.create {
@@ -70,7 +76,7 @@ extension Filesystem {
         }
         if request.truncate { truncated(d) }
         d.openCount += 1
-        return OpenFile(fs: self, dentry: d, handle: h, readable: request.read, writable: request.write,
+        return OpenFile(fs: self, dentry: d, path: request.path, handle: h, readable: request.read, writable: request.write,
                         append: request.append, ownsHandle: owns)
     }
 
@@ -86,7 +92,7 @@ extension Filesystem {
     private func lookupForCreate(_ parent: Dentry, _ name: String) throws -> Dentry? {
         do {
             return try resolver.child(name, of: parent, in: self)
-        } catch where errnoOf(error) == .noSuchFileOrDirectory {
+        } catch where GoferError.errno(of: error) == .noSuchFileOrDirectory {
             return nil
         }
     }
@@ -98,7 +104,7 @@ extension Filesystem {
         if d.isDirectory {
             let h = try Handle.open(try fid(of: d), read: true, write: false, truncate: false, useHostFD: false)
             d.openCount += 1
-            return OpenFile(fs: self, dentry: d, handle: h, readable: true, writable: false, append: false, ownsHandle: true)
+            return OpenFile(fs: self, dentry: d, path: request.path, handle: h, readable: true, writable: false, append: false, ownsHandle: true)
         }
         if options.specialRegularFiles {
             return describe(d, handle: try openHandle(d, read: read, write: write, truncate: truncate), request)
@@ -107,7 +113,7 @@ extension Filesystem {
             // The handle lives as long as the dentry: no RPC.
             if truncate { try self.truncate(d, size: 0) }
             d.openCount += 1
-            return OpenFile(fs: self, dentry: d, handle: h, readable: read, writable: write, append: request.append,
+            return OpenFile(fs: self, dentry: d, path: request.path, handle: h, readable: read, writable: write, append: request.append,
                             ownsHandle: false)
         }
         // Open (or upgrade to) a handle with both the old and the new access; the old stays with its descriptions.
@@ -117,7 +123,7 @@ extension Filesystem {
         let h: Handle
         do {
             h = try openHandle(d, read: r, write: w, truncate: truncate)
-        } catch where errnoOf(error) == .permissionDenied && (r != read || w != write) {
+        } catch where GoferError.errno(of: error) == .permissionDenied && (r != read || w != write) {
             h = try openHandle(d, read: read, write: write, truncate: truncate)
         }
         return describe(d, handle: h, request)
@@ -139,7 +145,7 @@ extension Filesystem {
             owns = false
         }
         d.openCount += 1
-        return OpenFile(fs: self, dentry: d, handle: handle, readable: request.read, writable: request.write,
+        return OpenFile(fs: self, dentry: d, path: request.path, handle: handle, readable: request.read, writable: request.write,
                         append: request.append, ownsHandle: owns)
     }
 

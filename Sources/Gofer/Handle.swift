@@ -44,9 +44,11 @@ public final class Handle: Sendable {
     /// Opens a clone of `file` (Twalk of no names) with Tlopen; the host FD is kept when donated and `useHostFD`.
     /// With `cloned: true`, `file` is already a fresh fid the handle may own: no clone walk is sent.
     public static func open(_ file: ClientFile, read: Bool, write: Bool, truncate: Bool, useHostFD: Bool,
-                            multiblock: MultiBlockStrategy = .buffered, cloned: Bool = false) throws -> Handle {
-        try open(file, read: read, write: write, truncate: truncate, useHostFD: useHostFD, multiblock: multiblock,
-                 cloned: cloned, counters: StatsCounters())
+                            multiblock: MultiBlockStrategy = .buffered, cloned: Bool = false) throws(GoferError) -> Handle {
+        try GoferError.mapping("open of fid \(file.fid)") {
+            try open(file, read: read, write: write, truncate: truncate, useHostFD: useHostFD, multiblock: multiblock,
+                     cloned: cloned, counters: StatsCounters())
+        }
     }
 
     /// `open` for a filesystem: the handle's copies count into `counters`.
@@ -96,68 +98,74 @@ public final class Handle: Sendable {
     public var hasHostFD: Bool { hostFD != nil }
 
     /// Reads into `dsts` from `offset`; returns bytes read (short at EOF).
-    public func readToBlocksAt(_ dsts: BlockSeq, offset: UInt64) throws -> Int {
-        if dsts.isEmpty { return 0 }
-        if let hostFD { return try hostFD.read(into: dsts, at: offset) }
-        guard let file else { throw Errno.badFileDescriptor }
-        let head = dsts.head
-        if dsts.numBlocks == 1 && !head.needsSafeCopy {
-            return try file.read(into: head.buffer, offset: offset)
+    public func readToBlocksAt(_ dsts: BlockSeq, offset: UInt64) throws(GoferError) -> Int {
+        try GoferError.mapping("read at \(offset)") {
+            if dsts.isEmpty { return 0 }
+            if let hostFD { return try hostFD.read(into: dsts, at: offset) }
+            guard let file else { throw Errno.badFileDescriptor }
+            let head = dsts.head
+            if dsts.numBlocks == 1 && !head.needsSafeCopy {
+                return try file.read(into: head.buffer, offset: offset)
+            }
+            if multiblock == .scatter && !dsts.needsSafeCopy {
+                // Every block at once (no IOV_MAX cap here: the client splits by payload, not by iovec count).
+                return try dsts.withIOVecs(limit: .max) { try file.read(into: $0, offset: offset) }
+            }
+            // Buffered: one temporary buffer, then copySeq into the blocks.
+            let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: dsts.numBytes, alignment: 64)
+            defer { buf.deallocate() }
+            let n = try file.read(into: buf, offset: offset)
+            if n == 0 { return 0 }
+            let cp = try copySeq(dst: dsts, src: BlockSeq(Block(buf).takeFirst(n)))
+            counters.copied(cp)
+            return cp
         }
-        if multiblock == .scatter && !dsts.needsSafeCopy {
-            // Every block at once (no IOV_MAX cap here: the client splits by payload, not by iovec count).
-            return try dsts.withIOVecs(limit: .max) { try file.read(into: $0, offset: offset) }
-        }
-        // Buffered: one temporary buffer, then copySeq into the blocks.
-        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: dsts.numBytes, alignment: 64)
-        defer { buf.deallocate() }
-        let n = try file.read(into: buf, offset: offset)
-        if n == 0 { return 0 }
-        let cp = try copySeq(dst: dsts, src: BlockSeq(Block(buf).takeFirst(n)))
-        counters.copied(cp)
-        return cp
     }
 
     /// Writes `srcs` at `offset`; returns bytes written.
-    public func writeFromBlocksAt(_ srcs: BlockSeq, offset: UInt64) throws -> Int {
-        if srcs.isEmpty { return 0 }
-        if let hostFD { return try hostFD.write(from: srcs, at: offset) }
-        guard let file else { throw Errno.badFileDescriptor }
-        let head = srcs.head
-        if srcs.numBlocks == 1 && !head.needsSafeCopy {
-            return try file.write(from: UnsafeRawBufferPointer(head.buffer), offset: offset)
+    public func writeFromBlocksAt(_ srcs: BlockSeq, offset: UInt64) throws(GoferError) -> Int {
+        try GoferError.mapping("write at \(offset)") {
+            if srcs.isEmpty { return 0 }
+            if let hostFD { return try hostFD.write(from: srcs, at: offset) }
+            guard let file else { throw Errno.badFileDescriptor }
+            let head = srcs.head
+            if srcs.numBlocks == 1 && !head.needsSafeCopy {
+                return try file.write(from: UnsafeRawBufferPointer(head.buffer), offset: offset)
+            }
+            if multiblock == .scatter && !srcs.needsSafeCopy {
+                return try srcs.withIOVecs(limit: .max) { try file.write(from: $0, offset: offset) }
+            }
+            // Buffered: gather into one temporary buffer (a partial gather still writes what it got).
+            let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: srcs.numBytes, alignment: 64)
+            defer { buf.deallocate() }
+            var cp = 0
+            var gatherError: TransferError?
+            do throws(TransferError) {
+                cp = try copySeq(dst: BlockSeq(Block(buf)), src: srcs)
+            } catch {
+                cp = error.bytes
+                gatherError = error
+            }
+            counters.copied(cp)
+            if cp == 0, let gatherError { throw gatherError }
+            let n = try file.write(from: UnsafeRawBufferPointer(rebasing: buf[0..<cp]), offset: offset)
+            if n == cp, let gatherError { throw gatherError }
+            return n
         }
-        if multiblock == .scatter && !srcs.needsSafeCopy {
-            return try srcs.withIOVecs(limit: .max) { try file.write(from: $0, offset: offset) }
-        }
-        // Buffered: gather into one temporary buffer (a partial gather still writes what it got).
-        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: srcs.numBytes, alignment: 64)
-        defer { buf.deallocate() }
-        var cp = 0
-        var gatherError: TransferError?
-        do {
-            cp = try copySeq(dst: BlockSeq(Block(buf)), src: srcs)
-        } catch {
-            cp = error.bytes
-            gatherError = error
-        }
-        counters.copied(cp)
-        if cp == 0, let gatherError { throw gatherError }
-        let n = try file.write(from: UnsafeRawBufferPointer(rebasing: buf[0..<cp]), offset: offset)
-        if n == cp, let gatherError { throw gatherError }
-        return n
     }
 
     /// Flushes the file to stable storage: fsync(2) on the host FD, else Tfsync.
-    public func sync() throws {
-        if let hostFD {
-            while fsync(hostFD.rawValue) != 0 {
-                let e = Errno(rawValue: errno)
-                if e != .interrupted { throw e }
+    public func sync() throws(GoferError) {
+        try GoferError.mapping("sync") {
+            if let hostFD {
+                while fsync(hostFD.rawValue) != 0 {
+                    let e = Errno(rawValue: errno)
+                    if e != .interrupted { throw e }
+                }
+                return
             }
-            return
+            try file?.fsync()
         }
-        try file?.fsync()
     }
 
     /// Clunks the fid and closes the host FD; later calls do nothing.

@@ -7,10 +7,10 @@ extension FileDescriptor {
     /// Reads into `dsts` from `offset`: pread for one block, preadv for several.
     ///
     /// Splits at IOV_MAX, stops at a short transfer (EOF), retries EINTR. A failure after some bytes
-    /// throws `TransferError` carrying the partial count.
-    public func read(into dsts: BlockSeq, at offset: UInt64) throws -> Int {
+    /// carries the partial count in `GoferError.transferred`.
+    public func read(into dsts: BlockSeq, at offset: UInt64) throws(GoferError) -> Int {
         let fd = rawValue
-        return try hostTransfer(dsts, offset: offset) { seq, off in
+        return try hostTransfer(dsts, offset: offset, "preadv") { seq, off in
             if seq.numBlocks == 1 {
                 let b = seq.head
                 return Glibc.pread(fd, b.base, b.count, off_t(off))
@@ -22,9 +22,9 @@ extension FileDescriptor {
     /// Writes `srcs` at `offset`: pwrite for one block, pwritev for several.
     ///
     /// Same splitting, short-transfer and EINTR rules as `read(into:at:)`.
-    public func write(from srcs: BlockSeq, at offset: UInt64) throws -> Int {
+    public func write(from srcs: BlockSeq, at offset: UInt64) throws(GoferError) -> Int {
         let fd = rawValue
-        return try hostTransfer(srcs, offset: offset) { seq, off in
+        return try hostTransfer(srcs, offset: offset, "pwritev") { seq, off in
             if seq.numBlocks == 1 {
                 let b = seq.head
                 return Glibc.pwrite(fd, b.base, b.count, off_t(off))
@@ -36,7 +36,8 @@ extension FileDescriptor {
 
 /// The loop shared by reads and writes: one syscall per IOV_MAX blocks, until done or short.
 @inline(__always)
-private func hostTransfer(_ seq: BlockSeq, offset: UInt64, _ call: (BlockSeq, UInt64) -> Int) throws -> Int {
+private func hostTransfer(_ seq: BlockSeq, offset: UInt64, _ name: String,
+                          _ call: (BlockSeq, UInt64) -> Int) throws(GoferError) -> Int {
     var rest = seq
     var done = 0
     while !rest.isEmpty {
@@ -46,8 +47,8 @@ private func hostTransfer(_ seq: BlockSeq, offset: UInt64, _ call: (BlockSeq, UI
         if n < 0 {
             let e = Errno(rawValue: errno)
             if e == .interrupted { continue }
-            if done > 0 { throw TransferError(bytes: done, errno: e) }
-            throw e
+            throw GoferError(e, "\(name) at \(offset + UInt64(done)): \(e)\(done > 0 ? " after \(done) bytes" : "")",
+                             transferred: done > 0 ? done : nil)
         }
         done += n
         if n < chunk.numBytes { break }  // EOF or a short write: report what moved

@@ -9,6 +9,8 @@ import SystemPackage
 public final class OpenFile: @unchecked Sendable {
     let fs: Filesystem
     let dentry: Dentry
+    /// The path it was opened by, for error messages.
+    let path: String
     /// The handle this description reads and writes through (shared with the dentry unless cacheNone).
     public let handle: Handle
     /// Access granted at open.
@@ -20,9 +22,11 @@ public final class OpenFile: @unchecked Sendable {
     private var position: UInt64 = 0
     private var closed = false
 
-    init(fs: Filesystem, dentry: Dentry, handle: Handle, readable: Bool, writable: Bool, append: Bool, ownsHandle: Bool) {
+    init(fs: Filesystem, dentry: Dentry, path: String, handle: Handle, readable: Bool, writable: Bool, append: Bool,
+         ownsHandle: Bool) {
         self.fs = fs
         self.dentry = dentry
+        self.path = path
         self.handle = handle
         self.readable = readable
         self.writable = writable
@@ -33,7 +37,7 @@ public final class OpenFile: @unchecked Sendable {
     deinit { if !closed { try? close() } }
 
     /// read(2): reads at the current offset and advances it.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(GoferError) -> Int {
         fs.lock.lock()
         let at = position
         fs.lock.unlock()
@@ -45,7 +49,7 @@ public final class OpenFile: @unchecked Sendable {
     }
 
     /// write(2): writes at the current offset (the end with O_APPEND) and advances it.
-    public func write(from buffer: UnsafeRawBufferPointer) throws -> Int {
+    public func write(from buffer: UnsafeRawBufferPointer) throws(GoferError) -> Int {
         fs.lock.lock()
         let at = append ? fs.currentSize(dentry) : position
         fs.lock.unlock()
@@ -57,12 +61,12 @@ public final class OpenFile: @unchecked Sendable {
     }
 
     /// pread(2): reads at `offset`; the current offset stays.
-    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(GoferError) -> Int {
         try read(into: BlockSeq(Block(buffer)), at: offset)
     }
 
     /// pwrite(2): writes at `offset`; the current offset stays.
-    public func write(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws -> Int {
+    public func write(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(GoferError) -> Int {
         try write(from: Self.blocks(buffer), at: offset)
     }
 
@@ -72,19 +76,17 @@ public final class OpenFile: @unchecked Sendable {
     }
 
     /// Reads into a BlockSeq at `offset`: host FD, page cache, or 9P, by mode and handle.
-    public func read(into dsts: BlockSeq, at offset: UInt64) throws -> Int {
-        guard readable else { throw Errno.badFileDescriptor }
+    public func read(into dsts: BlockSeq, at offset: UInt64) throws(GoferError) -> Int {
+        guard readable else { throw GoferError(.badFileDescriptor, "read \(path): not open for reading") }
         if handle.hasHostFD || !fs.options.cachesData {
             return try handle.readToBlocksAt(dsts, offset: offset)
         }
-        fs.lock.lock()
-        defer { fs.lock.unlock() }
-        return try fs.pages(of: dentry).read(into: dsts, at: offset, through: handle)
+        return try fs.locked("read \(path)") { try fs.pages(of: dentry).read(into: dsts, at: offset, through: handle) }
     }
 
     /// Writes a BlockSeq at `offset`: host FD, page cache (writeback or write-through), or 9P.
-    public func write(from srcs: BlockSeq, at offset: UInt64) throws -> Int {
-        guard writable else { throw Errno.badFileDescriptor }
+    public func write(from srcs: BlockSeq, at offset: UInt64) throws(GoferError) -> Int {
+        guard writable else { throw GoferError(.badFileDescriptor, "write \(path): not open for writing") }
         if handle.hasHostFD || !fs.options.cachesData {
             let n = try handle.writeFromBlocksAt(srcs, offset: offset)
             fs.lock.lock()
@@ -92,26 +94,26 @@ public final class OpenFile: @unchecked Sendable {
             fs.lock.unlock()
             return n
         }
-        fs.lock.lock()
-        defer { fs.lock.unlock() }
-        let pages = try fs.pages(of: dentry)
-        let n: Int
-        if fs.options.mode == .writethrough {
-            n = try handle.writeFromBlocksAt(srcs, offset: offset)
-            try pages.update(from: srcs, at: offset, written: n)
-        } else {
-            n = try pages.write(from: srcs, at: offset, through: handle)
+        return try fs.locked("write \(path)") {
+            let pages = try fs.pages(of: dentry)
+            let n: Int
+            if fs.options.mode == .writethrough {
+                n = try handle.writeFromBlocksAt(srcs, offset: offset)
+                try pages.update(from: srcs, at: offset, written: n)
+            } else {
+                n = try pages.write(from: srcs, at: offset, through: handle)
+            }
+            fs.grow(dentry, to: offset + UInt64(n))
+            return n
         }
-        fs.grow(dentry, to: offset + UInt64(n))
-        return n
     }
 
     /// fsync(2): dirty pages and explicit timestamps written back, then the file synced.
-    public func fsync() throws {
-        fs.lock.lock()
-        defer { fs.lock.unlock() }
-        try fs.writeBack(dentry)
-        try handle.sync()
+    public func fsync() throws(GoferError) {
+        try fs.locked("fsync \(path)") {
+            try fs.writeBack(dentry)
+            try handle.sync()
+        }
     }
 
     /// Current size as this client sees it.
@@ -122,17 +124,17 @@ public final class OpenFile: @unchecked Sendable {
     }
 
     /// close(2): Tflushf for a writable file except in Exclusive; a cacheNone handle is closed.
-    public func close() throws {
-        fs.lock.lock()
-        defer { fs.lock.unlock() }
-        guard !closed else { return }
-        closed = true
-        dentry.openCount -= 1
-        var flushError: Error?
-        if writable && fs.options.mode != .exclusive && fs.client.supports(.tflushf), let f = handle.file {
-            do { try f.flushf() } catch { flushError = error }
+    public func close() throws(GoferError) {
+        try fs.locked("close \(path)") {
+            guard !closed else { return }
+            closed = true
+            dentry.openCount -= 1
+            var flushError: Error?
+            if writable && fs.options.mode != .exclusive && fs.client.supports(.tflushf), let f = handle.file {
+                do { try f.flushf() } catch { flushError = error }
+            }
+            if ownsHandle { handle.close() }
+            if let flushError { throw flushError }
         }
-        if ownsHandle { handle.close() }
-        if let flushError { throw flushError }
     }
 }

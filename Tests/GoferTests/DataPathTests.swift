@@ -205,7 +205,7 @@ final class DataPathTests: XCTestCase {
         let bufs = Buffers()
         let dst = BlockSeq([Block(base: map, count: 2 * page, needsSafeCopy: true)] + [bufs.seq([10]).head])
         XCTAssertThrowsError(try file.read(into: dst, at: 0)) { error in
-            XCTAssertEqual((error as? TransferError)?.bytes, page)
+            XCTAssertEqual((error as? GoferError)?.transferred, page)
         }
         try file.close()
         fs.release()

@@ -167,7 +167,7 @@ struct MultiResolver: Resolver {
             h = try Handle.open(r.file, read: handleReads, write: request.write, truncate: request.truncate,
                                 useHostFD: fs.options.hostFDs, multiblock: fs.options.multiblock, cloned: true,
                                 counters: fs.counters)
-        } catch where errnoOf(error) == .permissionDenied && handleReads != request.read {
+        } catch where GoferError.errno(of: error) == .permissionDenied && handleReads != request.read {
             return nil  // a write-only file: the usual route retries with the access asked for
         }
         return fs.describe(d, handle: h, request)
@@ -193,18 +193,16 @@ struct MultiResolver: Resolver {
     private func walkOrNil(_ fid: ClientFile, _ names: [String]) throws -> (qids: [QID], file: ClientFile)? {
         do {
             return try fid.walk(names)
-        } catch {
-            if errnoOf(error) == .noSuchFileOrDirectory { return nil }
-            throw error
+        } catch P9Error.remote(.noSuchFileOrDirectory) {
+            return nil
         }
     }
 
     private func walkGetAttrOrNil(_ fid: ClientFile, _ names: [String]) throws -> (qids: [QID], file: ClientFile, valid: AttrMask, attr: Attr)? {
         do {
             return try fid.walkGetAttr(names)
-        } catch {
-            if errnoOf(error) == .noSuchFileOrDirectory { return nil }
-            throw error
+        } catch P9Error.remote(.noSuchFileOrDirectory) {
+            return nil
         }
     }
 }

@@ -7,7 +7,7 @@ struct VFS1Resolver: Resolver {
     /// Refuses every mode but Shared: the baseline it models revalidates on every walk.
     init(mode: InteropMode) throws {
         guard mode == .shared else {
-            throw FilesystemError.invalidOptions("the vfs1 resolver models cacheRemoteRevalidating and needs the shared mode")
+            throw GoferError(.invalidArgument, "the vfs1 resolver models cacheRemoteRevalidating and needs the shared mode")
         }
     }
 
