@@ -51,5 +51,6 @@ public struct GoferError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The message.
     public var description: String { message }
 }

@@ -14,8 +14,9 @@ public final class Handle: Sendable {
     public let file: ClientFile?
     /// The host descriptor the server donated (nil: every read and write goes over 9P).
     public let hostFD: FileDescriptor?
-    /// Whether the handle was opened for reading / writing.
+    /// Whether the handle was opened for reading.
     public let readable: Bool
+    /// Whether the handle was opened for writing.
     public let writable: Bool
     /// Multi-block 9P strategy.
     public let multiblock: MultiBlockStrategy

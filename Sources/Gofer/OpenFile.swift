@@ -1,11 +1,10 @@
-import Glibc
 import P9
 import SafeMem
 import SystemPackage
 
 /// An open file description of a `Filesystem` (what open(2) returns).
 ///
-/// `@unchecked Sendable`: the offset and closed flag are guarded by the filesystem's `lock`.
+/// `@unchecked Sendable`: the position and closed flag are guarded by the filesystem's `lock`.
 public final class OpenFile: @unchecked Sendable {
     let fs: Filesystem
     let dentry: Dentry
@@ -13,8 +12,9 @@ public final class OpenFile: @unchecked Sendable {
     let path: String
     /// The handle this description reads and writes through (shared with the dentry unless cacheNone).
     public let handle: Handle
-    /// Access granted at open.
+    /// Whether the description was opened for reading.
     public let readable: Bool
+    /// Whether the description was opened for writing.
     public let writable: Bool
     let append: Bool
     private let ownsHandle: Bool

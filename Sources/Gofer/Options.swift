@@ -45,6 +45,7 @@ public struct FilesystemOptions: Sendable {
     /// Readahead for the data cache, in bytes.
     public var readahead = 64 * 1024
 
+    /// Options with the defaults above unless given.
     public init(mode: InteropMode = .exclusive, specialRegularFiles: Bool = false, resolver: ResolverKind = .vfs2,
                 maxCachedDentries: Int = 1000, hostFDs: Bool = true, multiblock: MultiBlockStrategy = .buffered) {
         self.mode = mode
