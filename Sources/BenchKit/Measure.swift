@@ -236,7 +236,7 @@ final class TraceWriter: @unchecked Sendable {  // used by the runner's thread o
             let op: JSON = w < windows.count && windows[w].0 <= e.timeNs ? .int(windows[w].2) : .null
             let line = JSON.object([
                 ("run", .string(label)), ("repetition", .int(repetition)), ("op", op), ("time_ns", .int(Int(e.timeNs))),
-                ("tag", .int(Int(e.tag))), ("type", .string(e.type.description)), ("fid", .int(Int(e.fid))),
+                ("tag", .int(Int(e.tag.rawValue))), ("type", .string(e.type.description)), ("fid", .int(Int(e.fid.rawValue))),
                 ("bytes_sent", .int(e.bytesSent)), ("bytes_received", .int(e.bytesReceived)),
             ])
             out += line.serialized(pretty: false) + "\n"

@@ -60,7 +60,7 @@ public final class Handle: Sendable {
         var flags: OpenFlags = read && write ? .readWrite : (write ? .writeOnly : .readOnly)
         if truncate { flags.insert(.truncate) }
         let opened = try clunkingOnFailure(clone) { try $0.open(flags) }
-        return Handle(file: clone, hostFD: adopt(opened.hostFD, keep: useHostFD), readable: read, writable: write,
+        return Handle(file: clone, hostFD: opened.hostFD(keeping: useHostFD), readable: read, writable: write,
                       multiblock: multiblock, counters: counters)
     }
 
@@ -71,7 +71,7 @@ public final class Handle: Sendable {
         var flags: OpenFlags = read && write ? .readWrite : (write ? .writeOnly : .readOnly)
         flags.insert(.exclusive)
         let created = try clunkingOnFailure(clone) { try $0.create(name, flags: flags, mode: mode, gid: Frame.noGID, uid: uid) }
-        let handle = Handle(file: clone, hostFD: adopt(created.hostFD, keep: useHostFD), readable: read, writable: write,
+        let handle = Handle(file: clone, hostFD: created.hostFD(keeping: useHostFD), readable: read, writable: write,
                             multiblock: multiblock, counters: counters)
         return (handle, created.qid)
     }
@@ -86,14 +86,6 @@ public final class Handle: Sendable {
         }
     }
 
-    /// The descriptor a server donated beside Rlopen/Rucreate: owned by the handle when `keep`, else closed now.
-    private static func adopt(_ donated: Int32?, keep: Bool) -> FileDescriptor? {
-        guard let donated else { return nil }
-        let fd = FileDescriptor(rawValue: donated)
-        if keep { return fd }
-        try? fd.close()
-        return nil
-    }
 
     /// True when reads and writes use the host descriptor.
     public var hasHostFD: Bool { hostFD != nil }
@@ -106,16 +98,16 @@ public final class Handle: Sendable {
             guard let file else { throw Errno.badFileDescriptor }
             let head = dsts.head
             if dsts.numBlocks == 1 && !head.needsSafeCopy {
-                return try file.read(into: head.buffer, offset: offset)
+                return try file.read(into: head.buffer, at: offset)
             }
             if multiblock == .scatter && !dsts.needsSafeCopy {
                 // Every block at once (no IOV_MAX cap here: the client splits by payload, not by iovec count).
-                return try dsts.withIOVecs(limit: .max) { try file.read(into: $0, offset: offset) }
+                return try dsts.withIOVecs(limit: .max) { try file.read(into: $0, at: offset) }
             }
             // Buffered: one temporary buffer, then copySeq into the blocks.
             let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: dsts.numBytes, alignment: 64)
             defer { buf.deallocate() }
-            let n = try file.read(into: buf, offset: offset)
+            let n = try file.read(into: buf, at: offset)
             if n == 0 { return 0 }
             let cp = try copySeq(dst: dsts, src: BlockSeq(Block(buf).takeFirst(n)))
             counters.copied(cp)
@@ -131,10 +123,10 @@ public final class Handle: Sendable {
             guard let file else { throw Errno.badFileDescriptor }
             let head = srcs.head
             if srcs.numBlocks == 1 && !head.needsSafeCopy {
-                return try file.write(from: UnsafeRawBufferPointer(head.buffer), offset: offset)
+                return try file.write(from: UnsafeRawBufferPointer(head.buffer), at: offset)
             }
             if multiblock == .scatter && !srcs.needsSafeCopy {
-                return try srcs.withIOVecs(limit: .max) { try file.write(from: $0, offset: offset) }
+                return try srcs.withIOVecs(limit: .max) { try file.write(from: $0, at: offset) }
             }
             // Buffered: gather into one temporary buffer (a partial gather still writes what it got).
             let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: srcs.numBytes, alignment: 64)
@@ -149,7 +141,7 @@ public final class Handle: Sendable {
             }
             counters.copied(cp)
             if cp == 0, let gatherError { throw gatherError }
-            let n = try file.write(from: UnsafeRawBufferPointer(rebasing: buf[0..<cp]), offset: offset)
+            let n = try file.write(from: UnsafeRawBufferPointer(rebasing: buf[0..<cp]), at: offset)
             if n == cp, let gatherError { throw gatherError }
             return n
         }
