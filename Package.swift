@@ -39,7 +39,7 @@ let package = Package(
             "P9", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "Gofer", dependencies: [
-            "P9", "SafeMem", "CShims", .product(name: "SystemPackage", package: "swift-system"),
+            "P9", "SafeMem", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "BenchKit", dependencies: [
             "Gofer", "LocalGofer", "P9", "SafeMem", "NUMA",

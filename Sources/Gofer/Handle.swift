@@ -2,6 +2,7 @@ import Glibc
 import P9
 import SafeMem
 import Synchronization
+import Syscall
 import SystemPackage
 
 /// A remote open file: an opened fid and, when the server donated one, a host descriptor (gVisor `handle`).
@@ -151,10 +152,7 @@ public final class Handle: Sendable {
     public func sync() throws(GoferError) {
         try GoferError.mapping("sync") {
             if let hostFD {
-                while fsync(hostFD.rawValue) != 0 {
-                    let e = Errno(rawValue: errno)
-                    if e != .interrupted { throw e }
-                }
+                _ = try retryingOnInterrupt { fsync(hostFD.rawValue) }
                 return
             }
             try file?.fsync()

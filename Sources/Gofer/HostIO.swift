@@ -1,6 +1,6 @@
-import CShims
 import Glibc
 import SafeMem
+import Syscall
 import SystemPackage
 
 extension FileDescriptor {
@@ -43,11 +43,11 @@ private func hostTransfer(_ seq: BlockSeq, offset: UInt64, _ name: String,
     while !rest.isEmpty {
         // At most IOV_MAX blocks per call; their byte count is what a full transfer moves.
         let chunk = rest.numBlocks > iovMax ? rest.takeFirst(bytesInFirst(iovMax, of: rest)) : rest
-        let n = call(chunk, offset + UInt64(done))
-        if n < 0 {
-            let e = Errno(rawValue: errno)
-            if e == .interrupted { continue }
-            throw GoferError(e, "\(name) at \(offset + UInt64(done)): \(e)\(done > 0 ? " after \(done) bytes" : "")",
+        let n: Int
+        do {
+            n = try retryingOnInterrupt { call(chunk, offset + UInt64(done)) }
+        } catch {
+            throw GoferError(error, "\(name) at \(offset + UInt64(done)): \(error)\(done > 0 ? " after \(done) bytes" : "")",
                              transferred: done > 0 ? done : nil)
         }
         done += n
