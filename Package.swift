@@ -1,9 +1,13 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Linux only (Glibc, /proc/self/fd, SCM_RIGHTS, process_vm_readv, OFD locks): sources import Glibc unconditionally.
+#if !os(Linux)
+#error("swift-gofer builds on Linux only")
+#endif
+
 let package = Package(
     name: "swift-gofer",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Gofer", targets: ["Gofer"]),
         .library(name: "P9", targets: ["P9"]),
@@ -19,22 +23,23 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
-        // Syscalls Swift cannot see: SCM_RIGHTS, preadv2/pwritev2, process_vm_readv/writev.
+        // Syscalls Swift cannot see: SCM_RIGHTS, preadv2/pwritev2, process_vm_readv/writev, CPU affinity.
         .target(name: "CShims"),
+        // The EINTR retry every module's syscalls share.
+        .target(name: "Syscall", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         .systemLibrary(name: "CNuma"),
         .target(name: "SafeMem", dependencies: [
-            "CShims", .product(name: "SystemPackage", package: "swift-system"),
+            "CShims", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "NUMA", dependencies: ["CNuma"]),
         .target(name: "P9", dependencies: [
-            "CShims", "SafeMem", .product(name: "SystemPackage", package: "swift-system"),
+            "CShims", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "LocalGofer", dependencies: [
-            "P9", "CShims", .product(name: "SystemPackage", package: "swift-system"),
-            .product(name: "Logging", package: "swift-log"),
+            "P9", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "Gofer", dependencies: [
-            "P9", "SafeMem", "CShims", .product(name: "SystemPackage", package: "swift-system"),
+            "P9", "SafeMem", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         // Process and host support shared by the bench and the tests: spawning, CPU placement, temporary folders.
         .target(name: "HostSupport", dependencies: ["NUMA", .product(name: "SystemPackage", package: "swift-system")]),

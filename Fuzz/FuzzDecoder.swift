@@ -5,7 +5,7 @@
 nonisolated(unsafe) private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 21, alignment: 16)
 
 /// Encodes a type-erased message as a whole frame into `scratch`; nil if it does not fit.
-private func reencode(_ m: any Message, tag: UInt16) -> UnsafeRawBufferPointer? {
+private func reencode(_ m: any Message, tag: Tag) -> UnsafeRawBufferPointer? {
     func open<M: Message>(_ m: M) -> Int? { try? Frame.encode(m, tag: tag, into: scratch, msize: scratch.count) }
     guard let n = open(m) else { return nil }
     return UnsafeRawBufferPointer(rebasing: scratch[..<n])
@@ -20,7 +20,7 @@ public func fuzzDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if let (tag, message) = try? Frame.decodeAny(frame: input, limit: 1 << 20),
        let first = reencode(message, tag: tag) {
         let firstBytes = Array(first)
-        let again: (tag: UInt16, message: any Message)
+        let again: (tag: Tag, message: any Message)
         do { again = try firstBytes.withUnsafeBytes { try Frame.decodeAny(frame: $0, limit: 1 << 22) } } catch {
             fatalError("re-encoded \(type(of: message).type) does not decode: \(error)")
         }

@@ -90,7 +90,7 @@ private func cpuTimes() -> (user: Double, sys: Double) {
 }
 
 /// Runs warm-up and repetitions of `instance`; on an error, `partial` keeps what was measured before it.
-func measure(_ instance: any ScenarioInstance, client: Client, copies: CopyCounter, settings s: MeasureSettings,
+func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCopies, settings s: MeasureSettings,
              partial: inout Measurement) throws {
     // Warm-up: unmeasured ops; their mean picks the batch size (clock reads batched for sub-microsecond ops).
     var warmNs: UInt64 = 0

@@ -24,7 +24,7 @@ public struct ScenarioEnvironment: Sendable {
     /// The run's seed (random offsets).
     public var seed: UInt64 = 1
     /// Payload bytes the filesystems of this environment copy in client memory.
-    public var copies = CopyCounter()
+    public var copies = PayloadCopies()
 }
 
 /// One prepared scenario with fixed parameters: the runner calls `background()` (when `hasBackground`)
@@ -88,8 +88,9 @@ func filesystemOptions(_ params: ParamSet) throws -> FilesystemOptions {
 
 func makeFilesystem(_ params: ParamSet, _ env: ScenarioEnvironment) throws -> Filesystem {
     let options = try filesystemOptions(params)
-    return try Filesystem(client: env.client, options: options, aname: env.aname, uname: env.uname, nUname: env.uid,
-                          copies: env.copies)
+    let fs = try Filesystem(client: env.client, options: options, aname: env.aname, uname: env.uname, nUname: env.uid)
+    env.copies.track(fs)
+    return fs
 }
 
 func requireFixtures(_ env: ScenarioEnvironment) throws -> Fixtures {
@@ -192,7 +193,7 @@ final class OpenReadCloseScenario: ScenarioInstance {
     func op(thread: Int) throws -> Int {
         let f = try fs.open(path, flags: O_RDONLY)
         let n: Int
-        do { n = try f.readBlocks(buffer.seq, at: 0) } catch { try? f.close(); throw error }
+        do { n = try f.read(into: buffer.seq, at: 0) } catch { try? f.close(); throw error }
         try f.close()
         return n
     }
@@ -233,7 +234,7 @@ final class DataFile {
 
     /// Reads or writes one I/O unit at `offset`; a short transfer is an error.
     func transfer(at offset: Int) throws -> Int {
-        let n = write ? try file.writeBlocks(buffer.seq, at: UInt64(offset)) : try file.readBlocks(buffer.seq, at: UInt64(offset))
+        let n = write ? try file.write(from: buffer.seq, at: UInt64(offset)) : try file.read(into: buffer.seq, at: UInt64(offset))
         guard n == buffer.unit else {
             throw BenchError.server("short \(write ? "write" : "read") of \(n) bytes at offset \(offset) (wanted \(buffer.unit))")
         }

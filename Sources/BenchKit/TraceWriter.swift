@@ -24,8 +24,8 @@ final class TraceWriter: @unchecked Sendable {  // used by the runner's thread o
         for e in entries.sorted(by: { $0.timeNs < $1.timeNs }) {
             while w < windows.count && windows[w].1 < e.timeNs { w += 1 }
             let op = w < windows.count && windows[w].0 <= e.timeNs ? windows[w].2 : nil
-            let line = TraceLine(run: label, repetition: repetition, op: op, timeNs: Int(e.timeNs), tag: Int(e.tag),
-                                 type: e.type.description, fid: Int(e.fid), bytesSent: e.bytesSent, bytesReceived: e.bytesReceived)
+            let line = TraceLine(run: label, repetition: repetition, op: op, timeNs: Int(e.timeNs), tag: Int(e.tag.rawValue),
+                                 type: e.type.description, fid: Int(e.fid.rawValue), bytesSent: e.bytesSent, bytesReceived: e.bytesReceived)
             guard let data = try? encoder.encode(line) else { continue }  // only strings and integers: never fails
             out.append(data)
             out.append(0x0A)

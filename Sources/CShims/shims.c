@@ -2,17 +2,10 @@
 #include "CShims.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-
-#if __has_include(<linux/openat2.h>)
-#include <linux/openat2.h>
-#endif
 
 ssize_t cshims_sendmsg_fds(int sock, const struct iovec *iov, int iovcnt, const int *fds, int nfds) {
     struct msghdr msg;
@@ -91,25 +84,6 @@ ssize_t cshims_process_vm_readv(pid_t pid, const struct iovec *local, unsigned l
 ssize_t cshims_process_vm_writev(pid_t pid, const struct iovec *local, unsigned long liovcnt,
                                  const struct iovec *remote, unsigned long riovcnt) {
     return process_vm_writev(pid, local, liovcnt, remote, riovcnt, 0);
-}
-
-int cshims_iov_max(void) { return IOV_MAX; }
-
-int cshims_openat_beneath(int dirfd, const char *path, int flags, unsigned int mode, int no_symlinks) {
-#if defined(SYS_openat2) && __has_include(<linux/openat2.h>)
-    struct open_how how;
-    memset(&how, 0, sizeof(how));
-    how.flags = (unsigned long long)(flags | O_CLOEXEC);
-    how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
-    long r;
-    do { r = syscall(SYS_openat2, dirfd, path, &how, sizeof(how)); } while (r < 0 && errno == EINTR);
-    return (int)r;
-#else
-    (void)dirfd; (void)path; (void)flags; (void)mode; (void)no_symlinks;
-    errno = ENOSYS;
-    return -1;
-#endif
 }
 
 int cshims_set_affinity(const int *cpus, int ncpus) {

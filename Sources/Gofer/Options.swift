@@ -22,7 +22,7 @@ public enum ResolverKind: String, Sendable, CaseIterable {
 
 /// How the 9P data path handles a BlockSeq of several blocks.
 public enum MultiBlockStrategy: String, Sendable, CaseIterable {
-    /// The seed's path: one temporary buffer, then copySeq.
+    /// One temporary buffer per transfer, copied to or from the blocks with copySeq: one payload copy.
     case buffered
     /// Receive/send straight into/from the blocks (readv/writev), no extra copy.
     case scatter
@@ -45,6 +45,7 @@ public struct FilesystemOptions: Sendable {
     /// Readahead for the data cache, in bytes.
     public var readahead = 64 * 1024
 
+    /// Options with the defaults above unless given.
     public init(mode: InteropMode = .exclusive, specialRegularFiles: Bool = false, resolver: ResolverKind = .vfs2,
                 maxCachedDentries: Int = 1000, hostFDs: Bool = true, multiblock: MultiBlockStrategy = .buffered) {
         self.mode = mode

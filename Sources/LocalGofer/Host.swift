@@ -1,9 +1,12 @@
 import Glibc
 import P9
+import Syscall
 import SystemPackage
 
 /// Thin typed wrappers over the *at syscalls LocalGofer uses; every one retries EINTR and throws `Errno`.
 enum Host {
+    /// AT_FDCWD as a descriptor: *at calls relative to the working directory.
+    static let currentDirectory = FileDescriptor(rawValue: AT_FDCWD)
     // Linux values the Glibc module does not export (they sit behind _GNU_SOURCE).
     static let oPath: Int32 = 0o10000000
     static let atEmptyPath: Int32 = 0x1000
@@ -19,47 +22,35 @@ enum Host {
         return r
     }
 
-    /// Retries `body` while it fails with EINTR.
-    @inline(__always)
-    static func retrying(_ body: () -> Int32) throws(Errno) -> Int32 {
-        while true {
-            let r = body()
-            if r >= 0 { return r }
-            if errno != EINTR { throw Errno(rawValue: errno) }
-        }
-    }
-
     /// openat(2) of a single component; the caller passes O_NOFOLLOW where it matters.
-    static func openat(_ dir: Int32, _ name: String, _ flags: Int32, _ mode: mode_t = 0) throws(Errno) -> Int32 {
-        try retrying { Glibc.openat(dir, name, flags | O_CLOEXEC, mode) }
+    static func openat(_ dir: FileDescriptor, _ name: String, _ flags: Int32, _ mode: mode_t = 0) throws(Errno) -> FileDescriptor {
+        FileDescriptor(rawValue: try retryingOnInterrupt { Glibc.openat(dir.rawValue, name, flags | O_CLOEXEC, mode) })
     }
 
     /// An O_PATH descriptor of `name` in `dir` that never follows a symlink.
-    static func openPath(_ dir: Int32, _ name: String) throws(Errno) -> Int32 {
+    static func openPath(_ dir: FileDescriptor, _ name: String) throws(Errno) -> FileDescriptor {
         try openat(dir, name, oPath | O_NOFOLLOW)
     }
 
     /// The magic /proc link that reopens what an O_PATH descriptor holds (gVisor fsgofer does the same).
-    static func procPath(_ fd: Int32) -> String { "/proc/self/fd/\(fd)" }
+    static func procPath(_ fd: FileDescriptor) -> String { "/proc/self/fd/\(fd.rawValue)" }
 
     /// A fresh open of the file `pathFD` holds, with `flags` (never creates).
-    static func reopen(_ pathFD: Int32, _ flags: Int32) throws(Errno) -> Int32 {
-        try retrying { Glibc.open(procPath(pathFD), flags | O_CLOEXEC) }
+    static func reopen(_ pathFD: FileDescriptor, _ flags: Int32) throws(Errno) -> FileDescriptor {
+        FileDescriptor(rawValue: try retryingOnInterrupt { Glibc.open(procPath(pathFD), flags | O_CLOEXEC) })
     }
 
-    static func fstat(_ fd: Int32) throws(Errno) -> stat {
+    static func fstat(_ fd: FileDescriptor) throws(Errno) -> stat {
         var st = stat()
-        _ = try check(Glibc.fstat(fd, &st))
+        _ = try check(Glibc.fstat(fd.rawValue, &st))
         return st
     }
 
-    static func fstatat(_ dir: Int32, _ name: String) throws(Errno) -> stat {
+    static func fstatat(_ dir: FileDescriptor, _ name: String) throws(Errno) -> stat {
         var st = stat()
-        _ = try check(Glibc.fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW))
+        _ = try check(Glibc.fstatat(dir.rawValue, name, &st, AT_SYMLINK_NOFOLLOW))
         return st
     }
-
-    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
     static func isDirectory(_ st: stat) -> Bool { st.st_mode & S_IFMT == S_IFDIR }
     static func isRegular(_ st: stat) -> Bool { st.st_mode & S_IFMT == S_IFREG }
@@ -93,12 +84,12 @@ enum Host {
     }
 
     /// readlinkat(2) on an O_PATH descriptor of the link itself.
-    static func readlink(_ fd: Int32) throws(Errno) -> String {
+    static func readlink(_ fd: FileDescriptor) throws(Errno) -> String {
         var capacity = 256
         while true {
             let buf = UnsafeMutablePointer<CChar>.allocate(capacity: capacity)
             defer { buf.deallocate() }
-            let n = Glibc.readlinkat(fd, "", buf, capacity)
+            let n = Glibc.readlinkat(fd.rawValue, "", buf, capacity)
             if n < 0 { throw Errno(rawValue: errno) }
             if n < capacity {
                 return String(decoding: UnsafeRawBufferPointer(start: buf, count: n), as: UTF8.self)
@@ -116,13 +107,13 @@ enum Host {
     }()
 
     /// fallocate(2); mode 0 falls back to posix_fallocate where the symbol is missing.
-    static func fallocate(_ fd: Int32, mode: Int32, offset: Int, length: Int) throws(Errno) {
+    static func fallocate(_ fd: FileDescriptor, mode: Int32, offset: Int, length: Int) throws(Errno) {
         if let fn = fallocateFn {
-            _ = try retrying { fn(fd, mode, offset, length) }
+            _ = try retryingOnInterrupt { fn(fd.rawValue, mode, offset, length) }
             return
         }
         guard mode == 0 else { throw Errno.notSupported }
-        let r = posix_fallocate(fd, offset, length)
+        let r = posix_fallocate(fd.rawValue, offset, length)
         if r != 0 { throw Errno(rawValue: r) }
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import P9
+import Syscall
 import SystemPackage
 
 /// Open, data, directory listing, sync, allocation and OFD locks.
@@ -15,7 +16,7 @@ extension LocalFile {
         return f
     }
 
-    func open(_ flags: OpenFlags, context: RequestContext) throws -> (qid: QID, ioUnit: UInt32, hostFD: Int32?) {
+    func open(_ flags: OpenFlags, context: RequestContext) throws -> OpenedFile {
         let writes = flags.accessMode != .readOnly || flags.contains(.truncate)
         if writes { try gofer.checkWritable() }
         if isSymlink { throw Errno.tooManySymbolicLinkLevels }
@@ -24,52 +25,43 @@ extension LocalFile {
         if isDirectory { hostFlags |= O_DIRECTORY }
         if fileType == S_IFIFO { hostFlags |= O_NONBLOCK }  // a worker must never block on a pipe's other end
         try state.withLock { s in
-            guard s.fd < 0 else { throw Errno.invalidArgument }
+            guard s.fd == nil else { throw Errno.invalidArgument }
             s.fd = try Host.reopen(pathFD, hostFlags)
             s.flags = flags
         }
-        var donated: Int32?
+        var donated: FileDescriptor?
         if context.donateFDs && fileType == S_IFREG {
             donated = try? Host.reopen(pathFD, LocalFile.hostOpenFlags(flags.accessMode.union(flags.intersection(.append))))
         }
-        return (qid, 0, donated)
+        return OpenedFile(qid: qid, hostFD: donated)
     }
 
     /// The open descriptor, or EINVAL when the fid is not open (gVisor).
-    private func openFD() throws -> Int32 {
-        let fd = state.withLock { $0.fd }
-        guard fd >= 0 else { throw Errno.invalidArgument }
+    private func openFD() throws -> FileDescriptor {
+        guard let fd = state.withLock({ $0.fd }) else { throw Errno.invalidArgument }
         return fd
     }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws -> Int {
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
         let fd = try openFD()
         if isDirectory { throw Errno.isDirectory }
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
-        while true {
-            let n = pread(fd, base, buffer.count, off_t(truncatingIfNeeded: offset))
-            if n >= 0 { return n }
-            if errno != EINTR { throw Errno(rawValue: errno) }
-        }
+        return try retryingOnInterrupt { pread(fd.rawValue, base, buffer.count, off_t(truncatingIfNeeded: offset)) }
     }
 
-    func write(from buffer: UnsafeRawBufferPointer, offset: UInt64) throws -> Int {
+    func write(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws -> Int {
         try gofer.checkWritable()
         let fd = try openFD()
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
-        while true {
-            let n = pwrite(fd, base, buffer.count, off_t(truncatingIfNeeded: offset))
-            if n >= 0 { return n }
-            if errno != EINTR { throw Errno(rawValue: errno) }
-        }
+        return try retryingOnInterrupt { pwrite(fd.rawValue, base, buffer.count, off_t(truncatingIfNeeded: offset)) }
     }
 
     func readdir(offset: UInt64, count: Int, context: RequestContext) throws -> [Dirent] {
         guard isDirectory else { throw Errno.notDirectory }
         return try state.withLock { s throws -> [Dirent] in
-            guard s.fd >= 0 else { throw Errno.invalidArgument }
+            guard let fd = s.fd else { throw Errno.invalidArgument }
             if s.dir == nil {
-                guard let d = fdopendir(s.fd) else { throw Errno(rawValue: errno) }
+                guard let d = fdopendir(fd.rawValue) else { throw Errno(rawValue: errno) }
                 s.dir = d
             }
             let dir = s.dir!
@@ -100,7 +92,7 @@ extension LocalFile {
                 case Int32(DT_LNK): kind = .symlink
                 case Int32(DT_SOCK), Int32(DT_FIFO), Int32(DT_CHR): kind = .append
                 case Int32(DT_UNKNOWN):
-                    kind = (try? Host.fstatat(dirfd(dir), name)).map { Host.qidType($0.st_mode) } ?? .file
+                    kind = (try? Host.fstatat(FileDescriptor(rawValue: dirfd(dir)), name)).map { Host.qidType($0.st_mode) } ?? .file
                 default: kind = .file
                 }
                 let q = gofer.qid(ino: UInt64(ent.pointee.d_ino), device: device, type: kind)
@@ -114,22 +106,19 @@ extension LocalFile {
 
     func fsync(datasync: Bool) throws {
         if isSymlink { return }
-        var fd = state.withLock { $0.fd }
-        var owned = false
-        if fd < 0 {
-            fd = try Host.reopen(pathFD, O_RDONLY | (isDirectory ? O_DIRECTORY : 0) | O_NONBLOCK)
-            owned = true
-        }
-        defer { if owned { Host.close(fd) } }
-        _ = try Host.retrying { datasync ? fdatasync(fd) : Glibc.fsync(fd) }
+        // An unopened fid syncs through a descriptor of its own, closed here.
+        let open = state.withLock { $0.fd }
+        let fd = try open ?? Host.reopen(pathFD, O_RDONLY | (isDirectory ? O_DIRECTORY : 0) | O_NONBLOCK)
+        defer { if open == nil { try? fd.close() } }
+        _ = try retryingOnInterrupt { datasync ? fdatasync(fd.rawValue) : Glibc.fsync(fd.rawValue) }
     }
 
     func flushf() throws {}
 
     func allocate(mode: UInt32, offset: UInt64, length: UInt64) throws {
         try gofer.checkWritable()
-        let (fd, flags) = state.withLock { ($0.fd, $0.flags) }
-        guard fd >= 0 else { throw Errno.invalidArgument }
+        let (open, flags) = state.withLock { ($0.fd, $0.flags) }
+        guard let fd = open else { throw Errno.invalidArgument }
         guard flags.accessMode == .writeOnly || flags.accessMode == .readWrite else { throw Errno.badFileDescriptor }
         try Host.fallocate(fd, mode: Int32(bitPattern: mode), offset: Int(truncatingIfNeeded: offset),
                            length: Int(truncatingIfNeeded: length))
@@ -149,7 +138,7 @@ extension LocalFile {
         let fd = try openFD()
         var fl = flockValue(type, start, length)
         // Never F_OFD_SETLKW: a worker must not block; the client retries BLOCKED as the kernel does.
-        if fcntl(fd, Host.fOFDSetLock, &fl) == 0 { return .success }
+        if fcntl(fd.rawValue, Host.fOFDSetLock, &fl) == 0 { return .success }
         if errno == EAGAIN || errno == EACCES { return .blocked }
         throw Errno(rawValue: errno)
     }
@@ -158,7 +147,7 @@ extension LocalFile {
         -> (type: LockType, start: UInt64, length: UInt64, procID: UInt32, clientID: String) {
         let fd = try openFD()
         var fl = flockValue(type, start, length)
-        _ = try Host.check(fcntl(fd, Host.fOFDGetLock, &fl))
+        _ = try Host.check(fcntl(fd.rawValue, Host.fOFDGetLock, &fl))
         let t = LockType(rawValue: UInt8(truncatingIfNeeded: fl.l_type)) ?? .unlock
         if t == .unlock { return (.unlock, start, length, procID, clientID) }
         return (t, UInt64(bitPattern: Int64(fl.l_start)), UInt64(bitPattern: Int64(fl.l_len)),

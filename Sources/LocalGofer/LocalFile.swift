@@ -1,6 +1,7 @@
 import Glibc
 import P9
 import Synchronization
+import Syscall
 import SystemPackage
 
 /// The file one fid names: an O_PATH descriptor plus, once opened, an open descriptor.
@@ -13,7 +14,7 @@ final class LocalFile: ServerFile {
 
     /// The open state (Tlopen/Tlcreate); set once, closed at deinit so no in-flight request sees a reused number.
     struct OpenState {
-        var fd: Int32 = -1
+        var fd: FileDescriptor?
         var flags: OpenFlags = []
         var dir: OpaquePointer?
         var dirCookie: UInt64 = 0
@@ -21,7 +22,7 @@ final class LocalFile: ServerFile {
 
     let gofer: LocalGofer
     /// O_PATH|O_NOFOLLOW descriptor of the file itself (never followed if it is a symlink).
-    let pathFD: Int32
+    let pathFD: FileDescriptor
     /// S_IFMT bits: a file's type never changes.
     let fileType: mode_t
     let qid: QID
@@ -30,7 +31,7 @@ final class LocalFile: ServerFile {
     let state = Mutex(OpenState())
 
     /// Takes ownership of `pathFD`.
-    init(gofer: LocalGofer, pathFD: Int32, stat st: stat, parent: LocalFile?, name: String) {
+    init(gofer: LocalGofer, pathFD: FileDescriptor, stat st: stat, parent: LocalFile?, name: String) {
         self.gofer = gofer
         self.pathFD = pathFD
         fileType = st.st_mode & S_IFMT
@@ -41,9 +42,10 @@ final class LocalFile: ServerFile {
 
     deinit {
         state.withLock { s in
-            if let d = s.dir { closedir(d) } else if s.fd >= 0 { Host.close(s.fd) }
+            // closedir closes the open descriptor fdopendir took over.
+            if let d = s.dir { closedir(d) } else { try? s.fd?.close() }
         }
-        Host.close(pathFD)
+        try? pathFD.close()
     }
 
     var isDirectory: Bool { fileType == S_IFDIR }
@@ -52,10 +54,10 @@ final class LocalFile: ServerFile {
     // MARK: walk and attributes
 
     /// One step: the O_PATH descriptor of `name` under `dirFD`, and its stat.
-    private func step(_ dirFD: Int32, _ name: String) throws -> (fd: Int32, stat: stat) {
+    private func step(_ dirFD: FileDescriptor, _ name: String) throws -> (fd: FileDescriptor, stat: stat) {
         let fd = try Host.openPath(dirFD, name)
         do { return (fd, try Host.fstat(fd)) } catch {
-            Host.close(fd)
+            try? fd.close()
             throw error
         }
     }
@@ -64,9 +66,9 @@ final class LocalFile: ServerFile {
     private func walkStat(_ names: [String]) throws -> (qids: [QID], file: LocalFile, stat: stat) {
         for n in names { try checkName(n) }
         if names.isEmpty {
-            let fd = try Host.retrying { dup(pathFD) }
+            let fd = try pathFD.duplicate()
             let st: stat
-            do { st = try Host.fstat(fd) } catch { Host.close(fd); throw error }
+            do { st = try Host.fstat(fd) } catch { try? fd.close(); throw error }
             let loc = location.withLock { $0 }
             return ([], LocalFile(gofer: gofer, pathFD: fd, stat: st, parent: loc.parent, name: loc.name), st)
         }
@@ -75,21 +77,21 @@ final class LocalFile: ServerFile {
         var parent: LocalFile = self
         var currentFD = pathFD
         var current: stat = stat()
-        var ownedFD: Int32 = -1  // a descriptor of an intermediate directory not yet wrapped
-        defer { if ownedFD >= 0 { Host.close(ownedFD) } }
+        var ownedFD: FileDescriptor?  // a descriptor of an intermediate directory not yet wrapped
+        defer { try? ownedFD?.close() }
         for (i, name) in names.enumerated() {
             if i > 0 && !Host.isDirectory(current) { throw Errno.notDirectory }
             let (fd, st) = try step(currentFD, name)
             qids.append(gofer.qid(st))
             if i == names.count - 1 {
-                if i > 0 {
+                if i > 0, let dirFD = ownedFD {
                     // Keep the second-to-last directory as the parent (its descriptor is the dirfd for remove/rename).
-                    parent = LocalFile(gofer: gofer, pathFD: ownedFD, stat: current, parent: nil, name: names[i - 1])
-                    ownedFD = -1
+                    parent = LocalFile(gofer: gofer, pathFD: dirFD, stat: current, parent: nil, name: names[i - 1])
+                    ownedFD = nil
                 }
                 return (qids, LocalFile(gofer: gofer, pathFD: fd, stat: st, parent: parent, name: name), st)
             }
-            if ownedFD >= 0 { Host.close(ownedFD) }
+            try? ownedFD?.close()
             ownedFD = fd
             currentFD = fd
             current = st
@@ -118,12 +120,12 @@ final class LocalFile: ServerFile {
         }
         for n in rest { try checkName(n) }
         var currentFD = pathFD
-        var owned: Int32 = -1
-        defer { if owned >= 0 { Host.close(owned) } }
+        var owned: FileDescriptor?
+        defer { try? owned?.close() }
         for name in rest {
-            let fd: Int32, st: stat
+            let fd: FileDescriptor, st: stat
             do { (fd, st) = try step(currentFD, name) } catch let e as Errno where e == .noSuchFileOrDirectory { break }
-            if owned >= 0 { Host.close(owned) }
+            try? owned?.close()
             owned = fd
             currentFD = fd
             stats.append(FullStat(qid: gofer.qid(st), valid: .basic, attr: Host.attr(st)))
@@ -146,16 +148,16 @@ final class LocalFile: ServerFile {
         if valid.contains(.uid) || valid.contains(.gid) {
             let u = valid.contains(.uid) ? attr.uid : UInt32.max
             let g = valid.contains(.gid) ? attr.gid : UInt32.max
-            _ = try Host.check(fchownat(pathFD, "", u, g, Host.atEmptyPath | AT_SYMLINK_NOFOLLOW))
+            _ = try Host.check(fchownat(pathFD.rawValue, "", u, g, Host.atEmptyPath | AT_SYMLINK_NOFOLLOW))
         }
         if valid.contains(.size) {
             if isDirectory { throw Errno.isDirectory }
             guard attr.size <= UInt64(Int64.max) else { throw Errno.invalidArgument }
-            let open = state.withLock { $0.fd >= 0 && $0.flags.accessMode != .readOnly ? $0.fd : -1 }
-            if open >= 0 {
-                _ = try Host.retrying { ftruncate(open, off_t(attr.size)) }
+            let open = state.withLock { $0.flags.accessMode != .readOnly ? $0.fd : nil }
+            if let open {
+                _ = try retryingOnInterrupt { ftruncate(open.rawValue, off_t(attr.size)) }
             } else {
-                _ = try Host.retrying { truncate(Host.procPath(pathFD), off_t(attr.size)) }
+                _ = try retryingOnInterrupt { truncate(Host.procPath(pathFD), off_t(attr.size)) }
             }
         }
         if valid.contains(.atime) || valid.contains(.mtime) {
@@ -171,7 +173,7 @@ final class LocalFile: ServerFile {
                     if isSymlink {
                         let loc = location.withLock { $0 }
                         guard let parent = loc.parent else { throw Errno.invalidArgument }
-                        _ = try Host.check(utimensat(parent.pathFD, loc.name, ts, AT_SYMLINK_NOFOLLOW))
+                        _ = try Host.check(utimensat(parent.pathFD.rawValue, loc.name, ts, AT_SYMLINK_NOFOLLOW))
                     } else {
                         _ = try Host.check(utimensat(AT_FDCWD, Host.procPath(pathFD), ts, 0))
                     }
@@ -179,13 +181,13 @@ final class LocalFile: ServerFile {
             }
         } else if valid.contains(.ctime) {
             // A chown to (-1, -1) changes nothing but ctime.
-            _ = try Host.check(fchownat(pathFD, "", UInt32.max, UInt32.max, Host.atEmptyPath | AT_SYMLINK_NOFOLLOW))
+            _ = try Host.check(fchownat(pathFD.rawValue, "", UInt32.max, UInt32.max, Host.atEmptyPath | AT_SYMLINK_NOFOLLOW))
         }
     }
 
     func statFS() throws -> StatFS {
         var s = statvfs()
-        _ = try Host.check(fstatvfs(pathFD, &s))
+        _ = try Host.check(fstatvfs(pathFD.rawValue, &s))
         // statvfs has no f_type; report V9FS_MAGIC as diod does.
         return StatFS(type: 0x0102_1997, blockSize: UInt32(truncatingIfNeeded: s.f_bsize), blocks: UInt64(s.f_blocks),
                       blocksFree: UInt64(s.f_bfree), blocksAvailable: UInt64(s.f_bavail), files: UInt64(s.f_files),

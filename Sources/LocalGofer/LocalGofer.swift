@@ -30,7 +30,7 @@ public final class LocalGofer: FileServer {
     /// The options given at creation.
     public let options: LocalGoferOptions
     /// O_PATH|O_DIRECTORY descriptor of the root; every attach duplicates it.
-    let rootFD: Int32
+    let rootFD: FileDescriptor
     /// st_dev values seen, numbered in order; the number goes into QID.Path's top byte.
     private let devices = Mutex<[UInt64: UInt64]>([:])
 
@@ -39,21 +39,21 @@ public final class LocalGofer: FileServer {
         guard let resolved = realpath(root, nil) else { throw Errno(rawValue: errno) }
         self.root = String(cString: resolved)
         free(resolved)
-        rootFD = try Host.openat(AT_FDCWD, self.root, Host.oPath | O_DIRECTORY)
+        rootFD = try Host.openat(Host.currentDirectory, self.root, Host.oPath | O_DIRECTORY)
         self.options = options
     }
 
-    deinit { Host.close(rootFD) }
+    deinit { try? rootFD.close() }
 
     /// Tattach: `aname` "", "/", the root path, or a path below it (walked like a Twalk).
     public func attach(aname: String, uname: String, nUname: UInt32) throws -> any ServerFile {
         var rest = Substring(aname)
         if rest == Substring(root) || rest.hasPrefix(root + "/") { rest = rest.dropFirst(root.count) }
         let names = rest.split(separator: "/").map(String.init)
-        let fd = try Host.retrying { dup(rootFD) }
+        let fd = try rootFD.duplicate()
         let top: LocalFile
         do { top = try LocalFile(gofer: self, pathFD: fd, stat: Host.fstat(fd), parent: nil, name: "") } catch {
-            Host.close(fd)
+            try? fd.close()
             throw error
         }
         return names.isEmpty ? top : try top.walk(names).file
@@ -81,12 +81,12 @@ public final class LocalGofer: FileServer {
     }
 
     /// Chowns a new file to the requested owner (best effort: EPERM is ignored, as a non-root server cannot).
-    func chownNew(_ fd: Int32, uid: UInt32?, gid: UInt32) {
+    func chownNew(_ fd: FileDescriptor, uid: UInt32?, gid: UInt32) {
         guard options.chownCreated else { return }
         let u = uid.map { $0 == Frame.noUID ? UInt32.max : $0 } ?? UInt32.max
         let g = gid == Frame.noGID ? UInt32.max : gid
         guard u != UInt32.max || g != UInt32.max else { return }
-        _ = fchownat(fd, "", u, g, Host.atEmptyPath | AT_SYMLINK_NOFOLLOW)
+        _ = fchownat(fd.rawValue, "", u, g, Host.atEmptyPath | AT_SYMLINK_NOFOLLOW)
     }
 }
 

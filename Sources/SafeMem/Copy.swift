@@ -1,5 +1,6 @@
 import CShims
 import Glibc
+import Syscall
 import SystemPackage
 
 // The calling process's pid, for process_vm_readv/writev on our own memory.
@@ -43,30 +44,24 @@ private func copyBlock(dst: Block, src: Block, alreadyDone: Int) throws(Transfer
 
 /// Copies through process_vm_readv on our own pid; on a fault, retries page by page to find the exact partial count.
 private func kernelCopy(dst: UnsafeMutableRawPointer, src: UnsafeRawPointer, count: Int) -> (count: Int, errno: Errno?) {
-    if let r = vmCopy(dst: dst, src: src, count: count), r == count { return (count, nil) }
+    if let r = try? vmCopy(dst: dst, src: src, count: count), r == count { return (count, nil) }
     // Slow path: walk source page boundaries so the count stops exactly at the faulting page.
     var done = 0
     while done < count {
         let addr = Int(bitPattern: src + done)
         let chunk = min(count - done, pageSize - addr % pageSize)
-        guard let r = vmCopy(dst: dst + done, src: src + done, count: chunk) else {
-            return (done, Errno(rawValue: errno))
-        }
+        let r: Int
+        do { r = try vmCopy(dst: dst + done, src: src + done, count: chunk) } catch { return (done, error) }
         done += r
         if r < chunk { return (done, .badAddress) }
     }
     return (done, nil)
 }
 
-private func vmCopy(dst: UnsafeMutableRawPointer, src: UnsafeRawPointer, count: Int) -> Int? {
+private func vmCopy(dst: UnsafeMutableRawPointer, src: UnsafeRawPointer, count: Int) throws(Errno) -> Int {
     var local = iovec(iov_base: dst, iov_len: count)
     var remote = iovec(iov_base: UnsafeMutableRawPointer(mutating: src), iov_len: count)
-    while true {
-        let r = cshims_process_vm_readv(selfPID, &local, 1, &remote, 1)
-        if r >= 0 { return r }
-        if errno == EINTR { continue }
-        return nil
-    }
+    return try retryingOnInterrupt { cshims_process_vm_readv(selfPID, &local, 1, &remote, 1) }
 }
 
 /// Zeroes every byte of `dst`; returns the bytes zeroed. Safe-copy blocks are written by the kernel.

@@ -1,7 +1,11 @@
 import Glibc
 
-/// Largest iovec count one readv/writev-family call accepts (IOV_MAX).
-public let iovMax = 1024
+/// Largest iovec count one readv/writev-family call accepts: sysconf(_SC_IOV_MAX), asked once
+/// (16, POSIX's minimum _XOPEN_IOV_MAX, if the system gives no answer).
+public let iovMax: Int = {
+    let n = sysconf(Int32(_SC_IOV_MAX))
+    return n > 0 ? n : 16
+}()
 
 extension BlockSeq {
     /// Calls `body` with the sequence as iovecs (at most `limit` of them, the first `limit` blocks).

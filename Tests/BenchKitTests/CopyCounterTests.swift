@@ -18,7 +18,7 @@ final class CopyCounterTests: XCTestCase {
             let label = "\(r.scenario) \(p.text(.path)) blocks=\(p.int(.blocks)) \(p.text(.multiblock))"
             XCTAssertEqual(r.status, .ok, label)
             let buffered9P = p[.path] == .text("9p") && p[.blocks] == .int(4) && p[.multiblock] == .text("buffered")
-            // One op moves one I/O unit (blocks x 4K); only the seed's buffered path copies it, once.
+            // One op moves one I/O unit (blocks x 4K); only the buffered multi-block 9P path copies it, once.
             XCTAssertEqual(r.bytesCopiedPerOp, buffered9P ? 4 * 4096 : 0, label)
         }
     }

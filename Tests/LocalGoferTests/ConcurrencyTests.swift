@@ -29,11 +29,11 @@ final class GateFile: ServerFile {
         return (QID(type: .directory, path: 1), .basic, a)
     }
 
-    func open(_ flags: OpenFlags, context: RequestContext) throws -> (qid: QID, ioUnit: UInt32, hostFD: Int32?) {
-        (QID(type: .directory, path: 1), 0, nil)
+    func open(_ flags: OpenFlags, context: RequestContext) throws -> OpenedFile {
+        OpenedFile(qid: QID(type: .directory, path: 1), ioUnit: 0, hostFD: nil)
     }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws -> Int { throw Errno.isDirectory }
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int { throw Errno.isDirectory }
 
     func readlink() throws -> String {
         server.entered.signal()

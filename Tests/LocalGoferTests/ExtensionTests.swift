@@ -36,12 +36,12 @@ final class ExtensionTests: XCTestCase {
     func testVersionErrors() throws {
         let h = try Harness()
         let raw = try h.raw()
-        XCTAssertEqual(try raw.callErrno(Tversion(msize: 0, version: "9P2000.L"), tag: Frame.noTag), EINVAL)
-        XCTAssertEqual(try raw.callErrno(Tversion(msize: 65536, version: "9P2000.u"), tag: Frame.noTag), EINVAL)
-        XCTAssertEqual(try raw.callErrno(Tversion(msize: 65536, version: "9P2000.L.Google.13.1"), tag: Frame.noTag), EINVAL)
-        XCTAssertEqual(try raw.callErrno(Tversion(msize: 65536, version: "9P2000.L.Google.14"), tag: Frame.noTag), EAGAIN)
+        XCTAssertEqual(try raw.callErrno(Tversion(msize: 0, version: "9P2000.L"), tag: Tag.none), EINVAL)
+        XCTAssertEqual(try raw.callErrno(Tversion(msize: 65536, version: "9P2000.u"), tag: Tag.none), EINVAL)
+        XCTAssertEqual(try raw.callErrno(Tversion(msize: 65536, version: "9P2000.L.Google.13.1"), tag: Tag.none), EINVAL)
+        XCTAssertEqual(try raw.callErrno(Tversion(msize: 65536, version: "9P2000.L.Google.14"), tag: Tag.none), EAGAIN)
         // Above the 8 MiB ceiling: clamped, not refused.
-        let r = try raw.call(Tversion(msize: 64 << 20, version: "9P2000.L"), tag: Frame.noTag)
+        let r = try raw.call(Tversion(msize: 64 << 20, version: "9P2000.L"), tag: Tag.none)
         XCTAssertEqual(r.type, .rversion)
         var d = WireDecoder(UnsafeRawBufferPointer(start: r.body, count: r.body.count))
         XCTAssertEqual(try Rversion(from: &d), Rversion(msize: 8 << 20, version: "9P2000.L"))
@@ -58,7 +58,7 @@ final class ExtensionTests: XCTestCase {
         let walked = try root.walkGetAttr(["a", "b", "file"])
         XCTAssertEqual(walked.attr.size, 100)
         let (_, dir) = try root.walk(["a"])
-        _ = try dir.create("new", flags: .writeOnly, mode: 0o644, uid: getuid()).hostFD.map { close($0) }
+        _ = try dir.create("new", flags: .writeOnly, mode: 0o644, uid: getuid()).hostFD.map { close($0.rawValue) }
         let (_, parent) = try root.walk(["a"])
         try parent.unlinkAt("new", flags: 0)
         try dir.flushf()
@@ -146,13 +146,13 @@ final class ExtensionTests: XCTestCase {
         try raw.handshake()
         // 32 pipelined requests in one write: every tag is answered exactly once.
         var bytes: [UInt8] = []
-        for tag in UInt16(10)..<42 { bytes += try raw.encode(Twalkgetattr(fid: 1, newFid: UInt32(tag), names: ["f"]), tag: tag) }
+        for tag in UInt16(10)..<42 { bytes += try raw.encode(Twalkgetattr(fid: 1, newFid: FID(rawValue: UInt32(tag)), names: ["f"]), tag: Tag(rawValue: tag)) }
         try raw.send(bytes: bytes)
         var seen = Set<UInt16>()
         for _ in 0..<32 {
             let r = try XCTUnwrap(try raw.receive())
             XCTAssertEqual(r.type, MessageType.rwalkgetattr.rawValue)
-            XCTAssertTrue(seen.insert(r.tag).inserted)
+            XCTAssertTrue(seen.insert(r.tag.rawValue).inserted)
         }
         XCTAssertEqual(seen, Set(UInt16(10)..<42))
         // Flushing a tag that is not in flight is answered at once.
@@ -198,9 +198,9 @@ final class ExtensionTests: XCTestCase {
         let (_, dir) = try root.walk([])
         XCTAssertEqual(errnoOf { _ = try dir.create("n", flags: .readWrite, mode: 0o644) }, .readOnlyFileSystem)
         let opened = try f.open(.readOnly)
-        opened.hostFD.map { _ = close($0) }
+        opened.hostFD.map { _ = close($0.rawValue) }
         var buf = [UInt8](repeating: 0, count: 10)
-        XCTAssertEqual(try buf.withUnsafeMutableBytes { try f.read(into: $0, offset: 0) }, 10)
+        XCTAssertEqual(try buf.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }, 10)
         XCTAssertEqual(try h.tmp.read("export/f"), patternBytes(10))
         XCTAssertEqual(try h.listing(h.export), [".keep", "f"])
         client.close()

@@ -36,7 +36,7 @@ final class GoferdTests: XCTestCase {
         let root = try c.attach()
         let (_, f) = try root.walk(["hello"])
         let opened = try f.open(.readOnly)
-        let fd = try XCTUnwrap(opened.hostFD, "goferd donates over a Unix socket")
+        let fd = try XCTUnwrap(opened.hostFD, "goferd donates over a Unix socket").rawValue
         var buf = [UInt8](repeating: 0, count: 5)
         XCTAssertEqual(pread(fd, &buf, 5, 0), 5)
         XCTAssertEqual(buf, Array("hello".utf8))
@@ -69,7 +69,7 @@ final class GoferdTests: XCTestCase {
         let (_, f) = try root.walk(["x"])
         XCTAssertNil(try f.open(.readOnly).hostFD, "--no-donate")
         var buf = [UInt8](repeating: 0, count: 3000)
-        XCTAssertEqual(try buf.withUnsafeMutableBytes { try f.read(into: $0, offset: 0) }, 3000)
+        XCTAssertEqual(try buf.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }, 3000)
         XCTAssertEqual(buf, patternBytes(3000))
         c.close()
         p.waitUntilExit()

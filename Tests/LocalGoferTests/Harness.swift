@@ -86,12 +86,12 @@ final class RawConnection {
     }
 
     /// Encodes and sends `message` with `tag`.
-    func send<M: Message>(_ message: M, tag: UInt16) throws {
+    func send<M: Message>(_ message: M, tag: Tag) throws {
         try send(bytes: encode(message, tag: tag))
     }
 
     /// The bytes of one frame.
-    func encode<M: Message>(_ message: M, tag: UInt16) throws -> [UInt8] {
+    func encode<M: Message>(_ message: M, tag: Tag) throws -> [UInt8] {
         var buf = [UInt8](repeating: 0, count: 65536)
         var result: Result<Int, any Error> = .success(0)
         buf.withUnsafeMutableBytes { p in
@@ -101,7 +101,7 @@ final class RawConnection {
     }
 
     /// Reads one frame; nil when the server closed the connection.
-    func receive() throws -> (type: UInt8, tag: UInt16, body: [UInt8])? {
+    func receive() throws -> (type: UInt8, tag: Tag, body: [UInt8])? {
         var header = [UInt8](repeating: 0, count: 7)
         var fds: [Int32] = []
         defer { for fd in fds { close(fd) } }
@@ -109,7 +109,7 @@ final class RawConnection {
         let size = Int(header[0]) | Int(header[1]) << 8 | Int(header[2]) << 16 | Int(header[3]) << 24
         var body = [UInt8](repeating: 0, count: size - 7)
         if !body.isEmpty, try !fill(&body, &fds) { throw Errno.connectionReset }
-        return (header[4], UInt16(header[5]) | UInt16(header[6]) << 8, body)
+        return (header[4], Tag(rawValue: UInt16(header[5]) | UInt16(header[6]) << 8), body)
     }
 
     private func fill(_ bytes: inout [UInt8], _ fds: inout [Int32]) throws -> Bool {
@@ -121,7 +121,7 @@ final class RawConnection {
     }
 
     /// Sends `message` and returns the reply's type and body, checking the tag.
-    func call<M: Message>(_ message: M, tag: UInt16 = 1) throws -> (type: MessageType?, body: [UInt8]) {
+    func call<M: Message>(_ message: M, tag: Tag = 1) throws -> (type: MessageType?, body: [UInt8]) {
         try send(message, tag: tag)
         guard let r = try receive() else { throw Errno.connectionReset }
         XCTAssertEqual(r.tag, tag)
@@ -129,7 +129,7 @@ final class RawConnection {
     }
 
     /// The errno of an Rlerror reply, nil for any other reply.
-    func callErrno<M: Message>(_ message: M, tag: UInt16 = 1) throws -> Int32? {
+    func callErrno<M: Message>(_ message: M, tag: Tag = 1) throws -> Int32? {
         let r = try call(message, tag: tag)
         guard r.type == .rlerror else { return nil }
         return RawConnection.errno(r.body)
@@ -142,7 +142,7 @@ final class RawConnection {
 
     /// Tversion + Tattach on fid 1 (the usual start of a raw session).
     func handshake(version: String = "9P2000.L.Google.13") throws {
-        let v = try call(Tversion(msize: 65536, version: version), tag: Frame.noTag)
+        let v = try call(Tversion(msize: 65536, version: version), tag: Tag.none)
         XCTAssertEqual(v.type, .rversion)
         let a = try call(Tattach(fid: 1, uname: "root", aname: "", nUname: 0))
         XCTAssertEqual(a.type, .rattach)

@@ -58,14 +58,14 @@ final class OperationTests: XCTestCase {
 
         // write through 9P, in several RPCs, then read back through 9P and through the donated FD.
         let payload = patternBytes(3 * client.payloadSize + 1234)
-        let written = try payload.withUnsafeBytes { try fileFid.write(from: $0, offset: 0) }
+        let written = try payload.withUnsafeBytes { try fileFid.write(from: $0, at: 0) }
         XCTAssertEqual(written, payload.count)
         var back = [UInt8](repeating: 0, count: payload.count + 100)
-        let n = try back.withUnsafeMutableBytes { try fileFid.read(into: $0, offset: 0) }
+        let n = try back.withUnsafeMutableBytes { try fileFid.read(into: $0, at: 0) }
         XCTAssertEqual(n, payload.count)
         XCTAssertEqual(Array(back[0..<n]), payload)
         XCTAssertEqual(try h.tmp.read("export/dir/data.bin"), payload, "host file holds what was written")
-        if let fd = created.hostFD {
+        if let fd = created.hostFD?.rawValue {
             var viaFD = [UInt8](repeating: 0, count: payload.count)
             XCTAssertEqual(pread(fd, &viaFD, viaFD.count, 0), payload.count)
             XCTAssertEqual(viaFD, payload, "the donated FD reads the same file")
@@ -76,7 +76,7 @@ final class OperationTests: XCTestCase {
         let (_, reader) = try dir.walk(["data.bin"])
         let opened = try reader.open(.readOnly)
         XCTAssertEqual(opened.hostFD != nil, expectDonation)
-        if let fd = opened.hostFD {
+        if let fd = opened.hostFD?.rawValue {
             var first = [UInt8](repeating: 0, count: 4096)
             XCTAssertEqual(pread(fd, &first, first.count, 0), 4096)
             XCTAssertEqual(first, Array(payload[0..<4096]))
@@ -105,7 +105,7 @@ final class OperationTests: XCTestCase {
         // locks: OFD locks per open fid; a second open conflicts.
         XCTAssertEqual(try fileFid.lock(type: .writeLock, start: 0, length: 100, procID: 1, clientID: "a"), .success)
         let (_, other) = try dir.walk(["data.bin"])
-        _ = try other.open(.readWrite).hostFD.map { close($0) }
+        _ = try other.open(.readWrite).hostFD.map { close($0.rawValue) }
         XCTAssertEqual(try other.getLock(type: .writeLock, start: 0, length: 10, procID: 2, clientID: "b").type, .writeLock)
         XCTAssertEqual(try other.lock(type: .writeLock, start: 0, length: 10, procID: 2, clientID: "b"), .blocked)
         XCTAssertEqual(try fileFid.lock(type: .unlock, start: 0, length: 100, procID: 1, clientID: "a"), .success)
@@ -125,7 +125,7 @@ final class OperationTests: XCTestCase {
 
         // readdir: every entry, no "." or "..", in several Treaddir calls with cookies.
         let (_, lister) = try dir.walk([])
-        _ = try lister.open(.readOnly).hostFD.map { close($0) }
+        _ = try lister.open(.readOnly).hostFD.map { close($0.rawValue) }
         var names: [String] = []
         var offset: UInt64 = 0
         while true {

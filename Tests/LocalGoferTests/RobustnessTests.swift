@@ -46,9 +46,9 @@ final class RobustnessTests: XCTestCase {
 
         // The well-behaved connection keeps working, and the server dropped the broken ones.
         let (_, f) = try root.walk(["f"])
-        _ = try f.open(.readOnly).hostFD.map { close($0) }
+        _ = try f.open(.readOnly).hostFD.map { close($0.rawValue) }
         var buf = [UInt8](repeating: 0, count: 1000)
-        XCTAssertEqual(try buf.withUnsafeMutableBytes { try f.read(into: $0, offset: 0) }, 1000)
+        XCTAssertEqual(try buf.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }, 1000)
         XCTAssertEqual(buf, patternBytes(1000))
         XCTAssertTrue(waitUntil { h.server.connectionCount == 1 })
         good.close()
@@ -64,9 +64,9 @@ final class RobustnessTests: XCTestCase {
                 let root = try clients[i].attach()
                 for _ in 0..<20 {
                     let (_, f) = try root.walk(["f\(i)"])
-                    _ = try f.open(.readOnly).hostFD.map { close($0) }
+                    _ = try f.open(.readOnly).hostFD.map { close($0.rawValue) }
                     var buf = [UInt8](repeating: 0, count: 100_000)
-                    let n = try buf.withUnsafeMutableBytes { try f.read(into: $0, offset: 0) }
+                    let n = try buf.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }
                     if n != 100_000 || buf != patternBytes(100_000, seed: UInt64(i + 1)) { failures.withLock { $0 += 1 } }
                     try f.clunk()
                 }
@@ -88,9 +88,9 @@ final class RobustnessTests: XCTestCase {
             do {
                 for _ in 0..<10 {
                     let (_, f) = try root.walk(["f\(i % 4)"])
-                    _ = try f.open(.readOnly).hostFD.map { close($0) }
+                    _ = try f.open(.readOnly).hostFD.map { close($0.rawValue) }
                     var buf = [UInt8](repeating: 0, count: 50_000)
-                    let n = try buf.withUnsafeMutableBytes { try f.read(into: $0, offset: 0) }
+                    let n = try buf.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }
                     if n != 50_000 || buf != patternBytes(50_000, seed: UInt64(i % 4 + 7)) { failures.withLock { $0 += 1 } }
                     try f.clunk()
                 }

@@ -141,17 +141,17 @@ final class SecurityTests: XCTestCase {
         let root = try client.attach()
         let (_, f) = try root.walk(["w"])
         let opened = try f.open(.writeOnly)
-        if let fd = opened.hostFD {
+        if let fd = opened.hostFD?.rawValue {
             var b: UInt8 = 0
             XCTAssertEqual(pread(fd, &b, 1, 0), -1, "the donated FD is write-only too")
             close(fd)
         }
         var buf = [UInt8](repeating: 0, count: 100)
-        XCTAssertEqual(errnoOf { _ = try buf.withUnsafeMutableBytes { try f.read(into: $0, offset: 0) } }, .badFileDescriptor)
+        XCTAssertEqual(errnoOf { _ = try buf.withUnsafeMutableBytes { try f.read(into: $0, at: 0) } }, .badFileDescriptor)
         XCTAssertEqual(buf, [UInt8](repeating: 0, count: 100))
         XCTAssertEqual(errnoOf { _ = try f.open(.readOnly) }, .invalidArgument, "a fid is opened once")
         let (_, unopened) = try root.walk(["w"])
-        XCTAssertEqual(errnoOf { _ = try buf.withUnsafeMutableBytes { try unopened.read(into: $0, offset: 0) } }, .invalidArgument)
+        XCTAssertEqual(errnoOf { _ = try buf.withUnsafeMutableBytes { try unopened.read(into: $0, at: 0) } }, .invalidArgument)
         client.close()
     }
 
@@ -164,7 +164,7 @@ final class SecurityTests: XCTestCase {
         var files: [ClientFile] = []
         for i in 0..<5000 {
             let (_, f) = try root.walk(["f\(i % 10)"])
-            if i % 2 == 0, let fd = try f.open(.readOnly).hostFD { close(fd) }
+            if i % 2 == 0, let fd = try f.open(.readOnly).hostFD?.rawValue { close(fd) }
             files.append(f)
         }
         XCTAssertEqual(client.fidsInUse, 5001)

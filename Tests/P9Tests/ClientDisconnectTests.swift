@@ -4,9 +4,7 @@ import Synchronization
 import SystemPackage
 import TestSupport
 import XCTest
-#if canImport(Glibc)
 import Glibc
-#endif
 
 final class ClientDisconnectTests: XCTestCase {
     /// A connected client and the fake server, attached; the server thread runs `script` after the attach.
@@ -96,7 +94,7 @@ final class ClientDisconnectTests: XCTestCase {
         let (client, root, server) = try connect { server in
             guard let r = try server.read() else { return }
             // An Rgetattr whose body is 10 bytes instead of 153.
-            var frame: [UInt8] = [17, 0, 0, 0, MessageType.rgetattr.rawValue, UInt8(r.tag & 0xFF), UInt8(r.tag >> 8)]
+            var frame: [UInt8] = [17, 0, 0, 0, MessageType.rgetattr.rawValue, UInt8(r.tag.rawValue & 0xFF), UInt8(r.tag.rawValue >> 8)]
             frame += [UInt8](repeating: 0, count: 10)
             try server.raw(frame)
             _ = try server.read()
@@ -110,7 +108,7 @@ final class ClientDisconnectTests: XCTestCase {
     func testReplyForUnknownTagFailsTheConnection() throws {
         let (client, root, server) = try connect { server in
             guard let r = try server.read() else { return }
-            try server.reply(Rgetattr(valid: .all, qid: QID(path: 1), attr: Attr()), tag: r.tag &+ 77)
+            try server.reply(Rgetattr(valid: .all, qid: QID(path: 1), attr: Attr()), tag: Tag(rawValue: r.tag.rawValue &+ 77))
             _ = try server.read()
         }
         XCTAssertThrowsError(try root.getAttr()) { error in
@@ -135,7 +133,7 @@ final class ClientDisconnectTests: XCTestCase {
         XCTAssertEqual(client.supports(.tmultigetattr), true)
         let opened = try root.open(.readOnly)
         XCTAssertEqual(opened.qid.path, 9)
-        let fd = try XCTUnwrap(opened.hostFD)
+        let fd = try XCTUnwrap(opened.hostFD).rawValue
         XCTAssertEqual(write(writeEnd, "hi", 2), 2)
         var two = [UInt8](repeating: 0, count: 2)
         XCTAssertEqual(Glibc.read(fd, &two, 2), 2)

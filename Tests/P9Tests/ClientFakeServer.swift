@@ -2,9 +2,7 @@ import Foundation
 import P9
 import SystemPackage
 import XCTest
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The server end of a socketpair, played by a test: reads request frames and writes chosen replies.
 final class ClientFakeServer: @unchecked Sendable {  // used by one server thread at a time
@@ -14,7 +12,7 @@ final class ClientFakeServer: @unchecked Sendable {  // used by one server threa
 
     struct Request {
         var type: UInt8
-        var tag: UInt16
+        var tag: Tag
         var body: [UInt8]
     }
 
@@ -32,7 +30,7 @@ final class ClientFakeServer: @unchecked Sendable {  // used by one server threa
     }
 
     /// Sends `message` as a reply with `tag`, optionally with descriptors attached.
-    func reply<M: Message>(_ message: M, tag: UInt16, fds: [Int32] = []) throws {
+    func reply<M: Message>(_ message: M, tag: Tag, fds: [Int32] = []) throws {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let n = try buffer.withUnsafeMutableBytes { try Frame.encode(message, tag: tag, into: $0, msize: 4096) }
         try buffer.withUnsafeBytes { try transport.send(UnsafeRawBufferPointer(rebasing: $0[..<n]), fds: fds) }

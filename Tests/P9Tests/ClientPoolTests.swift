@@ -3,7 +3,7 @@ import XCTest
 
 final class ClientPoolTests: XCTestCase {
     func testTagPoolIsLIFOAndStartsAtOne() throws {
-        var pool = IDPool<UInt16>(what: "tags")
+        var pool = IDPool<Tag>(what: "tags")
         XCTAssertEqual(try pool.allocate(), 1)
         XCTAssertEqual(try pool.allocate(), 2)
         XCTAssertEqual(try pool.allocate(), 3)
@@ -17,11 +17,11 @@ final class ClientPoolTests: XCTestCase {
     }
 
     func testTagPoolNeverHandsOutNOTAGAndReportsExhaustion() throws {
-        var pool = IDPool<UInt16>(first: 0xFFFC, what: "tags")
+        var pool = IDPool<Tag>(first: 0xFFFC, what: "tags")
         XCTAssertEqual(pool.last, 0xFFFE)
         let got = try (0..<3).map { _ in try pool.allocate() }
         XCTAssertEqual(got, [0xFFFC, 0xFFFD, 0xFFFE])
-        XCTAssertFalse(got.contains(Frame.noTag))
+        XCTAssertFalse(got.contains(Tag.none))
         XCTAssertThrowsError(try pool.allocate()) { error in
             XCTAssertEqual(error as? P9Error, .exhausted("tags"))
         }
@@ -32,7 +32,7 @@ final class ClientPoolTests: XCTestCase {
     }
 
     func testFidPoolNeverHandsOutNOFIDAndReportsExhaustion() throws {
-        var pool = IDPool<UInt32>(first: 0xFFFF_FFFD, what: "fids")
+        var pool = IDPool<FID>(first: 0xFFFF_FFFD, what: "fids")
         XCTAssertEqual(try pool.allocate(), 0xFFFF_FFFD)
         XCTAssertEqual(try pool.allocate(), 0xFFFF_FFFE)
         XCTAssertThrowsError(try pool.allocate()) { error in
@@ -45,9 +45,9 @@ final class ClientPoolTests: XCTestCase {
     }
 
     func testFidPoolDefaultsAvoidZeroAndNOFID() throws {
-        var pool = IDPool<UInt32>()
+        var pool = IDPool<FID>()
         XCTAssertEqual(pool.first, 1)
-        XCTAssertEqual(pool.last, Frame.noFid - 1)
+        XCTAssertEqual(pool.last.rawValue, FID.none.rawValue - 1)
         XCTAssertEqual(try pool.allocate(), 1)
     }
 }

@@ -21,17 +21,17 @@ final class ClientScatterTests: XCTestCase {
         let buffers = sizes.map { UnsafeMutableRawBufferPointer.allocate(byteCount: $0, alignment: 8) }
         defer { buffers.forEach { $0.deallocate() } }
         let before = client.stats.snapshot()
-        XCTAssertEqual(try file.read(into: buffers, offset: 0), data.count)
+        XCTAssertEqual(try file.read(into: buffers, at: 0), data.count)
         XCTAssertEqual((client.stats.snapshot() - before).count(.tread), 4)
         XCTAssertEqual(buffers.flatMap { Array($0) }, data)
         // Past EOF: short, stopping at the first short run.
-        XCTAssertEqual(try file.read(into: buffers, offset: 150_000), 50_000)
+        XCTAssertEqual(try file.read(into: buffers, at: 150_000), 50_000)
         // Gather write of new bytes, read back whole.
         let fresh = patternBytes(200_000, seed: 9)
         var off = 0
         for b in buffers { b.copyBytes(from: fresh[off..<off + b.count]); off += b.count }
         let w0 = client.stats.snapshot()
-        XCTAssertEqual(try file.write(from: buffers.map { UnsafeRawBufferPointer($0) }, offset: 0), fresh.count)
+        XCTAssertEqual(try file.write(from: buffers.map { UnsafeRawBufferPointer($0) }, at: 0), fresh.count)
         XCTAssertEqual((client.stats.snapshot() - w0).count(.twrite), 4)
         try file.fsync()
         XCTAssertEqual(try dir.read("f"), fresh)

@@ -51,7 +51,7 @@ final class DiodInteropTests: XCTestCase {
         let opened = try file.open(.readOnly)
         XCTAssertNil(opened.hostFD, "diod donates no descriptors")
         var got = [UInt8](repeating: 0, count: big.count + 100)
-        let n = try got.withUnsafeMutableBytes { try file.read(into: $0, offset: 0) }
+        let n = try got.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
         XCTAssertEqual(n, big.count)
         XCTAssertTrue(got[..<n].elementsEqual(big), "1 MiB read back differs")
         try file.clunk()
@@ -61,9 +61,9 @@ final class DiodInteropTests: XCTestCase {
         let made = try created.create("new", flags: .readWrite, mode: 0o644)
         XCTAssertFalse(made.qid.type.contains(.directory))
         let payload = patternBytes(100_000, seed: 7)
-        XCTAssertEqual(try payload.withUnsafeBytes { try created.write(from: $0, offset: 0) }, payload.count)
+        XCTAssertEqual(try payload.withUnsafeBytes { try created.write(from: $0, at: 0) }, payload.count)
         var back = [UInt8](repeating: 0, count: payload.count)
-        XCTAssertEqual(try back.withUnsafeMutableBytes { try created.read(into: $0, offset: 0) }, payload.count)
+        XCTAssertEqual(try back.withUnsafeMutableBytes { try created.read(into: $0, at: 0) }, payload.count)
         XCTAssertEqual(back, payload)
         try created.fsync()
         try created.clunk()

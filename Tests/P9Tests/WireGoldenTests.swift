@@ -7,7 +7,7 @@ final class WireGoldenTests: XCTestCase {
     typealias F = WireFixture
 
     /// encode(value) == golden and decode(golden) == value.
-    private func golden<M: Message & Equatable>(_ hex: String, _ value: M, tag: UInt16 = 1,
+    private func golden<M: Message & Equatable>(_ hex: String, _ value: M, tag: Tag = 1,
                                                 file: StaticString = #filePath, line: UInt = #line) throws {
         let bytes = F.hex(hex)
         XCTAssertEqual(try F.encode(value, tag: tag), bytes, "encode \(M.type)", file: file, line: line)

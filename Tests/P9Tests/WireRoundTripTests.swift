@@ -5,7 +5,7 @@ import XCTest
 final class WireRoundTripTests: XCTestCase {
     private var covered = Set<MessageType>()
 
-    private func roundTrip<M: Message & Equatable>(_ m: M, tag: UInt16 = 0x1234, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func roundTrip<M: Message & Equatable>(_ m: M, tag: Tag = 0x1234, file: StaticString = #filePath, line: UInt = #line) throws {
         let bytes = try WireFixture.encode(m, tag: tag)
         XCTAssertEqual(Int(bytes[0]) | Int(bytes[1]) << 8 | Int(bytes[2]) << 16 | Int(bytes[3]) << 24, bytes.count, "size field", file: file, line: line)
         XCTAssertEqual(bytes[4], M.type.rawValue, file: file, line: line)
@@ -74,11 +74,11 @@ final class WireRoundTripTests: XCTestCase {
         try roundTrip(Rrenameat())
         try roundTrip(Tunlinkat(directoryFid: 15, name: "sub", flags: Tunlinkat.removeDirectory))
         try roundTrip(Runlinkat())
-        try roundTrip(Tversion(msize: 1 << 20, version: P9Version.string(for: 13)), tag: Frame.noTag)
+        try roundTrip(Tversion(msize: 1 << 20, version: P9Version.string(for: 13)), tag: Tag.none)
         try roundTrip(Rversion(msize: 65536, version: "9P2000.L"))
         try roundTrip(Tauth(afid: 1, uname: "root", aname: "/export", nUname: 0))
         try roundTrip(Rauth(qid: QID(type: .auth, path: 1)))
-        try roundTrip(Tattach(fid: 0, afid: Frame.noFid, uname: "", aname: "/tmp/x", nUname: 1000))
+        try roundTrip(Tattach(fid: 0, afid: FID.none, uname: "", aname: "/tmp/x", nUname: 1000))
         try roundTrip(Rattach(qid: q1))
         try roundTrip(Tflush(oldTag: 3))
         try roundTrip(Rflush())

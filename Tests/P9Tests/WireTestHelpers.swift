@@ -18,7 +18,7 @@ enum WireFixture {
     }
 
     /// Encodes a whole frame with the codec under test.
-    static func encode<M: Message>(_ m: M, tag: UInt16 = 1, capacity: Int = 1 << 17) throws -> [UInt8] {
+    static func encode<M: Message>(_ m: M, tag: Tag = 1, capacity: Int = 1 << 17) throws -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: capacity)
         let n = try buffer.withUnsafeMutableBytes { raw -> Int in
             try Frame.encode(m, tag: tag, into: raw, msize: capacity)
@@ -27,7 +27,7 @@ enum WireFixture {
     }
 
     /// Decodes a whole frame as `M`.
-    static func decode<M: Message>(_: M.Type, _ bytes: [UInt8], limit: Int = 1 << 20) throws -> (tag: UInt16, message: M) {
+    static func decode<M: Message>(_: M.Type, _ bytes: [UInt8], limit: Int = 1 << 20) throws -> (tag: Tag, message: M) {
         try bytes.withUnsafeBytes { raw in try Frame.decode(M.self, frame: raw, limit: limit) }
     }
 
@@ -39,7 +39,7 @@ enum WireFixture {
     }
 
     /// Re-encodes a type-erased message.
-    static func encodeAny(_ m: any Message, tag: UInt16) throws -> [UInt8] {
+    static func encodeAny(_ m: any Message, tag: Tag) throws -> [UInt8] {
         func open<M: Message>(_ m: M) throws -> [UInt8] { try encode(m, tag: tag) }
         return try open(m)
     }

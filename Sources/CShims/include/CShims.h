@@ -33,13 +33,6 @@ ssize_t cshims_process_vm_readv(pid_t pid, const struct iovec *local, unsigned l
 ssize_t cshims_process_vm_writev(pid_t pid, const struct iovec *local, unsigned long liovcnt,
                                  const struct iovec *remote, unsigned long riovcnt);
 
-/// IOV_MAX as the C library defines it.
-int cshims_iov_max(void);
-
-/// Linux openat2(2) with RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS (and RESOLVE_NO_SYMLINKS when no_symlinks);
-/// returns -1 with errno ENOSYS where the kernel lacks it.
-int cshims_openat_beneath(int dirfd, const char *path, int flags, unsigned int mode, int no_symlinks);
-
 /// Sets the calling thread's CPU affinity to the CPUs listed; returns 0 or an errno value.
 int cshims_set_affinity(const int *cpus, int ncpus);
 

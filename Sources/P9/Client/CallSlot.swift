@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Dispatch
 
 /// The state of one tag's call: reused by every call that gets the tag, alive as long as the client.
@@ -11,14 +9,12 @@ final class CallSlot: @unchecked Sendable {  // fields guarded by Client.state (
     /// Replies up to this many body bytes land in the preallocated buffer (Rgetattr is 153).
     static let inlineCapacity = 512
 
-    let tag: UInt16
+    let tag: Tag
     /// The owner sleeps here while another caller holds the receive baton.
     let semaphore = DispatchSemaphore(value: 0)
     /// Body of small replies; the first 16 bytes of `scratch` hold a header the baton holder reads.
     let inline: UnsafeMutableRawBufferPointer
     let scratch: UnsafeMutableRawBufferPointer
-    /// Single-buffer Rread payload destination (avoids building an array per read).
-    let singleTarget: UnsafeMutablePointer<iovec>
 
     var active = false
     var done = false
@@ -35,18 +31,15 @@ final class CallSlot: @unchecked Sendable {  // fields guarded by Client.state (
     /// Descriptors that arrived with the reply; the call takes what it needs and the rest are closed.
     var fds: [Int32] = []
 
-    init(tag: UInt16) {
+    init(tag: Tag) {
         self.tag = tag
         inline = .allocate(byteCount: Self.inlineCapacity, alignment: 16)
         scratch = .allocate(byteCount: 16, alignment: 16)
-        singleTarget = .allocate(capacity: 1)
-        singleTarget.initialize(to: iovec())
     }
 
     deinit {
         inline.deallocate()
         scratch.deallocate()
-        singleTarget.deallocate()
         overflow?.deallocate()
         for fd in fds { _ = Glibc.close(fd) }
     }

@@ -1,12 +1,10 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Synchronization
 import SystemPackage
 
 /// Everything about calls in flight; guarded by `Client.state`.
 struct CallState: ~Copyable {
-    var tags = IDPool<UInt16>(what: "tags")
+    var tags = IDPool<Tag>(what: "tags")
     /// Slot of tag t at index t - 1 (tags start at 1 and grow by one, so the array only ever appends).
     var slots: [CallSlot] = []
     /// Some caller is reading replies.
@@ -44,31 +42,31 @@ extension Client {
 
     /// Sends `message` and decodes the reply as `R` (Rlerror becomes `.remote`).
     @inline(__always)
-    func call<T: Message, R: Message>(_ message: T, fid: UInt32, reply: R.Type) throws(P9Error) -> R {
+    func call<T: Message, R: Message>(_ message: T, fid: FID, reply: R.Type) throws(P9Error) -> R {
         try roundTrip(T.type, fid: fid, sink: nil, send: { (tag) throws(P9Error) in try self.sendFrame(message, tag: tag) },
                       decode: { (slot) throws(P9Error) in try Self.decode(R.self, slot) })
     }
 
     /// Like `call`, also returning the first descriptor that came with the reply (the caller owns it).
-    func callWithFD<T: Message, R: Message>(_ message: T, fid: UInt32, reply: R.Type) throws(P9Error) -> (R, Int32?) {
+    func callWithFD<T: Message, R: Message>(_ message: T, fid: FID, reply: R.Type) throws(P9Error) -> (R, FileDescriptor?) {
         try roundTrip(T.type, fid: fid, sink: nil, send: { (tag) throws(P9Error) in try self.sendFrame(message, tag: tag) },
                       decode: { (slot) throws(P9Error) in
                           let r = try Self.decode(R.self, slot)
-                          return (r, slot.fds.isEmpty ? nil : slot.fds.removeFirst())
+                          return (r, slot.fds.isEmpty ? nil : FileDescriptor(rawValue: slot.fds.removeFirst()))
                       })
     }
 
-    /// Tread whose payload is received straight into `sink` (at most its total length); returns the count.
-    func callRead(fid: UInt32, offset: UInt64, sink: UnsafeBufferPointer<iovec>, count: Int) throws(P9Error) -> Int {
+    /// One Tread of `count` bytes at `offset`, its payload received straight into `sink`; returns the bytes read.
+    func read(fid: FID, into sink: UnsafeBufferPointer<iovec>, count: Int, at offset: UInt64) throws(P9Error) -> Int {
         let message = Tread(fid: fid, offset: offset, count: UInt32(count))
         return try roundTrip(.tread, fid: fid, sink: sink, send: { (tag) throws(P9Error) in try self.sendFrame(message, tag: tag) },
                              decode: { (slot) throws(P9Error) in slot.payloadCount })
     }
 
-    /// Twrite sent with writev: the 23-byte header, then `payload` straight from caller memory.
-    func callWrite(fid: UInt32, offset: UInt64, payload: UnsafeBufferPointer<iovec>, count: Int) throws(P9Error) -> Int {
+    /// One Twrite of the `count` bytes `payload` holds, at `offset`, sent with writev straight from caller memory.
+    func write(fid: FID, from payload: UnsafeBufferPointer<iovec>, count: Int, at offset: UInt64) throws(P9Error) -> Int {
         try roundTrip(.twrite, fid: fid, sink: nil, send: { (tag) throws(P9Error) in
-            try self.sendWrite(tag: tag, fid: fid, offset: offset, payload: payload, count: count)
+            try self.sendWrite(tag: tag, fid: fid, from: payload, count: count, at: offset)
         }, decode: { (slot) throws(P9Error) in Int(try Self.decode(Rwrite.self, slot).count) })
     }
 
@@ -82,8 +80,8 @@ extension Client {
 
     /// One RPC: takes a tag, sends, waits for the reply (holding the receive baton when free), decodes.
     @inline(__always)
-    func roundTrip<R>(_ type: MessageType, fid: UInt32, sink: UnsafeBufferPointer<iovec>?,
-                      send: (UInt16) throws(P9Error) -> Int,
+    func roundTrip<R>(_ type: MessageType, fid: FID, sink: UnsafeBufferPointer<iovec>?,
+                      send: (Tag) throws(P9Error) -> Int,
                       decode: (CallSlot) throws(P9Error) -> R) throws(P9Error) -> R {
         let slot = try begin(type, sink: sink)
         defer { end(slot) }
@@ -120,8 +118,8 @@ extension Client {
         try state.withLock { (s) throws(P9Error) -> CallSlot in
             if let b = s.broken { throw b }
             let tag = try s.tags.allocate()
-            if Int(tag) > s.slots.count { s.slots.append(CallSlot(tag: tag)) }
-            let slot = s.slots[Int(tag) - 1]
+            if Int(tag.rawValue) > s.slots.count { s.slots.append(CallSlot(tag: tag)) }
+            let slot = s.slots[Int(tag.rawValue) - 1]
             slot.active = true
             slot.expected = type.rawValue &+ 1
             slot.sink = sink
@@ -193,8 +191,8 @@ extension Client {
             return .protocolViolation("bad reply header: \(error)")
         }
         let target = state.withLock { s -> CallSlot? in
-            guard h.tag >= 1, Int(h.tag) <= s.slots.count else { return nil }
-            let t = s.slots[Int(h.tag) - 1]
+            guard h.tag.rawValue >= 1, Int(h.tag.rawValue) <= s.slots.count else { return nil }
+            let t = s.slots[Int(h.tag.rawValue) - 1]
             return t.active && !t.done ? t : nil
         }
         guard let target else { return .protocolViolation("reply type \(h.type) for tag \(h.tag), which no call is waiting on") }
@@ -271,7 +269,7 @@ extension Client {
     // MARK: Sending
 
     /// Encodes `message` into the send buffer and writes it, under the send lock; returns the frame size.
-    func sendFrame<T: Message>(_ message: T, tag: UInt16) throws(P9Error) -> Int {
+    func sendFrame<T: Message>(_ message: T, tag: Tag) throws(P9Error) -> Int {
         try sendLock.withLock { (_) throws(P9Error) -> Int in
             let buffer = sendBuffer
             var e = WireEncoder(base: buffer, capacity: msize)
@@ -288,7 +286,7 @@ extension Client {
     }
 
     /// Writes a Twrite header then the payload iovecs in one sendmsg, under the send lock.
-    func sendWrite(tag: UInt16, fid: UInt32, offset: UInt64, payload: UnsafeBufferPointer<iovec>, count: Int) throws(P9Error) -> Int {
+    func sendWrite(tag: Tag, fid: FID, from payload: UnsafeBufferPointer<iovec>, count: Int, at offset: UInt64) throws(P9Error) -> Int {
         guard Twrite.headerSize + count <= msize else { throw .wire(.messageTooLarge(size: Twrite.headerSize + count, limit: msize)) }
         return try sendLock.withLock { (_) throws(P9Error) -> Int in
             let buffer = sendBuffer

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Synchronization
 import SystemPackage
 
@@ -27,7 +25,7 @@ public final class Client: @unchecked Sendable {  // mutable state behind the Mu
     let sendLock = Mutex(())
     let sendBuffer: UnsafeMutableRawPointer
     let state = Mutex(CallState())
-    let fids = Mutex(IDPool<UInt32>(what: "fids"))
+    let fids = Mutex(IDPool<FID>(what: "fids"))
 
     /// Connects over `transport` and negotiates the version (PROTOCOL.md §4.1); the client owns the transport.
     public init(transport: any Transport, options: ClientOptions = .init()) throws(P9Error) {
@@ -76,7 +74,7 @@ public final class Client: @unchecked Sendable {  // mutable state behind the Mu
     /// Attaches to `aname` as `uname`/`nUname` (defaults from the options) and returns the root file.
     public func attach(aname: String = "", uname: String? = nil, nUname: UInt32? = nil) throws(P9Error) -> ClientFile {
         let fid = try allocateFid()
-        let message = Tattach(fid: fid, afid: Frame.noFid, uname: uname ?? options.uname, aname: aname,
+        let message = Tattach(fid: fid, afid: FID.none, uname: uname ?? options.uname, aname: aname,
                               nUname: nUname ?? options.nUname)
         do {
             _ = try call(message, fid: fid, reply: Rattach.self)
@@ -97,11 +95,11 @@ public final class Client: @unchecked Sendable {  // mutable state behind the Mu
         if idle { transport.close() }
     }
 
-    func allocateFid() throws(P9Error) -> UInt32 {
+    func allocateFid() throws(P9Error) -> FID {
         try fids.withLock { (p) throws(P9Error) in try p.allocate() }
     }
 
-    func releaseFid(_ fid: UInt32) {
+    func releaseFid(_ fid: FID) {
         fids.withLock { $0.release(fid) }
     }
 }
@@ -146,7 +144,7 @@ extension Client {
     private static func exchangeVersion(_ t: any Transport, _ m: Tversion, buffer: UnsafeMutableRawBufferPointer,
                                         stats: RPCStats) throws(P9Error) -> Result<Rversion, Errno> {
         let size: Int
-        do { size = try Frame.encode(m, tag: Frame.noTag, into: buffer, msize: buffer.count) } catch { throw .wire(error) }
+        do { size = try Frame.encode(m, tag: Tag.none, into: buffer, msize: buffer.count) } catch { throw .wire(error) }
         var fds: [Int32] = []
         defer { for fd in fds { _ = Glibc.close(fd) } }
         do {

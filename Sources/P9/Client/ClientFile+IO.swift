@@ -1,56 +1,55 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
+/// The data path, in swift-system's vocabulary: `read(into:at:)` and `write(from:at:)`, for one buffer, several,
+/// or iovecs. Every form goes through one loop that cuts the memory into runs of at most msize - 24 bytes,
+/// one Tread or Twrite each, stopping at a short transfer; payloads move straight between the socket and
+/// the caller's memory.
 extension ClientFile {
-    /// Reads into `buffer` from `offset`, in Treads of at most msize - 24 bytes, stopping at a short read;
-    /// each Rread payload is received straight into `buffer`. Returns the bytes read (0 at EOF).
-    public func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(P9Error) -> Int {
+    /// Reads into `buffer` from `offset`; returns the bytes read (short or 0 at EOF).
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(P9Error) -> Int {
         var v = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
         return try withUnsafePointer(to: &v) { (p) throws(P9Error) -> Int in
-            try read(into: UnsafeBufferPointer(start: p, count: 1), offset: offset)
+            try read(into: UnsafeBufferPointer(start: p, count: 1), at: offset)
         }
     }
 
-    /// Writes `buffer` at `offset`, in Twrites of at most msize - 24 bytes sent with writev straight from
-    /// `buffer`, stopping at a short write. Returns the bytes written.
-    public func write(from buffer: UnsafeRawBufferPointer, offset: UInt64) throws(P9Error) -> Int {
+    /// Writes `buffer` at `offset`; returns the bytes written (short if the server wrote less).
+    public func write(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(P9Error) -> Int {
         var v = iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress), iov_len: buffer.count)
         return try withUnsafePointer(to: &v) { (p) throws(P9Error) -> Int in
-            try write(from: UnsafeBufferPointer(start: p, count: 1), offset: offset)
+            try write(from: UnsafeBufferPointer(start: p, count: 1), at: offset)
         }
     }
 
-    /// Scatter read: fills the memory `iovecs` describe, in order, from `offset`; each Rread payload is received
-    /// straight into it. Returns the bytes read (short at EOF).
-    public func read(into iovecs: UnsafeBufferPointer<iovec>, offset: UInt64) throws(P9Error) -> Int {
+    /// Scatter read: fills the memory `iovecs` describe, in order, from `offset`. Returns the bytes read (short at EOF).
+    public func read(into iovecs: UnsafeBufferPointer<iovec>, at offset: UInt64) throws(P9Error) -> Int {
         try checkLive()
-        return try inPayloadRuns(iovecs, offset: offset) { (piece, at, want) throws(P9Error) -> Int in
-            try client.callRead(fid: fid, offset: at, sink: piece, count: want)
+        return try inPayloadRuns(iovecs, at: offset) { (run, at, count) throws(P9Error) -> Int in
+            try client.read(fid: fid, into: run, count: count, at: at)
         }
     }
 
-    /// Gather write: sends the memory `iovecs` describe, in order, at `offset` with writev. Returns the bytes written.
-    public func write(from iovecs: UnsafeBufferPointer<iovec>, offset: UInt64) throws(P9Error) -> Int {
+    /// Gather write: sends the memory `iovecs` describe, in order, at `offset`. Returns the bytes written.
+    public func write(from iovecs: UnsafeBufferPointer<iovec>, at offset: UInt64) throws(P9Error) -> Int {
         try checkLive()
-        return try inPayloadRuns(iovecs, offset: offset) { (piece, at, want) throws(P9Error) -> Int in
-            let n = try client.callWrite(fid: fid, offset: at, payload: piece, count: want)
-            guard n <= want else { throw P9Error.protocolViolation("Rwrite count \(n) exceeds the \(want) bytes sent") }
+        return try inPayloadRuns(iovecs, at: offset) { (run, at, count) throws(P9Error) -> Int in
+            let n = try client.write(fid: fid, from: run, count: count, at: at)
+            guard n <= count else { throw P9Error.protocolViolation("Rwrite count \(n) exceeds the \(count) bytes sent") }
             return n
         }
     }
 
     /// Scatter read into several buffers (see the iovec form).
-    public func read(into buffers: [UnsafeMutableRawBufferPointer], offset: UInt64) throws(P9Error) -> Int {
+    public func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: UInt64) throws(P9Error) -> Int {
         try withIOVecs(buffers.map { iovec(iov_base: $0.baseAddress, iov_len: $0.count) }) { (v) throws(P9Error) -> Int in
-            try read(into: v, offset: offset)
+            try read(into: v, at: offset)
         }
     }
 
     /// Gather write from several buffers (see the iovec form).
-    public func write(from buffers: [UnsafeRawBufferPointer], offset: UInt64) throws(P9Error) -> Int {
+    public func write(from buffers: [UnsafeRawBufferPointer], at offset: UInt64) throws(P9Error) -> Int {
         try withIOVecs(buffers.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }) {
-            (v) throws(P9Error) -> Int in try write(from: v, offset: offset)
+            (v) throws(P9Error) -> Int in try write(from: v, at: offset)
         }
     }
 
@@ -62,14 +61,14 @@ extension ClientFile {
         return try result.get()
     }
 
-    /// Calls `call(piece, offset, bytes)` for consecutive runs of at most msize - 24 bytes of `iovecs`
+    /// Calls `transfer(run, offset, bytes)` for consecutive runs of at most msize - 24 bytes of `iovecs`
     /// (an iovec split where a run ends), stopping at a short transfer; returns the bytes transferred.
-    private func inPayloadRuns(_ iovecs: UnsafeBufferPointer<iovec>, offset: UInt64,
-                               _ call: (UnsafeBufferPointer<iovec>, UInt64, Int) throws(P9Error) -> Int) throws(P9Error) -> Int {
+    private func inPayloadRuns(_ iovecs: UnsafeBufferPointer<iovec>, at offset: UInt64,
+                               _ transfer: (UnsafeBufferPointer<iovec>, UInt64, Int) throws(P9Error) -> Int) throws(P9Error) -> Int {
         let limit = client.payloadSize
         // The runs are built on the stack: no allocation per call for the usual handful of iovecs.
         var outcome: Result<Int, P9Error> = .success(0)
-        withUnsafeTemporaryAllocation(of: iovec.self, capacity: max(iovecs.count, 1)) { piece in
+        withUnsafeTemporaryAllocation(of: iovec.self, capacity: max(iovecs.count, 1)) { run in
             var index = 0, skip = 0, done = 0
             while index < iovecs.count {
                 var count = 0, bytes = 0
@@ -77,7 +76,7 @@ extension ClientFile {
                     let v = iovecs[index]
                     let n = min(limit - bytes, v.iov_len - skip)
                     if n > 0 {
-                        piece[count] = iovec(iov_base: v.iov_base.map { $0 + skip }, iov_len: n)
+                        run[count] = iovec(iov_base: v.iov_base.map { $0 + skip }, iov_len: n)
                         count += 1
                         bytes += n
                     }
@@ -86,7 +85,7 @@ extension ClientFile {
                 }
                 if bytes == 0 { break }
                 do throws(P9Error) {
-                    let n = try call(UnsafeBufferPointer(rebasing: piece[0..<count]), offset + UInt64(done), bytes)
+                    let n = try transfer(UnsafeBufferPointer(rebasing: run[0..<count]), offset + UInt64(done), bytes)
                     done += n
                     if n < bytes { break }
                 } catch {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Synchronization
 import SystemPackage
 
@@ -9,11 +7,11 @@ public final class ClientFile: Sendable {
     /// The connection this fid belongs to.
     public let client: Client
     /// The fid number.
-    public let fid: UInt32
+    public let fid: FID
     /// Set by clunk/remove/setAttrClunk: the fid is gone and must not be used or freed again.
     private let released = Atomic<Bool>(false)
 
-    init(client: Client, fid: UInt32) {
+    init(client: Client, fid: FID) {
         self.client = client
         self.fid = fid
     }
@@ -58,7 +56,7 @@ public final class ClientFile: Sendable {
     }
 
     /// One Twalk of at most 16 names into `file`; on failure `file`'s fid is clunked (if bound) or freed.
-    private func walkPiece(from: UInt32, to file: ClientFile, _ names: ArraySlice<String>, fresh: Bool) throws(P9Error) -> [QID] {
+    private func walkPiece(from: FID, to file: ClientFile, _ names: ArraySlice<String>, fresh: Bool) throws(P9Error) -> [QID] {
         let r: Rwalk
         do {
             r = try client.call(Twalk(fid: from, newFid: file.fid, names: Array(names)), fid: from, reply: Rwalk.self)
@@ -155,25 +153,25 @@ public final class ClientFile: Sendable {
     // MARK: Open and create
 
     /// Tlopen; a host descriptor the server donated comes back in `hostFD` (the caller owns it).
-    public func open(_ flags: OpenFlags) throws(P9Error) -> (qid: QID, ioUnit: UInt32, hostFD: Int32?) {
+    public func open(_ flags: OpenFlags) throws(P9Error) -> OpenedFile {
         try checkLive()
         let (r, fd) = try client.callWithFD(Tlopen(fid: fid, flags: flags), fid: fid, reply: Rlopen.self)
-        return (r.qid, r.ioUnit, fd)
+        return OpenedFile(qid: r.qid, ioUnit: r.ioUnit, hostFD: fd)
     }
 
     /// Creates and opens `name` in this directory; this file then names the new open file.
-    /// Tucreate when `uid` is given and N >= 3, else Tlcreate.
+    /// Tucreate when `uid` is given and N >= 3, else Tlcreate. A donated `hostFD` is the caller's.
     public func create(_ name: String, flags: OpenFlags, mode: UInt32, gid: UInt32 = Frame.noGID,
-                       uid: UInt32? = nil) throws(P9Error) -> (qid: QID, ioUnit: UInt32, hostFD: Int32?) {
+                       uid: UInt32? = nil) throws(P9Error) -> OpenedFile {
         try checkLive()
         if let uid, client.supports(.tucreate) {
             let m = Tucreate(fid: fid, name: name, flags: flags, mode: mode, gid: gid, uid: uid)
             let (r, fd) = try client.callWithFD(m, fid: fid, reply: Rucreate.self)
-            return (r.qid, r.ioUnit, fd)
+            return OpenedFile(qid: r.qid, ioUnit: r.ioUnit, hostFD: fd)
         }
         let m = Tlcreate(fid: fid, name: name, flags: flags, mode: mode, gid: gid)
         let (r, fd) = try client.callWithFD(m, fid: fid, reply: Rlcreate.self)
-        return (r.qid, r.ioUnit, fd)
+        return OpenedFile(qid: r.qid, ioUnit: r.ioUnit, hostFD: fd)
     }
 
     /// Makes directory `name` here (Tumkdir when `uid` is given and N >= 3, else Tmkdir).

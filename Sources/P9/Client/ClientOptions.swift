@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// How a `Client` negotiates and whom it attaches as.
 public struct ClientOptions: Sendable {

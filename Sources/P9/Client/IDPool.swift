@@ -1,21 +1,21 @@
-/// A LIFO pool of small integer identifiers (tags or fids): the most recently freed id is reused first,
-/// ids come from `first...last`, so the reserved NOTAG/NOFID value (the type's max) is never handed out.
-public struct IDPool<ID: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable {
+/// A LIFO pool of identifiers (tags or fids): the most recently freed id is reused first, ids come from
+/// `first...last`, so the reserved NOTAG/NOFID value (`ID.none`) is never handed out.
+public struct IDPool<ID: WireIdentifier>: Sendable {
     /// The lowest id handed out.
     public let first: ID
     /// The highest id handed out.
     public let last: ID
-    private var next: ID
+    private var next: ID.RawValue
     private var exhaustedNext = false
     private var free: [ID] = []
     private let what: String
 
-    /// A pool of `first...last`; `last` defaults to the type's maximum minus one (never NOTAG/NOFID).
-    public init(first: ID = 1, last: ID = ID.max - 1, what: String = "ids") {
-        precondition(first <= last && last < ID.max)
+    /// A pool of `first...last`; `last` defaults to the one below `ID.none`.
+    public init(first: ID = 1, last: ID = ID(rawValue: ID.none.rawValue - 1), what: String = "ids") {
+        precondition(first.rawValue <= last.rawValue && last.rawValue < ID.none.rawValue)
         self.first = first
         self.last = last
-        self.next = first
+        self.next = first.rawValue
         self.what = what
         free.reserveCapacity(64)
     }
@@ -24,8 +24,8 @@ public struct IDPool<ID: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
     public mutating func allocate() throws(P9Error) -> ID {
         if let id = free.popLast() { return id }
         guard !exhaustedNext else { throw .exhausted(what) }
-        let id = next
-        if next == last { exhaustedNext = true } else { next += 1 }
+        let id = ID(rawValue: next)
+        if next == last.rawValue { exhaustedNext = true } else { next += 1 }
         return id
     }
 
@@ -36,7 +36,7 @@ public struct IDPool<ID: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
 
     /// Ids handed out and not yet released.
     public var inUse: Int {
-        let issued = exhaustedNext ? Int(last - first) + 1 : Int(next - first)
+        let issued = exhaustedNext ? Int(last.rawValue - first.rawValue) + 1 : Int(next - first.rawValue)
         return issued - free.count
     }
 }

@@ -1,17 +1,15 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Synchronization
 
 /// One RPC as the trace recorded it.
 public struct RPCTraceEntry: Sendable, Equatable {
     /// CLOCK_MONOTONIC nanoseconds when the request was sent.
     public var timeNs: UInt64
-    public var tag: UInt16
+    public var tag: Tag
     /// The request type (T message).
     public var type: MessageType
     /// The fid the request names (NOFID when it names none).
-    public var fid: UInt32
+    public var fid: FID
     public var bytesSent: Int
     public var bytesReceived: Int
 }

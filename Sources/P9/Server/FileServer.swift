@@ -37,11 +37,12 @@ public protocol ServerFile: AnyObject, Sendable {
     func setAttr(_ valid: SetAttrMask, _ attr: SetAttr) throws
     /// Tstatfs.
     func statFS() throws -> StatFS
-    /// Tlopen: opens this file; may return a host FD the server sends and then closes.
-    func open(_ flags: OpenFlags, context: RequestContext) throws -> (qid: QID, ioUnit: UInt32, hostFD: Int32?)
-    /// Tlcreate/Tucreate: creates `name` in this directory; the returned file replaces this one in the fid.
+    /// Tlopen: opens this file; a `hostFD` in the result passes to the server, which sends it and then closes it.
+    func open(_ flags: OpenFlags, context: RequestContext) throws -> OpenedFile
+    /// Tlcreate/Tucreate: creates `name` in this directory; the returned file replaces this one in the fid
+    /// and a `hostFD` passes to the server as with `open`.
     func create(_ name: String, flags: OpenFlags, mode: UInt32, uid: UInt32?, gid: UInt32,
-                context: RequestContext) throws -> (file: any ServerFile, qid: QID, ioUnit: UInt32, hostFD: Int32?)
+                context: RequestContext) throws -> (file: any ServerFile, opened: OpenedFile)
     /// Tmkdir/Tumkdir.
     func mkdir(_ name: String, mode: UInt32, uid: UInt32?, gid: UInt32) throws -> QID
     /// Tsymlink/Tusymlink.
@@ -62,10 +63,10 @@ public protocol ServerFile: AnyObject, Sendable {
     func readlink() throws -> String
     /// Treaddir: entries after cookie `offset` whose encoded size fits in `count` bytes.
     func readdir(offset: UInt64, count: Int, context: RequestContext) throws -> [Dirent]
-    /// Tread into `buffer` (already clamped to msize); returns bytes read, 0 at EOF.
-    func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws -> Int
-    /// Twrite; returns bytes written.
-    func write(from buffer: UnsafeRawBufferPointer, offset: UInt64) throws -> Int
+    /// Tread into `buffer` (already clamped to msize) from `offset`; returns bytes read, 0 at EOF.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int
+    /// Twrite of `buffer` at `offset`; returns bytes written.
+    func write(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws -> Int
     /// Tfsync.
     func fsync(datasync: Bool) throws
     /// Tflushf: what close(2) would flush.
@@ -127,7 +128,7 @@ extension ServerFile {
     public func statFS() throws -> StatFS { throw notImplemented }
     /// Default: ENOSYS.
     public func create(_ name: String, flags: OpenFlags, mode: UInt32, uid: UInt32?, gid: UInt32,
-                       context: RequestContext) throws -> (file: any ServerFile, qid: QID, ioUnit: UInt32, hostFD: Int32?) {
+                       context: RequestContext) throws -> (file: any ServerFile, opened: OpenedFile) {
         throw notImplemented
     }
     /// Default: ENOSYS.
@@ -153,7 +154,7 @@ extension ServerFile {
     /// Default: ENOSYS.
     public func readdir(offset: UInt64, count: Int, context: RequestContext) throws -> [Dirent] { throw notImplemented }
     /// Default: ENOSYS.
-    public func write(from buffer: UnsafeRawBufferPointer, offset: UInt64) throws -> Int { throw notImplemented }
+    public func write(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws -> Int { throw notImplemented }
     /// Default: ENOSYS.
     public func fsync(datasync: Bool) throws { throw notImplemented }
     /// Default: nothing to flush.

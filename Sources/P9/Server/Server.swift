@@ -1,7 +1,6 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Synchronization
+import Syscall
 import SystemPackage
 
 /// A 9P2000.L server (with gVisor's extensions up to N = 13) dispatching to a `FileServer`.
@@ -105,8 +104,7 @@ public final class Server: Sendable {
             if stopped { break }
             var pfds = listeners.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             pfds.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
-            let n = poll(&pfds, nfds_t(pfds.count), -1)
-            if n < 0 { if errno == EINTR { continue }; break }
+            do { _ = try retryingOnInterrupt { poll(&pfds, nfds_t(pfds.count), -1) } } catch { break }
             if pfds.last!.revents != 0 { drainWake() }
             for (i, l) in listeners.enumerated() where pfds[i].revents & Int16(POLLIN) != 0 {
                 acceptOne(l)

@@ -1,12 +1,10 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import SystemPackage
 
-/// A reply encoded at the start of the request's buffer, plus an optional host FD to donate.
+/// A reply encoded at the start of the request's buffer, plus an optional host FD to donate (owned: closed once sent).
 struct EncodedReply {
     var length: Int
-    var fd: Int32?
+    var fd: FileDescriptor?
 }
 
 /// Decodes bodies and encodes replies over one request's buffer.
@@ -14,7 +12,7 @@ struct RequestCodec {
     let request: ServerRequest
     let msize: Int
 
-    var tag: UInt16 { request.tag }
+    var tag: Tag { request.tag }
 
     /// Decodes the body as `M`; a short body is a malformed frame. Trailing bytes are ignored.
     func decode<M: Message>(_: M.Type) throws -> M {
@@ -22,13 +20,13 @@ struct RequestCodec {
         do { return try M(from: &d) } catch { throw MalformedFrame(reason: error.description) }
     }
 
-    /// Encodes `message` as the reply; one that would not fit in msize becomes EMSGSIZE.
-    func reply<M: Message>(_ message: M, fd: Int32? = nil) throws -> EncodedReply {
+    /// Encodes `message` as the reply, taking `fd`; one that would not fit in msize becomes EMSGSIZE (and `fd` is closed).
+    func reply<M: Message>(_ message: M, fd: FileDescriptor? = nil) throws -> EncodedReply {
         var e = WireEncoder(base: request.buffer.base, capacity: min(request.buffer.capacity, msize))
         do {
             return EncodedReply(length: try Frame.encode(message, tag: tag, into: &e), fd: fd)
         } catch {
-            if let fd { _ = Glibc.close(fd) }
+            try? fd?.close()
             throw Errno.messageTooLong
         }
     }
@@ -36,7 +34,7 @@ struct RequestCodec {
 
 extension ServerConnection {
     /// The file a fid names, or EBADF.
-    func file(_ fid: UInt32) throws -> any ServerFile {
+    func file(_ fid: FID) throws -> any ServerFile {
         try session.withLock { s throws -> any ServerFile in
             guard let f = s.fids[fid] else { throw Errno.badFileDescriptor }
             return f
@@ -44,14 +42,14 @@ extension ServerConnection {
     }
 
     /// Fails with EBADF when `newFid` is taken by another file (walking in place, newFid == fid, is fine).
-    func checkFree(_ newFid: UInt32, from fid: UInt32) throws {
+    func checkFree(_ newFid: FID, from fid: FID) throws {
         guard newFid != fid else { return }
         let taken = session.withLock { $0.fids[newFid] != nil }
-        if taken || newFid == Frame.noFid { throw Errno.badFileDescriptor }
+        if taken || newFid == FID.none { throw Errno.badFileDescriptor }
     }
 
     /// Binds `fid` to `file`; a fid taken meanwhile by another request is refused (the new file is released).
-    func bind(_ fid: UInt32, _ file: any ServerFile, replacing old: UInt32? = nil) throws {
+    func bind(_ fid: FID, _ file: any ServerFile, replacing old: FID? = nil) throws {
         let previous = try session.withLock { s throws -> (any ServerFile)? in
             if let existing = s.fids[fid], fid != old {
                 _ = existing
@@ -63,7 +61,7 @@ extension ServerConnection {
     }
 
     /// Unbinds `fid`, returning its file, or EBADF.
-    func unbind(_ fid: UInt32) throws -> any ServerFile {
+    func unbind(_ fid: FID) throws -> any ServerFile {
         try session.withLock { s throws -> any ServerFile in
             guard let f = s.fids.removeValue(forKey: fid) else { throw Errno.badFileDescriptor }
             return f
@@ -81,8 +79,8 @@ extension ServerConnection {
         switch type {
         case .tattach:
             let m = try c.decode(Tattach.self)
-            guard m.afid == Frame.noFid, m.fid != Frame.noFid else { throw Errno.invalidArgument }
-            try checkFree(m.fid, from: Frame.noFid)
+            guard m.afid == FID.none, m.fid != FID.none else { throw Errno.invalidArgument }
+            try checkFree(m.fid, from: FID.none)
             let f = try server.fileServer.attach(aname: m.aname, uname: m.uname, nUname: m.nUname)
             let qid: QID
             do { qid = try f.getAttr(.basic).qid } catch { f.clunk(); throw error }
@@ -235,14 +233,14 @@ extension ServerConnection {
             // Clamp to what fits in one reply (PROTOCOL §1: gVisor does not, and kills its client).
             let count = max(0, min(Int(m.count), msize - Rread.headerSize))
             let base = request.buffer.base
-            let n = try f.read(into: UnsafeMutableRawBufferPointer(start: base + Rread.headerSize, count: count), offset: m.offset)
+            let n = try f.read(into: UnsafeMutableRawBufferPointer(start: base + Rread.headerSize, count: count), at: m.offset)
             try Rread.encodeHeader(tag: c.tag, count: UInt32(n), into: UnsafeMutableRawBufferPointer(start: base, count: Rread.headerSize))
             return EncodedReply(length: Rread.headerSize + n, fd: nil)
 
         case .twrite:
             let m = try c.decode(Twrite.self)
             let f = try mutable(m.fid)
-            let n = try f.write(from: m.data, offset: m.offset)
+            let n = try f.write(from: m.data, at: m.offset)
             return try c.reply(Rwrite(count: UInt32(n)))
 
         case .tfsync:
@@ -278,31 +276,31 @@ extension ServerConnection {
     }
 
     /// The file for a mutating request, or EROFS on a read-only server.
-    private func mutable(_ fid: UInt32) throws -> any ServerFile {
+    private func mutable(_ fid: FID) throws -> any ServerFile {
         let f = try file(fid)
         if readOnly { throw Errno.readOnlyFileSystem }
         return f
     }
 
-    private func bindNew(_ fid: UInt32, _ f: any ServerFile) throws {
+    private func bindNew(_ fid: FID, _ f: any ServerFile) throws {
         do { try bind(fid, f) } catch { f.clunk(); throw error }
     }
 
-    private func bindWalked(_ newFid: UInt32, _ f: any ServerFile, from fid: UInt32) throws {
+    private func bindWalked(_ newFid: FID, _ f: any ServerFile, from fid: FID) throws {
         do { try bind(newFid, f, replacing: newFid == fid ? fid : nil) } catch { f.clunk(); throw error }
     }
 
-    private func create(_ fid: UInt32, _ name: String, _ flags: OpenFlags, _ mode: UInt32, uid: UInt32?, gid: UInt32,
-                        _ context: RequestContext) throws -> (qid: QID, ioUnit: UInt32, hostFD: Int32?) {
+    private func create(_ fid: FID, _ name: String, _ flags: OpenFlags, _ mode: UInt32, uid: UInt32?, gid: UInt32,
+                        _ context: RequestContext) throws -> OpenedFile {
         let dir = try mutable(fid)
         let r = try dir.create(name, flags: flags, mode: mode, uid: uid, gid: gid, context: context)
         // The fid now names the new, open file (9P2000.L lcreate).
         do { try bind(fid, r.file, replacing: fid) } catch {
             r.file.clunk()
-            if let fd = r.hostFD { _ = Glibc.close(fd) }
+            try? r.opened.hostFD?.close()
             throw error
         }
-        return (r.qid, r.ioUnit, r.hostFD)
+        return r.opened
     }
 }
 

@@ -1,7 +1,6 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Synchronization
+import Syscall
 import SystemPackage
 
 /// One request read off a connection, queued for a worker.
@@ -12,11 +11,11 @@ final class ServerRequest: PoolTask {
     let buffer: FrameBuffer
     let size: Int
     let type: UInt8
-    let tag: UInt16
+    let tag: Tag
     /// queued → running (a worker took it) or queued → cancelled (Tflush got there first).
     let state = Atomic<UInt8>(ServerRequest.queued)
 
-    init(connection: ServerConnection, buffer: FrameBuffer, size: Int, type: UInt8, tag: UInt16) {
+    init(connection: ServerConnection, buffer: FrameBuffer, size: Int, type: UInt8, tag: Tag) {
         self.connection = connection
         self.buffer = buffer
         self.size = size
@@ -37,12 +36,12 @@ final class ServerConnection: Sendable {
     struct Inflight {
         let request: ServerRequest
         /// Tflush tags waiting for this request's reply.
-        var flushers: [UInt16] = []
+        var flushers: [Tag] = []
     }
 
     struct Session {
-        var fids: [UInt32: any ServerFile] = [:]
-        var inflight: [UInt16: Inflight] = [:]
+        var fids: [FID: any ServerFile] = [:]
+        var inflight: [Tag: Inflight] = [:]
         var version: UInt32 = 0
         var closed = false
     }
@@ -94,12 +93,14 @@ final class ServerConnection: Sendable {
                 filled = extra
                 if let failure { reason = failure; break reading }
             }
-            let n = recv(transport.fd, current.base + filled, current.capacity - filled, 0)
-            if n > 0 { filled += n; continue }
+            let buffer = current
+            let n: Int
+            do { n = try retryingOnInterrupt { recv(transport.fd, buffer.base + filled, buffer.capacity - filled, 0) } } catch {
+                reason = "read error: \(error)"
+                break reading
+            }
             if n == 0 { break }
-            if errno == EINTR { continue }
-            reason = "read error: \(Errno(rawValue: errno))"
-            break
+            filled += n
         }
         frames.give(current)
         teardown(reason)
@@ -108,7 +109,7 @@ final class ServerConnection: Sendable {
     /// Takes ownership of a complete frame; returns why the connection must close, or nil.
     private func accept(_ buffer: FrameBuffer, size: Int) -> String? {
         let type = buffer.base.load(fromByteOffset: 4, as: UInt8.self)
-        let tag = UInt16(littleEndian: buffer.base.loadUnaligned(fromByteOffset: 5, as: UInt16.self))
+        let tag = Tag(rawValue: UInt16(littleEndian: buffer.base.loadUnaligned(fromByteOffset: 5, as: UInt16.self)))
         switch type {
         case MessageType.tversion.rawValue:
             defer { frames.give(buffer) }
@@ -129,7 +130,7 @@ final class ServerConnection: Sendable {
     }
 
     /// Tversion, answered inline (PROTOCOL §4.1, gVisor order; msize above the maximum is clamped).
-    private func negotiate(_ buffer: FrameBuffer, size: Int, tag: UInt16) -> Bool {
+    private func negotiate(_ buffer: FrameBuffer, size: Int, tag: Tag) -> Bool {
         var d = WireDecoder(base: buffer.base + Frame.headerSize, count: size - Frame.headerSize)
         guard let t = try? Tversion(from: &d) else { return false }
         let errno: Int32
@@ -156,7 +157,7 @@ final class ServerConnection: Sendable {
     }
 
     /// Tflush, answered inline: a queued request is dropped; a running one gets its reply first, then Rflush.
-    private func flush(_ buffer: FrameBuffer, size: Int, tag: UInt16) -> Bool {
+    private func flush(_ buffer: FrameBuffer, size: Int, tag: Tag) -> Bool {
         var d = WireDecoder(base: buffer.base + Frame.headerSize, count: size - Frame.headerSize)
         guard let t = try? Tflush(from: &d) else { return false }
         let answerNow = session.withLock { s -> Bool in
@@ -195,7 +196,7 @@ final class ServerConnection: Sendable {
                 sendMessage(Rlerror(errno: UInt32(code)), tag: request.tag, in: request.buffer)
             }
         }
-        let flushers = session.withLock { s -> [UInt16] in
+        let flushers = session.withLock { s -> [Tag] in
             guard let entry = s.inflight[request.tag], entry.request === request else { return [] }
             s.inflight.removeValue(forKey: request.tag)
             return entry.flushers
@@ -207,18 +208,18 @@ final class ServerConnection: Sendable {
     // MARK: writing
 
     /// Encodes `message` over `buffer` and sends it (used for small replies).
-    func sendMessage<M: Message>(_ message: M, tag: UInt16, in buffer: FrameBuffer) {
+    func sendMessage<M: Message>(_ message: M, tag: Tag, in buffer: FrameBuffer) {
         var e = WireEncoder(base: buffer.base, capacity: buffer.capacity)
         guard let n = try? Frame.encode(message, tag: tag, into: &e) else { return }
         send(UnsafeRawBufferPointer(start: buffer.base, count: n), fd: nil)
     }
 
     /// Sends one whole reply; a donated `fd` rides on its first bytes and is closed afterwards.
-    func send(_ bytes: UnsafeRawBufferPointer, fd: Int32?) {
-        defer { if let fd { _ = Glibc.close(fd) } }
+    func send(_ bytes: UnsafeRawBufferPointer, fd: FileDescriptor?) {
+        defer { try? fd?.close() }
         let ok = sendLock.withLock { _ -> Bool in
             do {
-                try transport.send(bytes, fds: fd.map { [$0] } ?? [])
+                try transport.send(bytes, fds: fd.map { [$0.rawValue] } ?? [])
                 return true
             } catch {
                 return false
@@ -238,7 +239,7 @@ final class ServerConnection: Sendable {
 
     /// Drops every fid (releasing the file server's resources) and unregisters from the server.
     private func teardown(_ reason: String) {
-        let fids = session.withLock { s -> [UInt32: any ServerFile] in
+        let fids = session.withLock { s -> [FID: any ServerFile] in
             s.closed = true
             let f = s.fids
             s.fids = [:]

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// How a `Server` negotiates, schedules and guards its connections.
 public struct ServerOptions: Sendable {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import SystemPackage
 
 /// A connected, reliable byte stream that may carry host file descriptors beside its bytes.

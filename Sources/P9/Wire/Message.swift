@@ -15,10 +15,6 @@ public protocol Message {
 public enum Frame {
     /// Bytes in the header.
     public static let headerSize = 7
-    /// The tag for Tversion.
-    public static let noTag: UInt16 = 0xFFFF
-    /// "No fid" (afid in Tattach).
-    public static let noFid: UInt32 = 0xFFFF_FFFF
     /// n_uname / uid meaning "none".
     public static let noUID: UInt32 = 0xFFFF_FFFF
     /// gid meaning "none".
@@ -32,16 +28,16 @@ public enum Frame {
     public struct Header: Equatable, Sendable {
         public var size: Int
         public var type: UInt8
-        public var tag: UInt16
+        public var tag: Tag
     }
 
     /// Encodes a whole frame (header + body) into `e`, which must start empty; returns its length.
     @discardableResult
-    public static func encode<M: Message>(_ message: M, tag: UInt16, into e: inout WireEncoder) throws(WireError) -> Int {
+    public static func encode<M: Message>(_ message: M, tag: Tag, into e: inout WireEncoder) throws(WireError) -> Int {
         let start = e.count
         e.u32(0)
         e.u8(M.type.rawValue)
-        e.u16(tag)
+        e.tag(tag)
         message.encode(&e)
         try e.finish()
         let size = e.count - start
@@ -50,7 +46,7 @@ public enum Frame {
     }
 
     /// Encodes a frame into `buffer`, refusing anything larger than `msize`.
-    public static func encode<M: Message>(_ message: M, tag: UInt16, into buffer: UnsafeMutableRawBufferPointer, msize: Int) throws(WireError) -> Int {
+    public static func encode<M: Message>(_ message: M, tag: Tag, into buffer: UnsafeMutableRawBufferPointer, msize: Int) throws(WireError) -> Int {
         var e = WireEncoder(UnsafeMutableRawBufferPointer(rebasing: buffer[..<max(0, min(buffer.count, msize))]))
         return try encode(message, tag: tag, into: &e)
     }
@@ -63,7 +59,7 @@ public enum Frame {
         var d = WireDecoder(bytes)
         let size = Int(try d.u32("size"))
         let type = try d.u8("type")
-        let tag = try d.u16("tag")
+        let tag = try d.tag("tag")
         guard size >= headerSize else { throw .frameTooSmall(size: size) }
         guard size <= limit else { throw .frameTooLarge(size: size, limit: limit) }
         return Header(size: size, type: type, tag: tag)
@@ -80,14 +76,14 @@ public enum Frame {
     }
 
     /// Decodes the body of a whole frame as `M`; the frame's type must be `M.type`. `limit` is msize.
-    public static func decode<M: Message>(_: M.Type, frame: UnsafeRawBufferPointer, limit: Int = Int(UInt32.max)) throws(WireError) -> (tag: UInt16, message: M) {
+    public static func decode<M: Message>(_: M.Type, frame: UnsafeRawBufferPointer, limit: Int = Int(UInt32.max)) throws(WireError) -> (tag: Tag, message: M) {
         var (h, d) = try open(frame, limit: limit)
         guard h.type == M.type.rawValue else { throw .unexpectedType(expected: M.type.rawValue, got: h.type) }
         return (h.tag, try M(from: &d))
     }
 
     /// Decodes a whole frame of any known type (the server's entry point). `limit` is msize.
-    public static func decodeAny(frame: UnsafeRawBufferPointer, limit: Int) throws(WireError) -> (tag: UInt16, message: any Message) {
+    public static func decodeAny(frame: UnsafeRawBufferPointer, limit: Int) throws(WireError) -> (tag: Tag, message: any Message) {
         var (h, d) = try open(frame, limit: limit)
         return (h.tag, try MessageRegistry.decode(type: h.type, body: &d))
     }

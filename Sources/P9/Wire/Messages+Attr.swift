@@ -1,12 +1,12 @@
 /// Tgetattr: fid[4] request_mask[8].
 public struct Tgetattr: Message, Equatable, Sendable {
     public static let type = MessageType.tgetattr
-    public var fid: UInt32
+    public var fid: FID
     public var requestMask: AttrMask
-    public init(fid: UInt32, requestMask: AttrMask = .all) { self.fid = fid; self.requestMask = requestMask }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u64(requestMask.rawValue) }
+    public init(fid: FID, requestMask: AttrMask = .all) { self.fid = fid; self.requestMask = requestMask }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.u64(requestMask.rawValue) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); requestMask = AttrMask(rawValue: try d.u64("request_mask"))
+        fid = try d.fid("fid"); requestMask = AttrMask(rawValue: try d.u64("request_mask"))
     }
 }
 
@@ -24,22 +24,16 @@ public struct Rgetattr: Message, Equatable, Sendable {
 }
 
 /// Tsetattr: fid[4] valid[4] mode[4] uid[4] gid[4] size[8] atime[16] mtime[16] (60 bytes).
-public struct Tsetattr: Message, Equatable, Sendable {
+public struct Tsetattr: SetAttrRequest, Equatable, Sendable {
     public static let type = MessageType.tsetattr
-    public var fid: UInt32
+    public var fid: FID
     public var valid: SetAttrMask
     public var attr: SetAttr
-    public init(fid: UInt32, valid: SetAttrMask, attr: SetAttr) { self.fid = fid; self.valid = valid; self.attr = attr }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u32(valid.rawValue); attr.encode(&e) }
-    public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); valid = SetAttrMask(rawValue: try d.u32("valid")); attr = try SetAttr(from: &d)
-    }
+    public init(fid: FID, valid: SetAttrMask, attr: SetAttr) { self.fid = fid; self.valid = valid; self.attr = attr }
 }
 
 /// Rsetattr: empty body.
-public struct Rsetattr: Message, Equatable, Sendable {
+public struct Rsetattr: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rsetattr
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }

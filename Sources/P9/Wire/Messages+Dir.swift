@@ -1,14 +1,10 @@
 /// Treaddir: fid[4] offset[8] count[4].
-public struct Treaddir: Message, Equatable, Sendable {
+public struct Treaddir: ReadRequest, Equatable, Sendable {
     public static let type = MessageType.treaddir
-    public var fid: UInt32
+    public var fid: FID
     public var offset: UInt64
     public var count: UInt32
-    public init(fid: UInt32, offset: UInt64, count: UInt32) { self.fid = fid; self.offset = offset; self.count = count }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u64(offset); e.u32(count) }
-    public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); offset = try d.u64("offset"); count = try d.u32("count")
-    }
+    public init(fid: FID, offset: UInt64, count: UInt32) { self.fid = fid; self.offset = offset; self.count = count }
 }
 
 /// Rreaddir: count[4] data[count], the data being packed `Dirent`s; count 0 means the end.

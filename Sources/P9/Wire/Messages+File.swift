@@ -1,136 +1,124 @@
 /// Tlopen: fid[4] flags[4].
 public struct Tlopen: Message, Equatable, Sendable {
     public static let type = MessageType.tlopen
-    public var fid: UInt32
+    public var fid: FID
     public var flags: OpenFlags
-    public init(fid: UInt32, flags: OpenFlags) { self.fid = fid; self.flags = flags }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u32(flags.rawValue) }
+    public init(fid: FID, flags: OpenFlags) { self.fid = fid; self.flags = flags }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.u32(flags.rawValue) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); flags = OpenFlags(rawValue: try d.u32("flags"))
+        fid = try d.fid("fid"); flags = OpenFlags(rawValue: try d.u32("flags"))
     }
 }
 
 /// Rlopen: qid[13] iounit[4] (a host fd may ride along).
-public struct Rlopen: Message, Equatable, Sendable {
+public struct Rlopen: OpenReply, Equatable, Sendable {
     public static let type = MessageType.rlopen
     public var qid: QID
     public var ioUnit: UInt32
     public init(qid: QID, ioUnit: UInt32 = 0) { self.qid = qid; self.ioUnit = ioUnit }
-    public func encode(_ e: inout WireEncoder) { qid.encode(&e); e.u32(ioUnit) }
-    public init(from d: inout WireDecoder) throws(WireError) { qid = try QID(from: &d); ioUnit = try d.u32("iounit") }
 }
 
 /// Tlcreate: fid[4] name[s] flags[4] mode[4] gid[4].
 public struct Tlcreate: Message, Equatable, Sendable {
     public static let type = MessageType.tlcreate
-    public var fid: UInt32
+    public var fid: FID
     public var name: String
     public var flags: OpenFlags
     public var mode: UInt32
     public var gid: UInt32
-    public init(fid: UInt32, name: String, flags: OpenFlags, mode: UInt32, gid: UInt32 = Frame.noGID) {
+    public init(fid: FID, name: String, flags: OpenFlags, mode: UInt32, gid: UInt32 = Frame.noGID) {
         self.fid = fid; self.name = name; self.flags = flags; self.mode = mode; self.gid = gid
     }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.string(name); e.u32(flags.rawValue); e.u32(mode); e.u32(gid) }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.string(name); e.u32(flags.rawValue); e.u32(mode); e.u32(gid) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); name = try d.string("name"); flags = OpenFlags(rawValue: try d.u32("flags"))
+        fid = try d.fid("fid"); name = try d.string("name"); flags = OpenFlags(rawValue: try d.u32("flags"))
         mode = try d.u32("mode"); gid = try d.u32("gid")
     }
 }
 
 /// Rlcreate: qid[13] iounit[4] (a host fd may ride along).
-public struct Rlcreate: Message, Equatable, Sendable {
+public struct Rlcreate: OpenReply, Equatable, Sendable {
     public static let type = MessageType.rlcreate
     public var qid: QID
     public var ioUnit: UInt32
     public init(qid: QID, ioUnit: UInt32 = 0) { self.qid = qid; self.ioUnit = ioUnit }
-    public func encode(_ e: inout WireEncoder) { qid.encode(&e); e.u32(ioUnit) }
-    public init(from d: inout WireDecoder) throws(WireError) { qid = try QID(from: &d); ioUnit = try d.u32("iounit") }
 }
 
 /// Tsymlink: dfid[4] name[s] symtgt[s] gid[4].
 public struct Tsymlink: Message, Equatable, Sendable {
     public static let type = MessageType.tsymlink
-    public var directoryFid: UInt32
+    public var directoryFid: FID
     public var name: String
     public var target: String
     public var gid: UInt32
-    public init(directoryFid: UInt32, name: String, target: String, gid: UInt32 = Frame.noGID) {
+    public init(directoryFid: FID, name: String, target: String, gid: UInt32 = Frame.noGID) {
         self.directoryFid = directoryFid; self.name = name; self.target = target; self.gid = gid
     }
-    public func encode(_ e: inout WireEncoder) { e.u32(directoryFid); e.string(name); e.string(target); e.u32(gid) }
+    public func encode(_ e: inout WireEncoder) { e.fid(directoryFid); e.string(name); e.string(target); e.u32(gid) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        directoryFid = try d.u32("dfid"); name = try d.string("name"); target = try d.string("symtgt"); gid = try d.u32("gid")
+        directoryFid = try d.fid("dfid"); name = try d.string("name"); target = try d.string("symtgt"); gid = try d.u32("gid")
     }
 }
 
 /// Rsymlink: qid[13].
-public struct Rsymlink: Message, Equatable, Sendable {
+public struct Rsymlink: QIDMessage, Equatable, Sendable {
     public static let type = MessageType.rsymlink
     public var qid: QID
     public init(qid: QID) { self.qid = qid }
-    public func encode(_ e: inout WireEncoder) { qid.encode(&e) }
-    public init(from d: inout WireDecoder) throws(WireError) { qid = try QID(from: &d) }
 }
 
 /// Tmknod: dfid[4] name[s] mode[4] major[4] minor[4] gid[4]; mode includes the S_IFMT bits.
 public struct Tmknod: Message, Equatable, Sendable {
     public static let type = MessageType.tmknod
-    public var directoryFid: UInt32
+    public var directoryFid: FID
     public var name: String
     public var mode: UInt32
     public var major: UInt32
     public var minor: UInt32
     public var gid: UInt32
-    public init(directoryFid: UInt32, name: String, mode: UInt32, major: UInt32 = 0, minor: UInt32 = 0, gid: UInt32 = Frame.noGID) {
+    public init(directoryFid: FID, name: String, mode: UInt32, major: UInt32 = 0, minor: UInt32 = 0, gid: UInt32 = Frame.noGID) {
         self.directoryFid = directoryFid; self.name = name; self.mode = mode; self.major = major; self.minor = minor; self.gid = gid
     }
     public func encode(_ e: inout WireEncoder) {
-        e.u32(directoryFid); e.string(name); e.u32(mode); e.u32(major); e.u32(minor); e.u32(gid)
+        e.fid(directoryFid); e.string(name); e.u32(mode); e.u32(major); e.u32(minor); e.u32(gid)
     }
     public init(from d: inout WireDecoder) throws(WireError) {
-        directoryFid = try d.u32("dfid"); name = try d.string("name"); mode = try d.u32("mode")
+        directoryFid = try d.fid("dfid"); name = try d.string("name"); mode = try d.u32("mode")
         major = try d.u32("major"); minor = try d.u32("minor"); gid = try d.u32("gid")
     }
 }
 
 /// Rmknod: qid[13].
-public struct Rmknod: Message, Equatable, Sendable {
+public struct Rmknod: QIDMessage, Equatable, Sendable {
     public static let type = MessageType.rmknod
     public var qid: QID
     public init(qid: QID) { self.qid = qid }
-    public func encode(_ e: inout WireEncoder) { qid.encode(&e) }
-    public init(from d: inout WireDecoder) throws(WireError) { qid = try QID(from: &d) }
 }
 
 /// Trename: fid[4] dfid[4] name[s].
 public struct Trename: Message, Equatable, Sendable {
     public static let type = MessageType.trename
-    public var fid: UInt32
-    public var directoryFid: UInt32
+    public var fid: FID
+    public var directoryFid: FID
     public var name: String
-    public init(fid: UInt32, directoryFid: UInt32, name: String) { self.fid = fid; self.directoryFid = directoryFid; self.name = name }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u32(directoryFid); e.string(name) }
+    public init(fid: FID, directoryFid: FID, name: String) { self.fid = fid; self.directoryFid = directoryFid; self.name = name }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.fid(directoryFid); e.string(name) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); directoryFid = try d.u32("dfid"); name = try d.string("name")
+        fid = try d.fid("fid"); directoryFid = try d.fid("dfid"); name = try d.string("name")
     }
 }
 
 /// Rrename: empty body.
-public struct Rrename: Message, Equatable, Sendable {
+public struct Rrename: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rrename
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }
 
 /// Treadlink: fid[4].
-public struct Treadlink: Message, Equatable, Sendable {
+public struct Treadlink: FIDMessage, Equatable, Sendable {
     public static let type = MessageType.treadlink
-    public var fid: UInt32
-    public init(fid: UInt32) { self.fid = fid }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid) }
-    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.u32("fid") }
+    public var fid: FID
+    public init(fid: FID) { self.fid = fid }
 }
 
 /// Rreadlink: target[s].
@@ -145,72 +133,66 @@ public struct Rreadlink: Message, Equatable, Sendable {
 /// Tlink: dfid[4] fid[4] name[s]; dfid gets the new name for the existing file fid.
 public struct Tlink: Message, Equatable, Sendable {
     public static let type = MessageType.tlink
-    public var directoryFid: UInt32
-    public var fid: UInt32
+    public var directoryFid: FID
+    public var fid: FID
     public var name: String
-    public init(directoryFid: UInt32, fid: UInt32, name: String) { self.directoryFid = directoryFid; self.fid = fid; self.name = name }
-    public func encode(_ e: inout WireEncoder) { e.u32(directoryFid); e.u32(fid); e.string(name) }
+    public init(directoryFid: FID, fid: FID, name: String) { self.directoryFid = directoryFid; self.fid = fid; self.name = name }
+    public func encode(_ e: inout WireEncoder) { e.fid(directoryFid); e.fid(fid); e.string(name) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        directoryFid = try d.u32("dfid"); fid = try d.u32("fid"); name = try d.string("name")
+        directoryFid = try d.fid("dfid"); fid = try d.fid("fid"); name = try d.string("name")
     }
 }
 
 /// Rlink: empty body.
-public struct Rlink: Message, Equatable, Sendable {
+public struct Rlink: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rlink
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }
 
 /// Tmkdir: dfid[4] name[s] mode[4] gid[4].
 public struct Tmkdir: Message, Equatable, Sendable {
     public static let type = MessageType.tmkdir
-    public var directoryFid: UInt32
+    public var directoryFid: FID
     public var name: String
     public var mode: UInt32
     public var gid: UInt32
-    public init(directoryFid: UInt32, name: String, mode: UInt32, gid: UInt32 = Frame.noGID) {
+    public init(directoryFid: FID, name: String, mode: UInt32, gid: UInt32 = Frame.noGID) {
         self.directoryFid = directoryFid; self.name = name; self.mode = mode; self.gid = gid
     }
-    public func encode(_ e: inout WireEncoder) { e.u32(directoryFid); e.string(name); e.u32(mode); e.u32(gid) }
+    public func encode(_ e: inout WireEncoder) { e.fid(directoryFid); e.string(name); e.u32(mode); e.u32(gid) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        directoryFid = try d.u32("dfid"); name = try d.string("name"); mode = try d.u32("mode"); gid = try d.u32("gid")
+        directoryFid = try d.fid("dfid"); name = try d.string("name"); mode = try d.u32("mode"); gid = try d.u32("gid")
     }
 }
 
 /// Rmkdir: qid[13].
-public struct Rmkdir: Message, Equatable, Sendable {
+public struct Rmkdir: QIDMessage, Equatable, Sendable {
     public static let type = MessageType.rmkdir
     public var qid: QID
     public init(qid: QID) { self.qid = qid }
-    public func encode(_ e: inout WireEncoder) { qid.encode(&e) }
-    public init(from d: inout WireDecoder) throws(WireError) { qid = try QID(from: &d) }
 }
 
 /// Trenameat: olddirfid[4] oldname[s] newdirfid[4] newname[s].
 public struct Trenameat: Message, Equatable, Sendable {
     public static let type = MessageType.trenameat
-    public var oldDirectoryFid: UInt32
+    public var oldDirectoryFid: FID
     public var oldName: String
-    public var newDirectoryFid: UInt32
+    public var newDirectoryFid: FID
     public var newName: String
-    public init(oldDirectoryFid: UInt32, oldName: String, newDirectoryFid: UInt32, newName: String) {
+    public init(oldDirectoryFid: FID, oldName: String, newDirectoryFid: FID, newName: String) {
         self.oldDirectoryFid = oldDirectoryFid; self.oldName = oldName; self.newDirectoryFid = newDirectoryFid; self.newName = newName
     }
-    public func encode(_ e: inout WireEncoder) { e.u32(oldDirectoryFid); e.string(oldName); e.u32(newDirectoryFid); e.string(newName) }
+    public func encode(_ e: inout WireEncoder) { e.fid(oldDirectoryFid); e.string(oldName); e.fid(newDirectoryFid); e.string(newName) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        oldDirectoryFid = try d.u32("olddirfid"); oldName = try d.string("oldname")
-        newDirectoryFid = try d.u32("newdirfid"); newName = try d.string("newname")
+        oldDirectoryFid = try d.fid("olddirfid"); oldName = try d.string("oldname")
+        newDirectoryFid = try d.fid("newdirfid"); newName = try d.string("newname")
     }
 }
 
 /// Rrenameat: empty body.
-public struct Rrenameat: Message, Equatable, Sendable {
+public struct Rrenameat: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rrenameat
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }
 
 /// Tunlinkat: dirfid[4] name[s] flags[4] (AT_REMOVEDIR 0x200).
@@ -218,20 +200,18 @@ public struct Tunlinkat: Message, Equatable, Sendable {
     public static let type = MessageType.tunlinkat
     /// AT_REMOVEDIR.
     public static let removeDirectory: UInt32 = 0x200
-    public var directoryFid: UInt32
+    public var directoryFid: FID
     public var name: String
     public var flags: UInt32
-    public init(directoryFid: UInt32, name: String, flags: UInt32 = 0) { self.directoryFid = directoryFid; self.name = name; self.flags = flags }
-    public func encode(_ e: inout WireEncoder) { e.u32(directoryFid); e.string(name); e.u32(flags) }
+    public init(directoryFid: FID, name: String, flags: UInt32 = 0) { self.directoryFid = directoryFid; self.name = name; self.flags = flags }
+    public func encode(_ e: inout WireEncoder) { e.fid(directoryFid); e.string(name); e.u32(flags) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        directoryFid = try d.u32("dirfid"); name = try d.string("name"); flags = try d.u32("flags")
+        directoryFid = try d.fid("dirfid"); name = try d.string("name"); flags = try d.u32("flags")
     }
 }
 
 /// Runlinkat: empty body.
-public struct Runlinkat: Message, Equatable, Sendable {
+public struct Runlinkat: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.runlinkat
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }

@@ -1,14 +1,10 @@
 /// Tread: fid[4] offset[8] count[4].
-public struct Tread: Message, Equatable, Sendable {
+public struct Tread: ReadRequest, Equatable, Sendable {
     public static let type = MessageType.tread
-    public var fid: UInt32
+    public var fid: FID
     public var offset: UInt64
     public var count: UInt32
-    public init(fid: UInt32, offset: UInt64, count: UInt32) { self.fid = fid; self.offset = offset; self.count = count }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u64(offset); e.u32(count) }
-    public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); offset = try d.u64("offset"); count = try d.u32("count")
-    }
+    public init(fid: FID, offset: UInt64, count: UInt32) { self.fid = fid; self.offset = offset; self.count = count }
 }
 
 /// Rread: count[4] data[count]; `data` is a view (into the frame when decoded, caller memory when encoding).
@@ -25,14 +21,14 @@ public struct Rread: Message {
     }
 
     /// Writes the 11-byte Rread header for a `count`-byte payload that is sent separately (writev).
-    public static func encodeHeader(tag: UInt16, count: UInt32, into buffer: UnsafeMutableRawBufferPointer) throws(WireError) {
+    public static func encodeHeader(tag: Tag, count: UInt32, into buffer: UnsafeMutableRawBufferPointer) throws(WireError) {
         var e = WireEncoder(buffer)
-        e.u32(UInt32(truncatingIfNeeded: headerSize + Int(count))); e.u8(type.rawValue); e.u16(tag); e.u32(count)
+        e.u32(UInt32(truncatingIfNeeded: headerSize + Int(count))); e.u8(type.rawValue); e.tag(tag); e.u32(count)
         try e.finish()
     }
 
     /// Parses an 11-byte Rread header so the payload can be read straight into caller memory.
-    public static func decodeHeader(_ bytes: UnsafeRawBufferPointer, limit: Int) throws(WireError) -> (tag: UInt16, count: Int) {
+    public static func decodeHeader(_ bytes: UnsafeRawBufferPointer, limit: Int) throws(WireError) -> (tag: Tag, count: Int) {
         let h = try Frame.header(bytes, limit: limit)
         guard h.type == type.rawValue else { throw .unexpectedType(expected: type.rawValue, got: h.type) }
         var d = WireDecoder(bytes)
@@ -48,36 +44,36 @@ public struct Twrite: Message {
     public static let type = MessageType.twrite
     /// Header plus fid, offset and count: 23 bytes.
     public static let headerSize = Frame.headerSize + 16
-    public var fid: UInt32
+    public var fid: FID
     public var offset: UInt64
     public var data: UnsafeRawBufferPointer
-    public init(fid: UInt32, offset: UInt64, data: UnsafeRawBufferPointer) { self.fid = fid; self.offset = offset; self.data = data }
+    public init(fid: FID, offset: UInt64, data: UnsafeRawBufferPointer) { self.fid = fid; self.offset = offset; self.data = data }
     public func encode(_ e: inout WireEncoder) {
-        e.u32(fid); e.u64(offset); e.u32(UInt32(truncatingIfNeeded: data.count)); e.bytes(data)
+        e.fid(fid); e.u64(offset); e.u32(UInt32(truncatingIfNeeded: data.count)); e.bytes(data)
     }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); offset = try d.u64("offset")
+        fid = try d.fid("fid"); offset = try d.u64("offset")
         let n = Int(try d.u32("count"))
         data = try d.bytes(n, "data")
     }
 
     /// Writes the 23-byte Twrite header (size counts the payload) for a payload sent separately (writev).
-    public static func encodeHeader(tag: UInt16, fid: UInt32, offset: UInt64, count: UInt32,
+    public static func encodeHeader(tag: Tag, fid: FID, offset: UInt64, count: UInt32,
                                     into buffer: UnsafeMutableRawBufferPointer) throws(WireError) {
         var e = WireEncoder(buffer)
-        e.u32(UInt32(truncatingIfNeeded: headerSize + Int(count))); e.u8(type.rawValue); e.u16(tag)
-        e.u32(fid); e.u64(offset); e.u32(count)
+        e.u32(UInt32(truncatingIfNeeded: headerSize + Int(count))); e.u8(type.rawValue); e.tag(tag)
+        e.fid(fid); e.u64(offset); e.u32(count)
         try e.finish()
     }
 
     /// Parses a 23-byte Twrite header so the payload can be read straight into its destination.
     public static func decodeHeader(_ bytes: UnsafeRawBufferPointer, limit: Int) throws(WireError)
-        -> (tag: UInt16, fid: UInt32, offset: UInt64, count: Int) {
+        -> (tag: Tag, fid: FID, offset: UInt64, count: Int) {
         let h = try Frame.header(bytes, limit: limit)
         guard h.type == type.rawValue else { throw .unexpectedType(expected: type.rawValue, got: h.type) }
         var d = WireDecoder(bytes)
         try d.skip(Frame.headerSize, "header")
-        let fid = try d.u32("fid"), offset = try d.u64("offset"), count = Int(try d.u32("count"))
+        let fid = try d.fid("fid"), offset = try d.u64("offset"), count = Int(try d.u32("count"))
         guard h.size == headerSize + count else { throw .sizeMismatch(size: h.size, expected: headerSize + count) }
         return (h.tag, fid, offset, count)
     }
@@ -95,21 +91,19 @@ public struct Rwrite: Message, Equatable, Sendable {
 /// Tfsync: fid[4] datasync[4]; always encodes datasync, decodes a 4-byte (gVisor) body as datasync 0.
 public struct Tfsync: Message, Equatable, Sendable {
     public static let type = MessageType.tfsync
-    public var fid: UInt32
+    public var fid: FID
     /// 0 for fsync, nonzero for fdatasync.
     public var datasync: UInt32
-    public init(fid: UInt32, datasync: UInt32 = 0) { self.fid = fid; self.datasync = datasync }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u32(datasync) }
+    public init(fid: FID, datasync: UInt32 = 0) { self.fid = fid; self.datasync = datasync }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.u32(datasync) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid")
+        fid = try d.fid("fid")
         datasync = d.remaining == 0 ? 0 : try d.u32("datasync")
     }
 }
 
 /// Rfsync: empty body.
-public struct Rfsync: Message, Equatable, Sendable {
+public struct Rfsync: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rfsync
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }

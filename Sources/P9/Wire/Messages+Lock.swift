@@ -1,22 +1,22 @@
 /// Tlock: fid[4] type[1] flags[4] start[8] length[8] proc_id[4] client_id[s].
 public struct Tlock: Message, Equatable, Sendable {
     public static let type = MessageType.tlock
-    public var fid: UInt32
+    public var fid: FID
     public var type: LockType
     public var flags: LockFlags
     public var start: UInt64
     public var length: UInt64
     public var procID: UInt32
     public var clientID: String
-    public init(fid: UInt32, type: LockType, flags: LockFlags = [], start: UInt64, length: UInt64, procID: UInt32, clientID: String) {
+    public init(fid: FID, type: LockType, flags: LockFlags = [], start: UInt64, length: UInt64, procID: UInt32, clientID: String) {
         self.fid = fid; self.type = type; self.flags = flags; self.start = start; self.length = length
         self.procID = procID; self.clientID = clientID
     }
     public func encode(_ e: inout WireEncoder) {
-        e.u32(fid); e.u8(type.rawValue); e.u32(flags.rawValue); e.u64(start); e.u64(length); e.u32(procID); e.string(clientID)
+        e.fid(fid); e.u8(type.rawValue); e.u32(flags.rawValue); e.u64(start); e.u64(length); e.u32(procID); e.string(clientID)
     }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); type = try LockType(from: &d); flags = LockFlags(rawValue: try d.u32("flags"))
+        fid = try d.fid("fid"); type = try LockType(from: &d); flags = LockFlags(rawValue: try d.u32("flags"))
         start = try d.u64("start"); length = try d.u64("length"); procID = try d.u32("proc_id"); clientID = try d.string("client_id")
     }
 }
@@ -37,20 +37,20 @@ public struct Rlock: Message, Equatable, Sendable {
 /// Tgetlock: fid[4] type[1] start[8] length[8] proc_id[4] client_id[s].
 public struct Tgetlock: Message, Equatable, Sendable {
     public static let type = MessageType.tgetlock
-    public var fid: UInt32
+    public var fid: FID
     public var type: LockType
     public var start: UInt64
     public var length: UInt64
     public var procID: UInt32
     public var clientID: String
-    public init(fid: UInt32, type: LockType, start: UInt64, length: UInt64, procID: UInt32, clientID: String) {
+    public init(fid: FID, type: LockType, start: UInt64, length: UInt64, procID: UInt32, clientID: String) {
         self.fid = fid; self.type = type; self.start = start; self.length = length; self.procID = procID; self.clientID = clientID
     }
     public func encode(_ e: inout WireEncoder) {
-        e.u32(fid); e.u8(type.rawValue); e.u64(start); e.u64(length); e.u32(procID); e.string(clientID)
+        e.fid(fid); e.u8(type.rawValue); e.u64(start); e.u64(length); e.u32(procID); e.string(clientID)
     }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); type = try LockType(from: &d); start = try d.u64("start"); length = try d.u64("length")
+        fid = try d.fid("fid"); type = try LockType(from: &d); start = try d.u64("start"); length = try d.u64("length")
         procID = try d.u32("proc_id"); clientID = try d.string("client_id")
     }
 }

@@ -20,6 +20,13 @@ func encodeWalkNames(_ e: inout WireEncoder, _ names: [String]) {
     for n in names { e.string(n) }
 }
 
+/// Writes a QID list.
+@inline(__always)
+func encodeQIDs(_ e: inout WireEncoder, _ qids: [QID]) {
+    e.u16(UInt16(truncatingIfNeeded: qids.count))
+    for q in qids { q.encode(&e) }
+}
+
 /// Reads a QID list (nwqid[2] nwqid*(qid[13])).
 @inline(__always)
 func decodeQIDs(_ d: inout WireDecoder, limit: Int = Frame.maxWalkNames) throws(WireError) -> [QID] {
@@ -35,16 +42,12 @@ func decodeQIDs(_ d: inout WireDecoder, limit: Int = Frame.maxWalkNames) throws(
 }
 
 /// Twalk: fid[4] newfid[4] nwname[2] nwname*(wname[s]); at most 16 names.
-public struct Twalk: Message, Equatable, Sendable {
+public struct Twalk: WalkRequest, Equatable, Sendable {
     public static let type = MessageType.twalk
-    public var fid: UInt32
-    public var newFid: UInt32
+    public var fid: FID
+    public var newFid: FID
     public var names: [String]
-    public init(fid: UInt32, newFid: UInt32, names: [String]) { self.fid = fid; self.newFid = newFid; self.names = names }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u32(newFid); encodeWalkNames(&e, names) }
-    public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); newFid = try d.u32("newfid"); names = try decodeWalkNames(&d)
-    }
+    public init(fid: FID, newFid: FID, names: [String]) { self.fid = fid; self.newFid = newFid; self.names = names }
 }
 
 /// Rwalk: nwqid[2] nwqid*(qid[13]).
@@ -52,6 +55,6 @@ public struct Rwalk: Message, Equatable, Sendable {
     public static let type = MessageType.rwalk
     public var qids: [QID]
     public init(qids: [QID]) { self.qids = qids }
-    public func encode(_ e: inout WireEncoder) { e.u16(UInt16(truncatingIfNeeded: qids.count)); for q in qids { q.encode(&e) } }
+    public func encode(_ e: inout WireEncoder) { encodeQIDs(&e, qids) }
     public init(from d: inout WireDecoder) throws(WireError) { qids = try decodeQIDs(&d) }
 }

@@ -8,13 +8,13 @@ func decodeBlob(_ d: inout WireDecoder, _ field: StaticString) throws(WireError)
 /// Txattrwalk: fid[4] newfid[4] name[s]; name "" lists the names.
 public struct Txattrwalk: Message, Equatable, Sendable {
     public static let type = MessageType.txattrwalk
-    public var fid: UInt32
-    public var newFid: UInt32
+    public var fid: FID
+    public var newFid: FID
     public var name: String
-    public init(fid: UInt32, newFid: UInt32, name: String) { self.fid = fid; self.newFid = newFid; self.name = name }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u32(newFid); e.string(name) }
+    public init(fid: FID, newFid: FID, name: String) { self.fid = fid; self.newFid = newFid; self.name = name }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.fid(newFid); e.string(name) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); newFid = try d.u32("newfid"); name = try d.string("name")
+        fid = try d.fid("fid"); newFid = try d.fid("newfid"); name = try d.string("name")
     }
 }
 
@@ -30,35 +30,33 @@ public struct Rxattrwalk: Message, Equatable, Sendable {
 /// Txattrcreate: fid[4] name[s] attr_size[8] flags[4] (XATTR_CREATE 1, XATTR_REPLACE 2).
 public struct Txattrcreate: Message, Equatable, Sendable {
     public static let type = MessageType.txattrcreate
-    public var fid: UInt32
+    public var fid: FID
     public var name: String
     public var attrSize: UInt64
     public var flags: UInt32
-    public init(fid: UInt32, name: String, attrSize: UInt64, flags: UInt32 = 0) {
+    public init(fid: FID, name: String, attrSize: UInt64, flags: UInt32 = 0) {
         self.fid = fid; self.name = name; self.attrSize = attrSize; self.flags = flags
     }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.string(name); e.u64(attrSize); e.u32(flags) }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.string(name); e.u64(attrSize); e.u32(flags) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); name = try d.string("name"); attrSize = try d.u64("attr_size"); flags = try d.u32("flags")
+        fid = try d.fid("fid"); name = try d.string("name"); attrSize = try d.u64("attr_size"); flags = try d.u32("flags")
     }
 }
 
 /// Rxattrcreate: empty body.
-public struct Rxattrcreate: Message, Equatable, Sendable {
+public struct Rxattrcreate: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rxattrcreate
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }
 
 /// Tlistxattr (gVisor, N ≥ 11): fid[4] size[8].
 public struct Tlistxattr: Message, Equatable, Sendable {
     public static let type = MessageType.tlistxattr
-    public var fid: UInt32
+    public var fid: FID
     public var size: UInt64
-    public init(fid: UInt32, size: UInt64) { self.fid = fid; self.size = size }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.u64(size) }
-    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.u32("fid"); size = try d.u64("size") }
+    public init(fid: FID, size: UInt64) { self.fid = fid; self.size = size }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.u64(size) }
+    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.fid("fid"); size = try d.u64("size") }
 }
 
 /// Rlistxattr: n[2] n*(name[s]).
@@ -73,13 +71,13 @@ public struct Rlistxattr: Message, Equatable, Sendable {
 /// Tgetxattr (gVisor, N ≥ 10): fid[4] name[s] size[8].
 public struct Tgetxattr: Message, Equatable, Sendable {
     public static let type = MessageType.tgetxattr
-    public var fid: UInt32
+    public var fid: FID
     public var name: String
     public var size: UInt64
-    public init(fid: UInt32, name: String, size: UInt64) { self.fid = fid; self.name = name; self.size = size }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.string(name); e.u64(size) }
+    public init(fid: FID, name: String, size: UInt64) { self.fid = fid; self.name = name; self.size = size }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.string(name); e.u64(size) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); name = try d.string("name"); size = try d.u64("size")
+        fid = try d.fid("fid"); name = try d.string("name"); size = try d.u64("size")
     }
 }
 
@@ -95,41 +93,37 @@ public struct Rgetxattr: Message, Equatable, Sendable {
 /// Tsetxattr (gVisor, N ≥ 10): fid[4] name[s] value[s] flags[4].
 public struct Tsetxattr: Message, Equatable, Sendable {
     public static let type = MessageType.tsetxattr
-    public var fid: UInt32
+    public var fid: FID
     public var name: String
     public var value: [UInt8]
     public var flags: UInt32
-    public init(fid: UInt32, name: String, value: [UInt8], flags: UInt32 = 0) {
+    public init(fid: FID, name: String, value: [UInt8], flags: UInt32 = 0) {
         self.fid = fid; self.name = name; self.value = value; self.flags = flags
     }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.string(name); value.withUnsafeBytes { e.blob($0) }; e.u32(flags) }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.string(name); value.withUnsafeBytes { e.blob($0) }; e.u32(flags) }
     public init(from d: inout WireDecoder) throws(WireError) {
-        fid = try d.u32("fid"); name = try d.string("name"); value = try decodeBlob(&d, "value"); flags = try d.u32("flags")
+        fid = try d.fid("fid"); name = try d.string("name"); value = try decodeBlob(&d, "value"); flags = try d.u32("flags")
     }
 }
 
 /// Rsetxattr: empty body.
-public struct Rsetxattr: Message, Equatable, Sendable {
+public struct Rsetxattr: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rsetxattr
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }
 
 /// Tremovexattr (gVisor, N ≥ 11): fid[4] name[s].
 public struct Tremovexattr: Message, Equatable, Sendable {
     public static let type = MessageType.tremovexattr
-    public var fid: UInt32
+    public var fid: FID
     public var name: String
-    public init(fid: UInt32, name: String) { self.fid = fid; self.name = name }
-    public func encode(_ e: inout WireEncoder) { e.u32(fid); e.string(name) }
-    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.u32("fid"); name = try d.string("name") }
+    public init(fid: FID, name: String) { self.fid = fid; self.name = name }
+    public func encode(_ e: inout WireEncoder) { e.fid(fid); e.string(name) }
+    public init(from d: inout WireDecoder) throws(WireError) { fid = try d.fid("fid"); name = try d.string("name") }
 }
 
 /// Rremovexattr: empty body.
-public struct Rremovexattr: Message, Equatable, Sendable {
+public struct Rremovexattr: EmptyMessage, Equatable, Sendable {
     public static let type = MessageType.rremovexattr
     public init() {}
-    public func encode(_ e: inout WireEncoder) {}
-    public init(from d: inout WireDecoder) throws(WireError) {}
 }
