@@ -47,9 +47,10 @@ let package = Package(
         .target(name: "BenchReport", dependencies: ["P9"]),
         // The measuring side: scenarios, runner, limits, the builtin server, the command line.
         .target(name: "BenchKit", dependencies: [
-            "BenchReport", "CShims", "Gofer", "HostSupport", "LocalGofer", "NUMA", "P9", "SafeMem",
+            "BenchReport", "Gofer", "HostSupport", "LocalGofer", "NUMA", "P9", "SafeMem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .executableTarget(name: "bench", dependencies: ["BenchKit"]),
         .executableTarget(name: "goferd", dependencies: [
