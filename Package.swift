@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "BenchReport", dependencies: ["P9"]),
         // The measuring side: scenarios, runner, limits, the builtin server, the command line.
         .target(name: "BenchKit", dependencies: [
-            "BenchReport", "Gofer", "HostSupport", "LocalGofer", "NUMA", "P9", "SafeMem",
+            "BenchReport", "Gofer", "HostSupport", "LinkRelay", "LocalGofer", "NUMA", "P9", "SafeMem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "SystemPackage", package: "swift-system"),

@@ -39,7 +39,8 @@ public final class BenchRunner {
         var exportRoot: String?
         var fixtures: Fixtures?
         var host: ServerHost?
-        var clients: [Int: Client] = [:]
+        let connections = Connections(seed: o.seed)
+        var relayCost: Double?
         var trace: TraceWriter?
         var fatal: String?
         var limits = Limits.none
@@ -51,7 +52,7 @@ public final class BenchRunner {
         let savedAffinity = Affinity.current()
         defer {
             progress.finish()
-            for c in clients.values { c.close() }
+            connections.close()
             host?.stop()
             trace?.close()
             if let exportRoot { try? FileManager.default.removeItem(atPath: exportRoot) } else { fixtures?.remove() }
@@ -79,6 +80,7 @@ public final class BenchRunner {
             host = try ServerHost(spec: o.server, export: exportRoot, aname: o.aname, executable: serverExecutable,
                                   cpuNode: o.serverCPUNode)
             if o.limits { limits = measureLimits(fixtures, plan) }
+            if !o.linkKeys.isEmpty { relayCost = measureRelayCost(host!, aname: o.server == .diod ? exportRoot! : o.aname ?? "", options: ClientOptions(uname: o.uname, nUname: o.uid), seed: o.seed) }
         } catch {
             fatal = "\(error)"
         }
@@ -99,6 +101,7 @@ public final class BenchRunner {
             }
             table.limits = limits
             if o.limits { table.printLimits() }
+            if !o.linkKeys.isEmpty && !o.quiet { progress.around { out0(relayCostLine(relayCost)) } }
             table.header()
             outer: for (index, (spec, combos)) in plan.enumerated() {
                 progress.begin(spec.name, index: index + 1, of: plan.count, total: combos.count)
@@ -108,13 +111,10 @@ public final class BenchRunner {
                     let msize = p[.msize]?.intValue ?? o.values[.msize]?.first?.intValue ?? Suite.defaultMsize
                     var record = ResultRecord(scenario: spec.name, params: p, server: baseServerInfo(host), status: .ok)
                     do {
-                        let client = try clients[msize] ?? {
-                            let c = try Client(transport: try host.connect(),
-                                               options: ClientOptions(msize: msize, uname: o.uname, nUname: o.uid))
-                            clients[msize] = c
-                            return c
-                        }()
+                        let client = try connections.client(msize: msize, params: p, host: host,
+                                                            options: ClientOptions(msize: msize, uname: o.uname, nUname: o.uid))
                         record.server = serverInfo(host, client)
+                        if p[.linkDelay] != nil { record.server.relayCostUs = relayCost }
                         let env = ScenarioEnvironment(client: client, fixtures: fixtures, aname: aname, uname: o.uname, uid: o.uid,
                                                       memNode: o.memNode, seed: o.seed)
                         try runOne(spec, p, env, trace: trace, into: &record)

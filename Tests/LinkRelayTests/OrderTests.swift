@@ -33,6 +33,7 @@ final class OrderTests: XCTestCase {
         done.wait()
         XCTAssertEqual(upstream.all, [])
         XCTAssertEqual(downstream.all, [])
+        link.relay.close()  // joins the senders: their counts are final
         let up = link.relay.toServerStatistics, down = link.relay.toClientStatistics
         XCTAssertEqual(up.frames, Exchange.writers * Exchange.perWriter)
         XCTAssertEqual(down.frames, Exchange.writers * Exchange.perWriter)
