@@ -36,8 +36,8 @@ final class LinkDelayTests: XCTestCase {
     }
 
     /// Through the relay: every RPC pays 2 x the delay (a lower bound), the relay's cost is reported, the report is
-    /// valid.
-    func testRunThroughTheRelayRecordsTheDelayAndItsCost() throws {
+    /// valid, and the SVG gains the latency-vs-delay chart.
+    func testRunThroughTheRelayRecordsTheDelayItsCostAndTheChart() throws {
         let (outcome, out) = try benchRun(["--server", "inproc", "--scenario", "stat,null-rpc", "--mode", "shared",
                                            "--resolver", "vfs2,multi", "--depth", "3", "--state", "warm", "--threads", "1",
                                            "--link-delay", "0,1ms", "--ops", "5", "--repetitions", "1", "--warmup", "1"])
@@ -60,6 +60,10 @@ final class LinkDelayTests: XCTestCase {
             XCTAssertEqual(Set(results(report, "stat", [.resolver: .text(resolver)]).map(\.rpcsPerOp)).count, 1, resolver)
         }
         XCTAssertEqual(Set(results(report, "null-rpc").map(\.rpcsPerOp)), [1])
+        let svg = try String(contentsOfFile: out.appending("report.svg"), encoding: .utf8)
+        XCTAssertTrue(svg.contains("id=\"latency-vs-delay-stat\""))
+        XCTAssertFalse(svg.contains("id=\"latency-vs-delay-null-rpc\""), "null-rpc is not charted against delay")
+        XCTAssertEqual(svg.components(separatedBy: "data-chart=\"latency-vs-delay\"").count - 1, 4, "2 resolvers x 2 delays")
         // The report reads back, and a direct run has no relay cost.
         let (direct, out2) = try benchRun(["--server", "inproc", "--scenario", "null-rpc", "--threads", "1", "--ops", "2",
                                            "--repetitions", "1", "--warmup", "0"])
