@@ -37,6 +37,7 @@ public struct ServerInfo: Codable, Sendable, Equatable {
         try c.encode(extensions, forKey: .extensions)
         try c.encodeOrNull(msize, forKey: .msize)
         try c.encode(transport, forKey: .transport)
+        // Only relayed results carry it: a report of direct connections keeps the server object it always had.
         if let relayCostUs, relayCostUs.isFinite { try c.encode(relayCostUs, forKey: .relayCostUs) }
     }
 }
