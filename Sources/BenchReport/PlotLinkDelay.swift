@@ -90,16 +90,20 @@ extension Plot {
         let width = left + plotWidth + 30 + legendWidth
         let height = (plotTop - top) + plotHeight + 56
         let maxDelay = c.delays.last ?? 1
-        let yAxis = Axis(values: c.lines.flatMap { $0.points.map(\.y) }, allowLog: false)
+        // Milliseconds once the latencies reach 10 ms: "150k us" reads worse than "150 ms".
+        let inMs = (c.lines.flatMap { $0.points.map(\.y) }.max() ?? 0) >= 10_000
+        let unit = inMs ? "ms" : "us", scale = inMs ? 1000.0 : 1
+        let yAxis = Axis(values: c.lines.flatMap { $0.points.map { $0.y / scale } }, allowLog: false)
         func px(_ d: Double) -> Double { left + (maxDelay > 0 ? d / maxDelay : 0) * plotWidth }
-        func py(_ v: Double) -> Double { plotTop + plotHeight - yAxis.fraction(v) * plotHeight }
+        func py(_ v: Double) -> Double { plotTop + plotHeight - yAxis.fraction(v / scale) * plotHeight }
         let id = "latency-vs-delay-" + String(c.scenario.map { $0.isLetter || $0.isNumber ? $0 : "-" })
         var s = "<g class=\"chart\" id=\"\(esc(id))\">\n"
         s += text(20, top + 16, "\(c.scenario): median latency vs one-way link delay (lower is better)", size: 15, weight: "bold")
         s += text(20, top + 34, c.subtitle, size: 12, fill: "#4B5563")
         for t in yAxis.ticks {
-            s += "<line x1=\"\(f(left))\" y1=\"\(f(py(t)))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(py(t)))\" stroke=\"#E5E7EB\"/>\n"
-            s += text(left - 8, py(t) + 4, yAxis.label(t), size: 11, anchor: "end", fill: "#374151")
+            let ty = py(t * scale)
+            s += "<line x1=\"\(f(left))\" y1=\"\(f(ty))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(ty))\" stroke=\"#E5E7EB\"/>\n"
+            s += text(left - 8, ty + 4, yAxis.label(t), size: 11, anchor: "end", fill: "#374151")
         }
         for d in c.delays {
             s += "<line x1=\"\(f(px(d)))\" y1=\"\(f(plotTop))\" x2=\"\(f(px(d)))\" y2=\"\(f(plotTop + plotHeight))\" stroke=\"#F3F4F6\"/>\n"
@@ -109,7 +113,7 @@ extension Plot {
         s += "<line x1=\"\(f(left))\" y1=\"\(f(plotTop + plotHeight))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(plotTop + plotHeight))\" stroke=\"#111827\"/>\n"
         let yMid = plotTop + plotHeight / 2
         s += "<text x=\"22\" y=\"\(f(yMid))\" font-size=\"12\" text-anchor=\"middle\" fill=\"#111827\" "
-            + "transform=\"rotate(-90 22 \(f(yMid)))\">median latency (us)</text>\n"
+            + "transform=\"rotate(-90 22 \(f(yMid)))\">median latency (\(unit))</text>\n"
         s += text(left + plotWidth / 2, plotTop + plotHeight + 40, "one-way link delay (us), link_delay_us", size: 12,
                   anchor: "middle", weight: "bold")
         for (i, line) in c.lines.enumerated() {
