@@ -28,9 +28,11 @@ public final class LinkRelay: Sendable {
     public static let defaultByteLimit = 64 << 20
 
     /// Relays between `clientSide` and `serverSide` (both owned by the relay from now on), holding every frame for
-    /// `delay`; jitter is drawn from `seed`. Throws when its threads cannot be started.
+    /// `delay`; jitter is drawn from `seed`. Throws EINVAL for a `byteLimit` below 4 KiB, EAGAIN when its threads
+    /// cannot be started.
     public init(clientSide: StreamTransport, serverSide: StreamTransport, delay: LinkDelay, seed: UInt64 = 1,
                 byteLimit: Int = LinkRelay.defaultByteLimit) throws(Errno) {
+        guard byteLimit >= 4096 else { throw .invalidArgument }
         self.clientSide = clientSide
         self.serverSide = serverSide
         self.delay = delay
@@ -46,7 +48,7 @@ public final class LinkRelay: Sendable {
                 if sender { direction.sendLoop() } else { direction.readLoop() }
                 state.withLock {
                     lifecycle.running -= 1
-                    if lifecycle.running == 0 { state.broadcast(.frames) }
+                    if lifecycle.running == 0 { state.broadcast(.finished) }
                 }
             }
             if !started {
@@ -83,7 +85,7 @@ public final class LinkRelay: Sendable {
 
     /// Blocks until all four threads have returned (after either side closed).
     public func waitUntilFinished() {
-        state.withLock { while lifecycle.running > 0 { state.wait(.frames) } }
+        state.withLock { while lifecycle.running > 0 { state.wait(.finished) } }
     }
 
     /// Stops at once: frames in flight are dropped (their descriptors closed), the threads joined and both sockets

@@ -7,7 +7,7 @@ func monotonicNanoseconds() -> UInt64 {
     return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
 }
 
-/// A pthread mutex with two conditions whose timed waits run on CLOCK_MONOTONIC (immune to wall-clock steps).
+/// A pthread mutex with three conditions whose timed waits run on CLOCK_MONOTONIC (immune to wall-clock steps).
 ///
 /// Swift's `Mutex` has no condition variable; a relay direction needs to sleep until "a frame is due" or "room is free".
 final class Monitor: @unchecked Sendable {  // the pthread objects are only touched through their own lock discipline
@@ -17,6 +17,8 @@ final class Monitor: @unchecked Sendable {  // the pthread objects are only touc
         case frames = 0
         /// Queue room was freed, or the direction stopped.
         case room = 1
+        /// A relay thread returned.
+        case finished = 2
     }
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -25,16 +27,16 @@ final class Monitor: @unchecked Sendable {  // the pthread objects are only touc
     init() {
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
-        conditions = .allocate(capacity: 2)
+        conditions = .allocate(capacity: 3)
         var attr = pthread_condattr_t()
         pthread_condattr_init(&attr)
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
-        for i in 0..<2 { pthread_cond_init(conditions + i, &attr) }
+        for i in 0..<3 { pthread_cond_init(conditions + i, &attr) }
         pthread_condattr_destroy(&attr)
     }
 
     deinit {
-        for i in 0..<2 { pthread_cond_destroy(conditions + i) }
+        for i in 0..<3 { pthread_cond_destroy(conditions + i) }
         conditions.deallocate()
         pthread_mutex_destroy(mutex)
         mutex.deallocate()

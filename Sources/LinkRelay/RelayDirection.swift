@@ -31,6 +31,8 @@ public struct LinkDirectionStatistics: Sendable, Equatable {
 final class RelayDirection: @unchecked Sendable {  // `queue`, `schedule`, `stats` and the flags are guarded by `monitor`
     let source: StreamTransport
     let destination: StreamTransport
+    /// The largest frame accepted (the queue's byte budget), kept apart from the guarded queue.
+    private let maxFrame: Int
     private let monitor = Monitor()
     private var queue: FrameQueue
     private var schedule: ReleaseSchedule
@@ -43,6 +45,7 @@ final class RelayDirection: @unchecked Sendable {  // `queue`, `schedule`, `stat
     init(from source: StreamTransport, to destination: StreamTransport, delay: LinkDelay, seed: UInt64, byteLimit: Int) {
         self.source = source
         self.destination = destination
+        maxFrame = byteLimit
         queue = FrameQueue(byteLimit: byteLimit, slots: 1024)
         schedule = ReleaseSchedule(delay, seed: seed)
     }
@@ -83,7 +86,7 @@ final class RelayDirection: @unchecked Sendable {  // `queue`, `schedule`, `stat
                 }
                 let size: Int
                 do {
-                    size = try Frame.header(UnsafeRawBufferPointer(header), limit: queue.byteLimit).size
+                    size = try Frame.header(UnsafeRawBufferPointer(header), limit: maxFrame).size
                 } catch {
                     failure = "malformed frame: \(error)"
                     break

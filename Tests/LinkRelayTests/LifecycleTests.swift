@@ -12,6 +12,7 @@ final class LifecycleTests: XCTestCase {
         let threadsBefore = relayThreadCount(), fdsBefore = openDescriptorCount()
         do {
             let link = try RawLink(LinkDelay(delayNs: 2_000_000))
+            XCTAssertTrue(waitUntil { relayThreadCount() == threadsBefore + 4 }, "a reader and a sender per direction")
             // A frame in flight when the client goes: the server still gets it, then EOF.
             let bytes = frameBytes(type: 120, tag: 1, body: [1, 2, 3, 4])
             try sendFrame(link.client, bytes)
