@@ -45,8 +45,13 @@ final class SoakTests: XCTestCase {
         XCTAssertEqual(after.tags, initialTags, "the tag pool is back to its initial size")
         XCTAssertEqual(after.clientFDs, before.clientFDs, "client descriptors")
         XCTAssertEqual(after.serverFDs, before.serverFDs, "goferd descriptors")
-        XCTAssertLessThan(after.clientRSS - before.clientRSS, 10 << 20, "client resident memory growth")
-        XCTAssertLessThan(after.serverRSS - before.serverRSS, 10 << 20, "goferd resident memory growth")
+        // ASan's quarantine and TSan's shadow keep freed memory resident: the bound holds for plain builds only.
+        if dlsym(nil, "__asan_init") == nil && dlsym(nil, "__tsan_init") == nil {
+            XCTAssertLessThan(after.clientRSS - before.clientRSS, 10 << 20, "client resident memory growth")
+            XCTAssertLessThan(after.serverRSS - before.serverRSS, 10 << 20, "goferd resident memory growth")
+        } else {
+            print("soak: resident memory not checked under a sanitizer")
+        }
         try root.clunk()
         client.close()
     }
