@@ -73,6 +73,8 @@ final class WireGoldenTests: XCTestCase {
     static let rremovexattr = "07 00 00 00 27 01 00"
     static let rgetattr = "a0 00 00 00 19 01 00  \(F.allHex)  \(F.q1Hex)  \(F.attrHex)"
     static let rbind = "a0 00 00 00 91 01 00  \(F.q1Hex)  \(F.allHex)  \(F.attrHex)"
+    static let tdonateroot = "0b 00 00 00 92 01 00  01 00 00 00"
+    static let rdonateroot = "14 00 00 00 93 01 00  \(F.q1Hex)"
     static let rreaddirDiod = """
         3d 00 00 00 29 01 00  32 00 00 00
         \(F.q1Hex)  01 00 00 00 00 00 00 00  04  01 00 64
@@ -82,7 +84,7 @@ final class WireGoldenTests: XCTestCase {
     static var extensionExamples: [String] {
         [tflushf, twalkgetattr, rwalkgetattr, tucreate, rucreate, tumkdir, rumkdir, tumknod, tusymlink, tlconnect,
          tallocate, tsetattrclunk, tmultigetattr, rmultigetattr, tchannel, rchannel, tlistxattr, rlistxattr,
-         tgetxattr, rgetxattr, tsetxattr, rsetxattr, tremovexattr, rremovexattr, rgetattr, rbind, rreaddirDiod]
+         tgetxattr, rgetxattr, tsetxattr, rsetxattr, tremovexattr, rremovexattr, rgetattr, rbind, rreaddirDiod, tdonateroot, rdonateroot]
     }
 
     func testExtensionMessages() throws {
@@ -105,6 +107,14 @@ final class WireGoldenTests: XCTestCase {
                                                              FullStat(qid: q2, valid: .basic, attr: attr)]))
         try golden(Self.tchannel, Tchannel(id: 0, control: 1))
         try golden(Self.rchannel, Rchannel(offset: 0x1000, length: 0x2000))
+    }
+
+    /// This project's root donation (type 146/147, README "Direct resolution"): fid[4], and qid[13] beside the descriptor.
+    func testDonateRootMessages() throws {
+        try golden(Self.tdonateroot, Tdonateroot(fid: 1))
+        try golden(Self.rdonateroot, Rdonateroot(qid: F.q1))
+        XCTAssertEqual(MessageType.tdonateroot.description, "Tdonateroot")
+        XCTAssertEqual(MessageType.tdonateroot.reply, .rdonateroot)
     }
 
     func testXattrExtensionMessages() throws {
