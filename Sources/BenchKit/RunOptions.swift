@@ -104,11 +104,16 @@ public struct RunOptions: Sendable {
         return ScenarioSpec.all.filter { names.contains($0.name) }
     }
 
-    /// The parameter combinations of `spec` (flags first, then the suite's defaults).
+    /// The parameter combinations of `spec` (flags first, then the suite's defaults), and its direct rows when the
+    /// resolvers asked for include `direct` and the scenario takes no resolver otherwise.
     public func combinations(of spec: ScenarioSpec) -> [ParamSet] {
         var v: [ParamKey: [ParamValue]] = [:]
         for k in spec.params { v[k] = values[k] ?? suite.values(k, for: spec.name) }
-        return ParamSet.crossProduct(spec.params, v)
+        let rows = ParamSet.crossProduct(spec.params, v)
+        guard let direct = spec.directParams,
+              (values[.resolver] ?? suite.values(.resolver, for: spec.name)).contains(.text("direct")) else { return rows }
+        for k in direct { v[k] = k == .resolver ? [.text("direct")] : values[k] ?? suite.values(k, for: spec.name) }
+        return rows + ParamSet.crossProduct(direct, v)
     }
 
     /// Repetitions per combination, flag or suite.
