@@ -4,12 +4,12 @@ import SystemPackage
 extension Filesystem {
     /// stat(2): follows a final symlink.
     public func stat(_ path: String) throws(GoferError) -> FileStat {
-        try locked("stat \(path)") { try resolver.stat(try pathComponents(path), followFinal: true, in: self) }
+        try locked("stat \(path)") { try resolver.stat(path: path, followFinal: true, in: self) }
     }
 
     /// lstat(2): does not follow a final symlink.
     public func lstat(_ path: String) throws(GoferError) -> FileStat {
-        try locked("lstat \(path)") { try resolver.stat(try pathComponents(path), followFinal: false, in: self) }
+        try locked("lstat \(path)") { try resolver.stat(path: path, followFinal: false, in: self) }
     }
 
     /// mkdir(2). Instantiates no dentry for the new directory.

@@ -25,9 +25,10 @@ struct HostRoot {
     static let atRemoveDir: Int32 = 0x200
     static let utimeOmit = (1 << 30) - 2
 
-    /// openat2 of `path` with `flags` (O_CLOEXEC added); `mode` for a created file.
-    func open(_ path: String, _ flags: Int32, mode: UInt32 = 0, resolve: UInt64 = beneath) throws(Errno) -> FileDescriptor {
-        let r = cshims_openat2(fd.rawValue, path, flags, mode, resolve)
+    /// openat2 of `path` past its first `dropping` bytes, with `flags` (O_CLOEXEC added); `mode` for a created file.
+    func open(_ path: String, dropping: Int = 0, _ flags: Int32, mode: UInt32 = 0,
+              resolve: UInt64 = beneath) throws(Errno) -> FileDescriptor {
+        let r = path.withCString { cshims_openat2(fd.rawValue, $0 + dropping, flags, mode, resolve) }
         if r < 0 { throw Errno(rawValue: errno) }
         return FileDescriptor(rawValue: r)
     }
@@ -39,9 +40,9 @@ struct HostRoot {
         return convert(stx)
     }
 
-    /// stat(2) (`follow`) or lstat(2) of `path`: an O_PATH open, statx on it, close.
-    func stat(_ path: String, follow: Bool, resolve: UInt64 = beneath) throws(Errno) -> (qid: QID, attr: Attr) {
-        let f = try open(path, Self.oPath | (follow ? 0 : O_NOFOLLOW), resolve: resolve)
+    /// stat(2) (`follow`) or lstat(2) of `path` past its first `dropping` bytes: an O_PATH open, statx on it, close.
+    func stat(_ path: String, dropping: Int = 0, follow: Bool, resolve: UInt64 = beneath) throws(Errno) -> (qid: QID, attr: Attr) {
+        let f = try open(path, dropping: dropping, Self.oPath | (follow ? 0 : O_NOFOLLOW), resolve: resolve)
         defer { try? f.close() }
         return try Self.stat(f)
     }

@@ -185,11 +185,18 @@ final class DirectResolverTests: XCTestCase {
         let direct = try fx.filesystem(FilesystemOptions(mode: .shared, resolver: .direct))
         let vfs2 = try fx.filesystem(FilesystemOptions(mode: .shared))
         defer { direct.release(); vfs2.release() }
-        for path in ["a", "a/b", "a/b/f", "a/l"] {
+        for path in ["a", "a/b", "a/b/f", "a/l", "./a/b/f", "a//b/f", "/a/b/f", "a/b/../b/f", "a/b/f/", "a/.", "a/..", ".", "..",
+                     "a/./l", "a/b/../l"] {
             XCTAssertEqual(try direct.stat(path), try vfs2.stat(path), path)
             XCTAssertEqual(try direct.lstat(path), try vfs2.lstat(path), path)
         }
         XCTAssertEqual(try direct.readdir("a/b"), try vfs2.readdir("a/b"))
+        for path in ["a/b/g", "a/x/f", "x", "a/b/f/x"] {
+            var errors: [GoferError?] = []
+            for fs in [direct, vfs2] { XCTAssertThrowsError(try fs.stat(path)) { errors.append($0 as? GoferError) } }
+            XCTAssertEqual(errors.map { $0?.errno }, [errors[0]?.errno, errors[0]?.errno], path)
+            XCTAssertNotNil(errors.first ?? nil, path)
+        }
     }
 
     // MARK: mounting, and what the server still does

@@ -38,6 +38,15 @@ struct DirectResolver: Resolver {
         return fd
     }
 
+    /// Shared: a path already in canonical form goes to the host as it is (past its leading slashes), unsplit.
+    func stat(path: String, followFinal: Bool, in fs: Filesystem) throws -> FileStat {
+        if !fs.options.cachesMetadata, let host = fs.host, let start = canonicalStart(path) {
+            let (qid, attr) = try host.stat(path, dropping: start, follow: followFinal)
+            return FileStat(qid: qid, attr: attr)
+        }
+        return try stat(try pathComponents(path), followFinal: followFinal, in: fs)
+    }
+
     func stat(_ components: [String], followFinal: Bool, in fs: Filesystem) throws -> FileStat {
         guard let host = fs.host else { return try viaServer.stat(components, followFinal: followFinal, in: fs) }
         if fs.options.cachesMetadata, let d = try cached(components, followFinal: followFinal, host, fs) {

@@ -16,6 +16,9 @@ protocol Resolver: Sendable {
     /// What stat(2) of `components` returns.
     func stat(_ components: [String], followFinal: Bool, in fs: Filesystem) throws -> FileStat
 
+    /// What stat(2) of `path` returns (by default: its components' stat).
+    func stat(path: String, followFinal: Bool, in fs: Filesystem) throws -> FileStat
+
     /// A fid naming `d`, for the operations that send RPCs on it (open, create, unlink, rename, readdir, setattr).
     func fid(of d: Dentry, in fs: Filesystem) throws -> ClientFile
 
@@ -40,6 +43,11 @@ extension Resolver {
     func stat(_ components: [String], followFinal: Bool, in fs: Filesystem) throws -> FileStat {
         let d = try resolve(components, followFinal: followFinal, in: fs)
         return FileStat(qid: d.qid, attr: d.attr)
+    }
+
+    /// Splits `path` and asks `stat(_:followFinal:in:)`.
+    func stat(path: String, followFinal: Bool, in fs: Filesystem) throws -> FileStat {
+        try stat(try pathComponents(path), followFinal: followFinal, in: fs)
     }
 
     /// The dentry's own fid, or one walked from its nearest ancestor holding a fid.
