@@ -96,7 +96,10 @@ int cshims_openat2(int dirfd, const char *path, int flags, unsigned int mode, un
     how.mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? mode : 0;
     how.resolve = resolve;
     long r;
-    do { r = syscall(SYS_openat2, dirfd, path, &how, sizeof(how)); } while (r < 0 && errno == EINTR);
+    int races = 0;
+    // EAGAIN: the kernel could not rule out that a concurrent rename let a `..` escape; a retry usually succeeds.
+    do { r = syscall(SYS_openat2, dirfd, path, &how, sizeof(how)); }
+    while (r < 0 && (errno == EINTR || (errno == EAGAIN && ++races < 16)));
     return (int)r;
 }
 

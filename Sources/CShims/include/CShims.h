@@ -36,7 +36,8 @@ ssize_t cshims_process_vm_writev(pid_t pid, const struct iovec *local, unsigned 
                                  const struct iovec *remote, unsigned long riovcnt);
 
 /// openat2(2) with `resolve` (RESOLVE_*) and O_CLOEXEC added to `flags`; `mode` is used with O_CREAT/O_TMPFILE only.
-/// Returns the descriptor or -1 with errno set (ENOSYS where the kernel lacks openat2). Retries EINTR.
+/// Returns the descriptor or -1 with errno set (ENOSYS where the kernel lacks openat2). Retries EINTR, and EAGAIN
+/// (a `..` the kernel could not check against a concurrent rename) up to 16 times.
 int cshims_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long resolve);
 
 /// statx(2) into `out`; returns 0 or -1 with errno set.
