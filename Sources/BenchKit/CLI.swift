@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import BenchReport
 import Foundation
 
 /// The `bench` command line (swift-argument-parser, Commands.swift): run (default), list, check, compare, plot, serve (hidden).
@@ -42,16 +43,11 @@ public enum BenchCLI {
         sigaction(SIGTERM, &action, nil)
     }
 
-    static func readJSON(_ path: String) throws -> JSON {
-        guard let data = FileManager.default.contents(atPath: path) else { throw BenchError.report("cannot read \(path)") }
-        do { return try JSON.parse(String(decoding: data, as: UTF8.self)) } catch { throw BenchError.report("\(path): \(error)") }
-    }
-
     /// `bench check`: 0 every rule holds, 2 a regression, 1 cannot judge.
     static func check(report: String, thresholds: String, baseline: String?, strict: Bool) -> Int32 {
         do {
-            let r = try readJSON(report), t = try readJSON(thresholds)
-            let b = try baseline.map(readJSON)
+            let r = try Report(contentsOf: report), t = try Thresholds(contentsOf: thresholds)
+            let b = try baseline.map { (path) throws(ReportError) in try Report(contentsOf: path) }
             let outcome = Gate.check(report: r, thresholds: t, baseline: b, strict: strict)
             print(Gate.render(outcome))
             return outcome.exitCode
@@ -64,7 +60,7 @@ public enum BenchCLI {
     /// `bench compare`: 0, or 2 with `failOnSlower` when a row is slower; 1 when a file cannot be read.
     static func compare(old: String, new: String, markdown: Bool, failOnSlower: Bool) -> Int32 {
         do {
-            let rows = Compare.compare(old: try readJSON(old), new: try readJSON(new))
+            let rows = Compare.compare(old: try Report(contentsOf: old), new: try Report(contentsOf: new))
             print(markdown ? Compare.renderMarkdown(rows) : Compare.render(rows))
             return failOnSlower && rows.contains { $0.verdict == "slower" } ? 2 : 0
         } catch {
@@ -76,9 +72,9 @@ public enum BenchCLI {
     /// `bench plot REPORT --out F.svg`: the report's bar charts (the same as the run's report.svg).
     static func plot(report: String, out: String) -> Int32 {
         do {
-            let r = try readJSON(report)
-            guard r["schema"]?.string == reportSchema else { throw BenchError.report("\(report) is not a \(reportSchema) report") }
-            try writeAtomically(Plot.render(r), to: out)
+            let r = try Report(contentsOf: report)
+            guard r.schema == reportSchema else { throw ReportError("\(report) is not a \(reportSchema) report") }
+            try writeAtomically(Data(Plot.render(r).utf8), to: out)
             print("plot: \(out)")
             return 0
         } catch {
@@ -99,6 +95,9 @@ public enum BenchCLI {
                     return v.description
                 }
                 out.append("  \(k.flag) (\(k.rawValue)): default \(d.joined(separator: ",")); accepts \(k.accepted)")
+            }
+            if let d = s.directParams {
+                out.append("  --resolver direct: adds rows with \(d.map(\.rawValue).joined(separator: ", ")) (the host descriptor is the data path)")
             }
             out.append("")
         }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import HostSupport
 
 /// The files scenarios work on, made directly in the export folder before any measurement.
 ///
@@ -157,4 +158,9 @@ public final class Fixtures: @unchecked Sendable {  // immutable after init exce
 
     /// Removes the fixture folder.
     public func remove() { try? FileManager.default.removeItem(atPath: local) }
+}
+
+/// A new temporary directory (mkdtemp); failing is a fixture error.
+func temporaryDirectory(prefix: String) throws -> String {
+    do { return try makeTemporaryDirectory(prefix: prefix) } catch { throw BenchError.fixture("mkdtemp: \(error)") }
 }

@@ -1,52 +1,28 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CNuma
+import BenchReport
+import HostSupport
 import NUMA
 import Synchronization
 
 /// Where measured values go so that the optimizer keeps the work that produced them.
 let limitsSink = Atomic<Int>(0)
 
-/// What the machine can do at best, measured in the same run and with the same CPU placement as the scenarios
-/// (DESIGN.md "Performance references"): every throughput or latency of a report is read against these.
-public struct Limits: Sendable {
-    /// Round trip of one byte over a Unix socketpair between this process and a forked echo child, in µs.
-    public var socketRTTus: Double?
-    /// Streaming through a Unix socketpair to a forked child in 1 MiB writes, GiB/s.
-    public var socketStreamGiBs: Double?
-    /// memcpy of 1 MiB (buffers on the memory node), GiB/s.
-    public var memcpyGiBs: Double?
-    /// pread of a page-cached file in 1 MiB reads, GiB/s.
-    public var preadGiBs: Double?
-    /// Where the measurement ran: nodes asked for and the CPUs the client and the echo child could use.
-    public var placement: JSON
-
-    /// The report's `context.limits`.
-    public var json: JSON {
-        .object([("socket_rtt_us", .number(socketRTTus)), ("socket_stream_gib_s", .number(socketStreamGiBs)),
-                 ("memcpy_gib_s", .number(memcpyGiBs)), ("pread_gib_s", .number(preadGiBs)), ("placement", placement)])
-    }
-
-    /// Every value null (`--no-limits`).
-    public static let none = Limits(placement: .null)
-
+extension Limits {
     /// Measures the limits on the calling thread (bound by the caller like the scenarios' threads); the echo and
     /// sink children run on `serverCPUNode` when given, buffers come from `memNode`; `preadFile` is read for the
     /// pread limit (nil: that limit stays null).
     public static func measure(cpuNode: Int?, memNode: Int?, serverCPUNode: Int?, preadFile: String?) -> Limits {
         let clientCPUs = Affinity.current()
         let serverCPUs = serverCPUNode.flatMap { try? NUMA.cpus(ofNode: $0) }
-        var l = Limits(placement: .null)
+        var l = Limits()
         l.socketRTTus = socketRoundTrip(childCPUs: serverCPUs)
         l.socketStreamGiBs = socketStream(childCPUs: serverCPUs, memNode: memNode)
         l.memcpyGiBs = memcpyRate(memNode: memNode)
         l.preadGiBs = preadFile.flatMap { preadRate(path: $0, memNode: memNode) }
-        func node(_ n: Int?) -> JSON { n.map(JSON.int) ?? .null }
-        l.placement = .object([
-            ("cpu_node", node(cpuNode)), ("mem_node", node(memNode)), ("server_cpu_node", node(serverCPUNode)),
-            ("client_cpus", .array(clientCPUs.map(JSON.int))), ("server_cpus", .array((serverCPUs ?? clientCPUs).map(JSON.int))),
-        ])
+        l.placement = LimitsPlacement(nodes: Placement(cpuNode: cpuNode, memNode: memNode, serverCPUNode: serverCPUNode),
+                                      clientCPUs: clientCPUs, serverCPUs: serverCPUs ?? clientCPUs)
         return l
     }
 
@@ -66,14 +42,13 @@ public struct Limits: Sendable {
     private static func forkChild(cpus: [Int]?, _ child: (Int32) -> Void) -> (fd: Int32, pid: pid_t)? {
         var sv: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &sv) == 0 else { return nil }
-        let mask = cpus.flatMap { Affinity.mask(of: $0) }
-        defer { if let mask { numa_bitmask_free(mask) } }
+        let mask = cpus.flatMap { try? CPUMask(cpus: $0) }
         fflush(nil)
         let pid = fork()
         if pid == 0 {
             // The child only makes system calls on memory prepared before the fork.
             Glibc.close(sv[0])
-            if let mask { _ = numa_sched_setaffinity(0, mask) }
+            _ = mask?.apply()
             child(sv[1])
             _exit(0)
         }

@@ -90,7 +90,7 @@ private func cpuTimes() -> (user: Double, sys: Double) {
 }
 
 /// Runs warm-up and repetitions of `instance`; on an error, `partial` keeps what was measured before it.
-func measure(_ instance: any ScenarioInstance, client: Client, copies: CopyCounter, settings s: MeasureSettings,
+func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCopies, settings s: MeasureSettings,
              partial: inout Measurement) throws {
     // Warm-up: unmeasured ops; their mean picks the batch size (clock reads batched for sub-microsecond ops).
     var warmNs: UInt64 = 0
@@ -214,35 +214,4 @@ private func runThreads(_ instance: any ConcurrentScenarioInstance, settings s: 
     if interruptRequested.load(ordering: .relaxed) { throw BenchError.interrupted }
     for o in outcomes { latency.add(o.latency) }
     return (outcomes.reduce(0) { $0 + $1.ops }, outcomes.reduce(0) { $0 + $1.bytes }, wall)
-}
-
-/// Writes every RPC of traced repetitions as JSON lines, with the op it belongs to (null: background).
-final class TraceWriter: @unchecked Sendable {  // used by the runner's thread only; `handle` guarded by `lock`
-    private let lock = NSLock()
-    private let handle: FileHandle
-
-    init(path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-            throw BenchError.report("cannot create the trace file \(path)")
-        }
-        handle = h
-    }
-
-    func write(label: String, repetition: Int, entries: [RPCTraceEntry], windows: [(UInt64, UInt64, Int)]) {
-        var out = ""
-        var w = 0
-        for e in entries.sorted(by: { $0.timeNs < $1.timeNs }) {
-            while w < windows.count && windows[w].1 < e.timeNs { w += 1 }
-            let op: JSON = w < windows.count && windows[w].0 <= e.timeNs ? .int(windows[w].2) : .null
-            let line = JSON.object([
-                ("run", .string(label)), ("repetition", .int(repetition)), ("op", op), ("time_ns", .int(Int(e.timeNs))),
-                ("tag", .int(Int(e.tag.rawValue))), ("type", .string(e.type.description)), ("fid", .int(Int(e.fid.rawValue))),
-                ("bytes_sent", .int(e.bytesSent)), ("bytes_received", .int(e.bytesReceived)),
-            ])
-            out += line.serialized(pretty: false) + "\n"
-        }
-        lock.withLock { handle.write(Data(out.utf8)) }
-    }
-
-    func close() { lock.withLock { try? handle.close() } }
 }

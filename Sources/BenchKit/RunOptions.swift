@@ -1,9 +1,12 @@
+import BenchReport
 import NUMA
 import P9
 
 /// A command-line mistake: exit 64 with `message`.
 public struct UsageError: Error, CustomStringConvertible, Equatable {
+    /// What was wrong, naming the flag.
     public let message: String
+    /// A usage error saying `message`.
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
@@ -47,30 +50,39 @@ public enum ServerSpec: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Report formats.
-public enum ReportFormat: String, CaseIterable, Sendable { case json, csv, svg }
-
 /// Everything `bench run` was asked to do.
 public struct RunOptions: Sendable {
+    /// The suite whose scenarios and defaults apply.
     public var suite: Suite = .quick
     /// Scenarios to run (nil: the suite's).
     public var scenarios: [String]?
     /// Parameter values given on the command line (they replace the suite's for every scenario).
     public var values: [ParamKey: [ParamValue]] = [:]
+    /// Measured repetitions per combination (nil: the suite's).
     public var repetitions: Int?
+    /// Unmeasured ops before the first repetition (nil: the suite's).
     public var warmup: Int?
     /// Length of one repetition in nanoseconds (exclusive with `ops`).
     public var durationNs: UInt64?
     /// Ops per repetition.
     public var ops: Int?
+    /// The server to measure.
     public var server: ServerSpec = .builtin
+    /// The aname to attach (an external server).
     public var aname: String?
+    /// The user name to attach as.
     public var uname: String?
+    /// The numeric uid to attach as.
     public var uid: UInt32?
+    /// The folder for the report files (nil: results/<UTC stamp>).
     public var out: String?
+    /// The report files to write.
     public var formats: [ReportFormat] = ReportFormat.allCases
+    /// Print neither the table nor progress.
     public var quiet = false
+    /// Seed of fixture contents and random offsets.
     public var seed: UInt64 = 1
+    /// The file every RPC is written to as JSON lines (nil: no trace).
     public var trace: String?
     /// NUMA node the bench's client threads run on (nil: unbound).
     public var cpuNode: Int?
@@ -83,6 +95,7 @@ public struct RunOptions: Sendable {
     /// The command line, for the report's context.
     public var argv: [String] = []
 
+    /// The defaults: the quick suite on the builtin server.
     public init() {}
 
     /// The scenarios to run, in declared order.
@@ -91,14 +104,23 @@ public struct RunOptions: Sendable {
         return ScenarioSpec.all.filter { names.contains($0.name) }
     }
 
-    /// The parameter combinations of `spec` (flags first, then the suite's defaults).
+    /// The parameter combinations of `spec` (flags first, then the suite's defaults), and its direct rows when the
+    /// resolvers asked for include `direct` and the scenario takes no resolver otherwise.
     public func combinations(of spec: ScenarioSpec) -> [ParamSet] {
+        let keys = spec.params + linkKeys  // the link applies to every scenario, and only when asked for
         var v: [ParamKey: [ParamValue]] = [:]
-        for k in spec.params { v[k] = values[k] ?? suite.values(k, for: spec.name) }
-        return ParamSet.crossProduct(spec.params, v)
+        for k in keys { v[k] = values[k] ?? suite.values(k, for: spec.name) }
+        let rows = ParamSet.crossProduct(keys, v)
+        guard let direct = spec.directParams,
+              (values[.resolver] ?? suite.values(.resolver, for: spec.name)).contains(.text("direct")) else { return rows }
+        let directKeys = direct + linkKeys
+        for k in directKeys { v[k] = k == .resolver ? [.text("direct")] : values[k] ?? suite.values(k, for: spec.name) }
+        return rows + ParamSet.crossProduct(directKeys, v)
     }
 
+    /// Repetitions per combination, flag or suite.
     public var effectiveRepetitions: Int { repetitions ?? suite.repetitions }
+    /// Warm-up ops, flag or suite.
     public var effectiveWarmup: Int { warmup ?? suite.warmup }
 
     /// Parses a NUMA node number and checks that the node exists (the error names the nodes that do).
@@ -149,9 +171,13 @@ public struct RunOptions: Sendable {
         return o
     }
 
-    /// Checks what single flags cannot: --ops with --duration, --server-cpu-node with an external server.
+    /// Checks what single flags cannot: --ops with --duration, --link-jitter without --link-delay, --server-cpu-node
+    /// with an external server.
     public func validate() throws(UsageError) {
         if ops != nil && durationNs != nil { throw UsageError("--ops and --duration exclude each other; give one") }
+        if values[.linkJitter] != nil && values[.linkDelay] == nil {
+            throw UsageError("--link-jitter needs --link-delay (the delay it varies; 0 for jitter alone)")
+        }
         if serverCPUNode != nil, case .external = server {
             throw UsageError("--server-cpu-node binds only a server the bench starts (builtin, inproc, diod), not \(server)")
         }

@@ -1,12 +1,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BenchReport
 import Foundation
+import HostSupport
 import NUMA
 import P9
 
 /// What a finished `bench run` produced.
 public struct RunOutcome: Sendable {
+    /// The report, written or not.
     public var report: Report
     /// Report files written.
     public var paths: [String]
@@ -16,6 +19,7 @@ public struct RunOutcome: Sendable {
 
 /// Runs the scenarios of `RunOptions` against a server and writes the report.
 public final class BenchRunner {
+    /// What the run was asked to do.
     public let options: RunOptions
     /// The executable re-run as `bench serve` (this program by default; tests pass the built `bench`).
     public var serverExecutable = ServerHost.selfExecutable
@@ -24,6 +28,7 @@ public final class BenchRunner {
     /// Receives each line of the readable table (nothing with `--quiet`).
     public var print: (String) -> Void = { Swift.print($0); fflush(nil) }
 
+    /// A runner of `options`.
     public init(options: RunOptions) { self.options = options }
 
     /// Runs everything; always tries to write the report and clean up.
@@ -34,7 +39,8 @@ public final class BenchRunner {
         var exportRoot: String?
         var fixtures: Fixtures?
         var host: ServerHost?
-        var clients: [Int: Client] = [:]
+        let connections = Connections(seed: o.seed)
+        var relayCost: Double?
         var trace: TraceWriter?
         var fatal: String?
         var limits = Limits.none
@@ -46,7 +52,7 @@ public final class BenchRunner {
         let savedAffinity = Affinity.current()
         defer {
             progress.finish()
-            for c in clients.values { c.close() }
+            connections.close()
             host?.stop()
             trace?.close()
             if let exportRoot { try? FileManager.default.removeItem(atPath: exportRoot) } else { fixtures?.remove() }
@@ -60,7 +66,7 @@ public final class BenchRunner {
             // The export and its fixtures.
             switch o.server {
             case .builtin, .inproc, .diod:
-                let root = try makeTemporaryDirectory(prefix: "bench-export")
+                let root = try temporaryDirectory(prefix: "bench-export")
                 exportRoot = root
                 fixtures = try Fixtures(local: root, prefix: "", seed: o.seed)
             case .external:
@@ -74,6 +80,7 @@ public final class BenchRunner {
             host = try ServerHost(spec: o.server, export: exportRoot, aname: o.aname, executable: serverExecutable,
                                   cpuNode: o.serverCPUNode)
             if o.limits { limits = measureLimits(fixtures, plan) }
+            if !o.linkKeys.isEmpty { relayCost = measureRelayCost(host!, aname: o.server == .diod ? exportRoot! : o.aname ?? "", options: ClientOptions(uname: o.uname, nUname: o.uid), seed: o.seed) }
         } catch {
             fatal = "\(error)"
         }
@@ -82,7 +89,7 @@ public final class BenchRunner {
             for (spec, combos) in plan {
                 for p in combos {
                     results.append(ResultRecord(scenario: spec.name, params: p, server: baseServerInfo(host), status: .failed,
-                                                error: fatal, measurement: nil, movesBytes: spec.movesBytes))
+                                                error: fatal))
                 }
             }
         } else if let host {
@@ -94,6 +101,7 @@ public final class BenchRunner {
             }
             table.limits = limits
             if o.limits { table.printLimits() }
+            if !o.linkKeys.isEmpty && !o.quiet { progress.around { out0(relayCostLine(relayCost)) } }
             table.header()
             outer: for (index, (spec, combos)) in plan.enumerated() {
                 progress.begin(spec.name, index: index + 1, of: plan.count, total: combos.count)
@@ -101,16 +109,12 @@ public final class BenchRunner {
                 for p in combos {
                     if interruptRequested.load(ordering: .relaxed) { break outer }
                     let msize = p[.msize]?.intValue ?? o.values[.msize]?.first?.intValue ?? Suite.defaultMsize
-                    var record = ResultRecord(scenario: spec.name, params: p, server: baseServerInfo(host), status: .ok,
-                                              error: nil, measurement: nil, movesBytes: spec.movesBytes)
+                    var record = ResultRecord(scenario: spec.name, params: p, server: baseServerInfo(host), status: .ok)
                     do {
-                        let client = try clients[msize] ?? {
-                            let c = try Client(transport: try host.connect(),
-                                               options: ClientOptions(msize: msize, uname: o.uname, nUname: o.uid))
-                            clients[msize] = c
-                            return c
-                        }()
+                        let client = try connections.client(msize: msize, params: p, host: host,
+                                                            options: ClientOptions(msize: msize, uname: o.uname, nUname: o.uid))
                         record.server = serverInfo(host, client)
+                        if p[.linkDelay] != nil { record.server.relayCostUs = relayCost }
                         let env = ScenarioEnvironment(client: client, fixtures: fixtures, aname: aname, uname: o.uname, uid: o.uid,
                                                       memNode: o.memNode, seed: o.seed)
                         try runOne(spec, p, env, trace: trace, into: &record)
@@ -160,9 +164,9 @@ public final class BenchRunner {
                                        trace: trace, label: spec.name + " " + p.description, cpuNode: options.cpuNode)
         do {
             try measure(instance, client: env.client, copies: env.copies, settings: settings, partial: &m)
-            record.measurement = m
+            record.record(m, movesBytes: spec.movesBytes)
         } catch {
-            record.measurement = m  // what was measured before the failure
+            record.record(m, movesBytes: spec.movesBytes)  // what was measured before the failure
             throw error
         }
     }
@@ -224,7 +228,7 @@ public final class BenchRunner {
         if let fixtures {
             let size = sizes.max() ?? 8 << 20
             if (try? fixtures.makeReadFile(size: size)) != nil { file = fixtures.localReadPath(size: size) }
-        } else if let dir = try? makeTemporaryDirectory(prefix: "bench-limits"),
+        } else if let dir = try? temporaryDirectory(prefix: "bench-limits"),
                   (try? Fixtures(local: dir, prefix: "", seed: o.seed).makeReadFile(size: 8 << 20)) != nil {
             made = dir
             file = dir + "/data/read-\(8 << 20)"
@@ -240,67 +244,5 @@ public final class BenchRunner {
         let stamp = String(format: "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                            tm.tm_hour, tm.tm_min, tm.tm_sec)
         return "results/" + stamp
-    }
-}
-
-/// The readable table printed while a run goes: each figure beside its limit measured in the same run.
-struct ResultTable {
-    let print: (String) -> Void
-    let paramsWidth: Int
-    var limits = Limits.none
-
-    private var widths: [Int] { [16, max(6, paramsWidth), 7, 11, 9, 8, 9, 9, 14] }
-
-    private func line(_ cells: [String]) -> String {
-        zip(cells, widths).enumerated().map { i, cw in
-            let (c, w) = cw
-            let pad = String(repeating: " ", count: max(0, w - c.count))
-            return i < 3 ? c + pad : pad + c
-        }.joined(separator: " ")
-    }
-
-    /// The limits line (and a note on the "vs limit" column).
-    func printLimits() {
-        func gib(_ v: Double?) -> String { v.map { Units.fixed($0, 1) + " GiB/s" } ?? "-" }
-        let rtt = limits.socketRTTus.map { Units.fixed($0, 1) + "us" } ?? "-"
-        var cpus = ""
-        if let c = limits.placement["client_cpus"]?.array, let sv = limits.placement["server_cpus"]?.array {
-            func list(_ a: [JSON]) -> String { a.compactMap(\.number).map { String(Int($0)) }.joined(separator: ",") }
-            cpus = " [client cpus \(list(c)), server cpus \(list(sv))]"
-        }
-        print("limits: socket rtt \(rtt), socket stream \(gib(limits.socketStreamGiBs)), memcpy 1M \(gib(limits.memcpyGiBs)), "
-              + "pread \(gib(limits.preadGiBs))\(cpus)")
-        print("vs limit: MiB/s as a fraction of pread (host FD), socket stream (9p path) or memcpy (9p served from the "
-              + "client's cache, < 0.5 RPC/op); for scenarios that move no bytes, socket rtt / p50")
-    }
-
-    func header() {
-        print(line(["scenario", "params", "status", "ops/s", "MiB/s", "rpcs/op", "p50", "p99", "vs limit"]))
-    }
-
-    /// The result's figure against its limit: "pread 0.42", "sock 0.05", "memcpy 0.10" or "rtt/p50 0.83" ("-" when unknown).
-    func versusLimit(_ r: ResultRecord) -> String {
-        let j = r.json
-        if let mib = j.at(path: "throughput.mib_per_s.median")?.number {
-            // 9P data that mostly came from the client's page cache (under half an RPC per op) never crossed the socket.
-            let rpcs = j["rpcs_per_op"]?.number ?? 0
-            let (name, limit): (String, Double?) = r.params[.path]?.textValue != "9p" ? ("pread ", limits.preadGiBs)
-                : (rpcs >= 0.5 ? ("sock ", limits.socketStreamGiBs) : ("memcpy ", limits.memcpyGiBs))
-            guard let limit, limit > 0 else { return "-" }
-            return name + Units.fixed(mib / (limit * 1024), 3)
-        }
-        guard let p50 = j.at(path: "latency_ns.p50")?.number, p50 > 0, let rtt = limits.socketRTTus else { return "-" }
-        return "rtt/p50 " + Units.fixed(rtt * 1000 / p50, 2)
-    }
-
-    func row(_ r: ResultRecord) {
-        let j = r.json
-        func num(_ path: String, _ digits: Int) -> String { j.at(path: path)?.number.map { Units.fixed($0, digits) } ?? "-" }
-        func ns(_ path: String) -> String { j.at(path: path)?.number.map { Units.formatNanoseconds($0) } ?? "-" }
-        print(line([r.scenario, r.params.description, r.status.rawValue, num("throughput.ops_per_s.median", 0),
-                    num("throughput.mib_per_s.median", 1), num("rpcs_per_op", 2), ns("latency_ns.p50"), ns("latency_ns.p99"),
-                    r.status == .ok ? versusLimit(r) : "-"]))
-        if r.status != .ok, let e = r.error { print("    \(r.status.rawValue): \(e)") }
-        for w in j["warnings"]?.array?.compactMap(\.string) ?? [] { print("    warning: \(w)") }
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BenchReport
 import Gofer
 import P9
 import SafeMem
@@ -21,7 +22,7 @@ final class FsyncScenario: ScenarioInstance {
     }
 
     func op(thread: Int) throws -> Int {
-        let n = try file.writeBlocks(buffer.seq, at: UInt64(offset))
+        let n = try file.write(from: buffer.seq, at: UInt64(offset))
         guard n == 4096 else { throw BenchError.server("short write of \(n) bytes at offset \(offset) (wanted 4096)") }
         try file.fsync()
         offset = (offset + 4096) % (64 << 10)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BenchReport
 import Gofer
 import NUMA
 import P9
@@ -12,15 +13,18 @@ public struct ScenarioEnvironment: Sendable {
     public let client: Client
     /// The fixtures, when the bench can reach the export's files.
     public let fixtures: Fixtures?
+    /// The aname to attach with.
     public let aname: String
+    /// The user name to attach as.
     public let uname: String?
+    /// The numeric uid to attach as.
     public let uid: UInt32?
     /// The NUMA node I/O buffers are allocated on (nil: wherever malloc puts them).
     public var memNode: Int? = nil
     /// The run's seed (random offsets).
     public var seed: UInt64 = 1
     /// Payload bytes the filesystems of this environment copy in client memory.
-    public var copies = CopyCounter()
+    public var copies = PayloadCopies()
 }
 
 /// One prepared scenario with fixed parameters: the runner calls `background()` (when `hasBackground`)
@@ -67,9 +71,6 @@ func makeScenario(_ spec: ScenarioSpec, _ params: ParamSet, _ env: ScenarioEnvir
     }
 }
 
-/// Whether the multi resolver exists in Gofer (it landed with Filesystem+Multi.swift).
-let multiResolverAvailable = true
-
 /// The filesystem options `params` ask for; throws a skip for combinations the filesystem cannot run.
 func filesystemOptions(_ params: ParamSet) throws -> FilesystemOptions {
     let mode = params.text(.mode)
@@ -77,9 +78,6 @@ func filesystemOptions(_ params: ParamSet) throws -> FilesystemOptions {
     if let r = params[.resolver]?.textValue {
         if r == "vfs1" && mode != "shared" && mode != "none" {
             throw BenchError.skip("the vfs1 resolver models cacheRemoteRevalidating and runs only in mode shared (or none, which is shared)")
-        }
-        if r == "multi" && !multiResolverAvailable {
-            throw BenchError.skip("the multi resolver is not implemented yet (Gofer falls back to vfs2)")
         }
         o.resolver = ResolverKind(rawValue: r) ?? .vfs2
     }
@@ -90,8 +88,9 @@ func filesystemOptions(_ params: ParamSet) throws -> FilesystemOptions {
 
 func makeFilesystem(_ params: ParamSet, _ env: ScenarioEnvironment) throws -> Filesystem {
     let options = try filesystemOptions(params)
-    return try Filesystem(client: env.client, options: options, aname: env.aname, uname: env.uname, nUname: env.uid,
-                          copies: env.copies)
+    let fs = try Filesystem(client: env.client, options: options, aname: env.aname, uname: env.uname, nUname: env.uid)
+    env.copies.track(fs)
+    return fs
 }
 
 func requireFixtures(_ env: ScenarioEnvironment) throws -> Fixtures {
@@ -101,10 +100,15 @@ func requireFixtures(_ env: ScenarioEnvironment) throws -> Fixtures {
     return f
 }
 
-/// Skips a hostfd combination when the server donated no descriptor.
+/// Skips a hostfd combination when the server donated no descriptor, and a direct row when the server donated no
+/// root (the file was then opened by the vfs2 route, which `--resolver vfs2` measures under its own name).
 func requireHostFD(_ params: ParamSet, _ handle: Handle) throws {
     if params[.path]?.textValue == "hostfd" && !handle.hasHostFD {
         throw BenchError.skip("path hostfd: the server donates no host FDs (plain 9P2000.L server or TCP)")
+    }
+    if params[.resolver]?.textValue == "direct" && handle.file != nil {
+        throw BenchError.skip("resolver direct: the server donated no root (plain 9P2000.L server, TCP, read-only export "
+                              + "or --no-donate), so the file was opened by the vfs2 route")
     }
 }
 
@@ -194,7 +198,7 @@ final class OpenReadCloseScenario: ScenarioInstance {
     func op(thread: Int) throws -> Int {
         let f = try fs.open(path, flags: O_RDONLY)
         let n: Int
-        do { n = try f.readBlocks(buffer.seq, at: 0) } catch { try? f.close(); throw error }
+        do { n = try f.read(into: buffer.seq, at: 0) } catch { try? f.close(); throw error }
         try f.close()
         return n
     }
@@ -235,7 +239,7 @@ final class DataFile {
 
     /// Reads or writes one I/O unit at `offset`; a short transfer is an error.
     func transfer(at offset: Int) throws -> Int {
-        let n = write ? try file.writeBlocks(buffer.seq, at: UInt64(offset)) : try file.readBlocks(buffer.seq, at: UInt64(offset))
+        let n = write ? try file.write(from: buffer.seq, at: UInt64(offset)) : try file.read(into: buffer.seq, at: UInt64(offset))
         guard n == buffer.unit else {
             throw BenchError.server("short \(write ? "write" : "read") of \(n) bytes at offset \(offset) (wanted \(buffer.unit))")
         }

@@ -1,14 +1,14 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShims
 import Foundation
+import HostSupport
 import LocalGofer
-import NUMA
 import P9
 
 /// A running 9P server the bench connects to: started by the bench (builtin, inproc, diod) or external.
 public final class ServerHost: @unchecked Sendable {  // mutable state (`child`, `inproc`, `control`) guarded by `lock`
+    /// Which server this is.
     public let spec: ServerSpec
     /// The exported folder on this machine when the bench can reach it (fixtures go there), else nil.
     public let exportPath: String?
@@ -26,7 +26,7 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
     private var child: ChildProcess?
     private var inproc: Server?
     /// Builtin: our end of the control socket new connections are passed over.
-    private var control: Int32 = -1
+    private var control: StreamTransport?
     private var runDirectory: String?
     private var diodAddress: Address?
 
@@ -45,20 +45,17 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
         switch spec {
         case .builtin:
             guard let export else { throw BenchError.server("the builtin server needs an export folder") }
-            var sv: [Int32] = [-1, -1]
-            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &sv) == 0 else {
-                throw BenchError.server("socketpair: \(String(cString: strerror(errno)))")
-            }
+            let (ours, theirs) = try socketPair()
+            defer { Glibc.close(theirs) }  // the child holds its own copy
             do {
-                child = try ChildProcess([executable, "serve", "--control-fd", String(sv[1]), "--root", export]
+                child = try ChildProcess([executable, "serve", "--control-fd", String(theirs), "--root", export]
                                             + (cpuNode.map { ["--cpu-node", String($0)] } ?? []),
-                                         log: nil, keep: [sv[1]])
+                                         log: nil, keep: [theirs])
             } catch {
-                Glibc.close(sv[0]); Glibc.close(sv[1])
-                throw error
+                Glibc.close(ours)
+                throw BenchError.server("\(error)")
             }
-            Glibc.close(sv[1])
-            control = sv[0]
+            control = StreamTransport(fd: ours)
             exportPath = export
             self.aname = ""
             address = nil
@@ -77,13 +74,17 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
             guard access(ServerHost.diodPath, X_OK) == 0 else {
                 throw BenchError.server("diod is not installed at \(ServerHost.diodPath) (run scripts/bootstrap, or pick another --server)")
             }
-            let dir = try makeTemporaryDirectory(prefix: "bench-diod")
+            let dir = try temporaryDirectory(prefix: "bench-diod")
             runDirectory = dir
             let sock = dir + "/sock"
             // A spawned process inherits the CPU affinity of the spawning thread.
             child = try Affinity.onNode(cpuNode) {
-                try ChildProcess([ServerHost.diodPath, "-f", "-n", "-N", "-c", "/dev/null", "-e", export, "-l", sock],
-                                 log: dir + "/diod.log")
+                do {
+                    return try ChildProcess([ServerHost.diodPath, "-f", "-n", "-N", "-c", "/dev/null", "-e", export, "-l", sock],
+                                            log: dir + "/diod.log")
+                } catch {
+                    throw BenchError.server("\(error)")
+                }
             }
             let a = Address.unix(sock)
             diodAddress = a
@@ -116,31 +117,26 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
     public func connect() throws -> StreamTransport {
         switch spec {
         case .builtin:
-            var sv: [Int32] = [-1, -1]
-            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &sv) == 0 else {
-                throw BenchError.server("socketpair: \(String(cString: strerror(errno)))")
+            let (ours, theirs) = try socketPair()
+            defer { Glibc.close(theirs) }  // the server receives its own copy (closed, not shut down: that would end it)
+            guard let control = lock.withLock({ control }) else {
+                Glibc.close(ours)
+                throw BenchError.server("the builtin server was stopped")
             }
-            defer { Glibc.close(sv[1]) }
-            let fd = lock.withLock { control }
-            var byte: UInt8 = 1
-            let sent = withUnsafeMutablePointer(to: &byte) { p -> Int in
-                var v = iovec(iov_base: UnsafeMutableRawPointer(p), iov_len: 1)
-                var passed = sv[1]
-                return cshims_sendmsg_fds(fd, &v, 1, &passed, 1)
+            // One byte carries the server's end of the new connection (SCM_RIGHTS).
+            let byte: [UInt8] = [1]
+            do {
+                try byte.withUnsafeBytes { try control.send($0, fds: [theirs]) }
+            } catch {
+                Glibc.close(ours)
+                throw BenchError.server("the builtin server is gone (control socket: \(error))")
             }
-            guard sent == 1 else {
-                Glibc.close(sv[0])
-                throw BenchError.server("the builtin server is gone (control socket: \(String(cString: strerror(errno))))")
-            }
-            return StreamTransport(fd: sv[0])
+            return StreamTransport(fd: ours)
         case .inproc:
             guard let server = lock.withLock({ inproc }) else { throw BenchError.server("the inproc server was stopped") }
-            var sv: [Int32] = [-1, -1]
-            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &sv) == 0 else {
-                throw BenchError.server("socketpair: \(String(cString: strerror(errno)))")
-            }
-            try Affinity.onNode(cpuNode) { server.serve(fd: sv[1]) }  // the server owns its end; its reader thread inherits the binding
-            return StreamTransport(fd: sv[0])
+            let (ours, theirs) = try socketPair()
+            try Affinity.onNode(cpuNode) { server.serve(fd: theirs) }  // the server owns its end; its reader thread inherits the binding
+            return StreamTransport(fd: ours)
         case .diod:
             return try diodAddress!.connect()
         case let .external(a):
@@ -161,11 +157,11 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
 
     /// Stops what the bench started; idempotent.
     public func stop() {
-        let (c, s, ctl, dir) = lock.withLock { () -> (ChildProcess?, Server?, Int32, String?) in
-            defer { child = nil; inproc = nil; control = -1; runDirectory = nil }
+        let (c, s, ctl, dir) = lock.withLock { () -> (ChildProcess?, Server?, StreamTransport?, String?) in
+            defer { child = nil; inproc = nil; control = nil; runDirectory = nil }
             return (child, inproc, control, runDirectory)
         }
-        if ctl >= 0 { Glibc.close(ctl) }  // the builtin server exits when its control socket closes
+        ctl?.close()  // the builtin server exits when its control socket closes
         c?.stop(timeout: 5, signal: spec == .builtin ? nil : SIGTERM)
         s?.stop()
         if let dir { try? FileManager.default.removeItem(atPath: dir) }
@@ -173,11 +169,11 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
 }
 
 
-/// mkdtemp under the temporary folder.
-func makeTemporaryDirectory(prefix: String) throws -> String {
-    var template = Array((NSTemporaryDirectory() + "/\(prefix)-XXXXXX").utf8CString)
-    guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-        throw BenchError.fixture("mkdtemp: \(String(cString: strerror(errno)))")
+/// A connected pair of Unix stream sockets (close-on-exec), as raw descriptors: one end is passed on.
+private func socketPair() throws -> (Int32, Int32) {
+    var sv: [Int32] = [-1, -1]
+    guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &sv) == 0 else {
+        throw BenchError.server("socketpair: \(String(cString: strerror(errno)))")
     }
-    return String(cString: p)
+    return (sv[0], sv[1])
 }

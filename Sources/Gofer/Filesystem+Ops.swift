@@ -3,198 +3,199 @@ import SystemPackage
 
 extension Filesystem {
     /// stat(2): follows a final symlink.
-    public func stat(_ path: String) throws -> FileStat { try statImpl(path, follow: true) }
+    public func stat(_ path: String) throws(GoferError) -> FileStat {
+        try locked("stat \(path)") { try resolver.stat(path: path, followFinal: true, in: self) }
+    }
 
     /// lstat(2): does not follow a final symlink.
-    public func lstat(_ path: String) throws -> FileStat { try statImpl(path, follow: false) }
-
-    private func statImpl(_ path: String, follow: Bool) throws -> FileStat {
-        lock.lock()
-        defer { lock.unlock() }
-        let d = try resolve(path, followFinal: follow)
-        // VFS1 fetches attributes again for the stat itself; VFS2 already has them from the walk.
-        if options.resolver == .vfs1 { try refresh(d) }
-        return FileStat(qid: d.qid, attr: d.attr)
+    public func lstat(_ path: String) throws(GoferError) -> FileStat {
+        try locked("lstat \(path)") { try resolver.stat(path: path, followFinal: false, in: self) }
     }
 
     /// mkdir(2). Instantiates no dentry for the new directory.
-    public func mkdir(_ path: String, mode: UInt32 = 0o755) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        let (parentPath, name) = try parentAndName(path)
-        let parent = try resolveDirectoryForChange(parentPath)
-        if options.cachesMetadata, parent.children[name] != nil { throw Errno.fileExists }
-        _ = try requireFid(parent).mkdir(name, mode: mode & 0o7777, gid: Frame.noGID, uid: uid)
-        parent.negative.remove(name)
-        parent.listing = nil
+    public func mkdir(_ path: String, mode: UInt32 = 0o755) throws(GoferError) {
+        try locked("mkdir \(path)") {
+            let (parentPath, name) = try parentAndName(path)
+            if try resolver.apply(.mkdir(parent: parentPath, name: name, mode: mode), in: self) { return }
+            let parent = try resolveDirectoryForChange(parentPath)
+            if options.cachesMetadata, parent.children[name] != nil { throw Errno.fileExists }
+            _ = try fid(of: parent).mkdir(name, mode: mode & 0o7777, gid: Frame.noGID, uid: uid)
+            parent.negative.remove(name)
+            parent.listing = nil
+        }
     }
 
     /// unlink(2): one Tunlinkat on the parent (Twalk+Tremove on servers without it); no dentry for the victim.
-    public func unlink(_ path: String) throws { try remove(path, flags: 0) }
+    public func unlink(_ path: String) throws(GoferError) { try locked("unlink \(path)") { try remove(path, flags: 0) } }
 
     /// rmdir(2).
-    public func rmdir(_ path: String) throws { try remove(path, flags: 0x200) }
+    public func rmdir(_ path: String) throws(GoferError) { try locked("rmdir \(path)") { try remove(path, flags: 0x200) } }
 
+    /// unlink or rmdir (`flags` AT_REMOVEDIR), with the lock held.
     private func remove(_ path: String, flags: UInt32) throws {
-        lock.lock()
-        defer { lock.unlock() }
         let (parentPath, name) = try parentAndName(path)
+        if try resolver.apply(.remove(parent: parentPath, name: name, directory: flags & 0x200 != 0), in: self) { return }
         let parent = try resolveDirectoryForChange(parentPath)
         if options.cachesMetadata && parent.negative.contains(name) { throw Errno.noSuchFileOrDirectory }
         if options.cachesMetadata, let c = parent.children[name] {
             if flags & 0x200 != 0 && !c.isDirectory { throw Errno.notDirectory }
             if flags & 0x200 == 0 && c.isDirectory { throw Errno.isDirectory }
         }
-        try requireFid(parent).unlinkAt(name, flags: flags)
+        try fid(of: parent).unlinkAt(name, flags: flags)
         if let c = parent.children[name] { markStale(c) }
         if options.cachesMetadata { parent.negative.insert(name) }
         parent.listing = nil
     }
 
     /// symlink(2): creates `path` pointing at `target`.
-    public func symlink(_ target: String, at path: String) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        let (parentPath, name) = try parentAndName(path)
-        let parent = try resolveDirectoryForChange(parentPath)
-        if options.cachesMetadata, parent.children[name] != nil { throw Errno.fileExists }
-        _ = try requireFid(parent).symlink(name, target: target, gid: Frame.noGID, uid: uid)
-        parent.negative.remove(name)
-        parent.listing = nil
+    public func symlink(_ target: String, at path: String) throws(GoferError) {
+        try locked("symlink \(path)") {
+            let (parentPath, name) = try parentAndName(path)
+            if try resolver.apply(.symlink(parent: parentPath, name: name, target: target), in: self) { return }
+            let parent = try resolveDirectoryForChange(parentPath)
+            if options.cachesMetadata, parent.children[name] != nil { throw Errno.fileExists }
+            _ = try fid(of: parent).symlink(name, target: target, gid: Frame.noGID, uid: uid)
+            parent.negative.remove(name)
+            parent.listing = nil
+        }
     }
 
     /// readlink(2); the target is cached except in Shared.
-    public func readlink(_ path: String) throws -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        let d = try resolve(path, followFinal: false)
-        guard d.isSymlink else { throw Errno.invalidArgument }
-        return try symlinkTarget(of: d)
+    public func readlink(_ path: String) throws(GoferError) -> String {
+        try locked("readlink \(path)") {
+            if let target = try resolver.readlink(try pathComponents(path), in: self) { return target }
+            let d = try resolve(path, followFinal: false)
+            guard d.isSymlink else { throw Errno.invalidArgument }
+            return try symlinkTarget(of: d)
+        }
     }
 
     /// Lists a directory (without "." and ".."). Cached in Exclusive/Writethrough.
-    public func readdir(_ path: String) throws -> [DirectoryEntry] {
-        lock.lock()
-        defer { lock.unlock() }
-        let d = try resolve(path)
-        guard d.isDirectory else { throw Errno.notDirectory }
-        guard mayAccess(d, .read) else { throw Errno.permissionDenied }
-        if options.cachesMetadata, let l = d.listing { return l }
-        if d.directoryHandle == nil {
-            d.directoryHandle = try Handle.open(try requireFid(d), read: true, write: false, truncate: false, useHostFD: false)
-        }
-        guard let dir = d.directoryHandle?.file else { throw Errno.badFileDescriptor }
-        var entries: [DirectoryEntry] = []
-        var offset: UInt64 = 0
-        let count = UInt32(min(client.payloadSize, 64 * 1024))
-        while true {
-            let batch = try dir.readdir(offset: offset, count: count)
-            if batch.isEmpty { break }
-            for e in batch where e.name != "." && e.name != ".." {
-                entries.append(DirectoryEntry(name: e.name, ino: e.qid.path, type: e.qid.type))
+    public func readdir(_ path: String) throws(GoferError) -> [DirectoryEntry] {
+        try locked("readdir \(path)") {
+            if let entries = try resolver.readdir(try pathComponents(path), in: self) { return entries }
+            let d = try resolve(path)
+            guard d.isDirectory else { throw Errno.notDirectory }
+            guard mayAccess(d, .read) else { throw Errno.permissionDenied }
+            if options.cachesMetadata, let l = d.listing { return l }
+            if d.directoryHandle == nil {
+                d.directoryHandle = try Handle.open(try fid(of: d), read: true, write: false, truncate: false, useHostFD: false)
             }
-            offset = batch[batch.count - 1].offset
+            guard let dir = d.directoryHandle?.file else { throw Errno.badFileDescriptor }
+            var entries: [DirectoryEntry] = []
+            var offset: UInt64 = 0
+            let count = UInt32(min(client.payloadSize, 64 * 1024))
+            while true {
+                let batch = try dir.readdir(offset: offset, count: count)
+                if batch.isEmpty { break }
+                for e in batch where e.name != "." && e.name != ".." {
+                    entries.append(DirectoryEntry(name: e.name, ino: e.qid.path, type: e.qid.type))
+                }
+                offset = batch[batch.count - 1].offset
+            }
+            if options.cachesMetadata { d.listing = entries }
+            return entries
         }
-        if options.cachesMetadata { d.listing = entries }
-        return entries
     }
 
     /// rename(2).
-    public func rename(_ oldPath: String, to newPath: String) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        let (oldParentPath, oldName) = try parentAndName(oldPath)
-        let (newParentPath, newName) = try parentAndName(newPath)
-        let oldParent = try resolveDirectoryForChange(oldParentPath)
-        let newParent = try resolveDirectoryForChange(newParentPath)
-        var moved = oldParent.children[oldName]
-        if fidsNamePaths, let m = moved, let fid = m.fid {
-            // Trename through the moved fid keeps it valid; its descendants' fids still name old paths.
-            try fid.rename(to: requireFid(newParent), name: newName)
-            for c in Array(m.children.values) { markStale(c) }
-        } else {
-            try requireFid(oldParent).renameAt(oldName, to: requireFid(newParent), newName)
-            if fidsNamePaths, let m = moved {
-                markStale(m)  // its fid still names the old path on a path-based server
-                moved = nil
+    public func rename(_ oldPath: String, to newPath: String) throws(GoferError) {
+        try locked("rename \(oldPath) to \(newPath)") {
+            let (oldParentPath, oldName) = try parentAndName(oldPath)
+            let (newParentPath, newName) = try parentAndName(newPath)
+            let change = PathChange.rename(oldParent: oldParentPath, oldName: oldName, newParent: newParentPath, newName: newName)
+            if try resolver.apply(change, in: self) { return }
+            let oldParent = try resolveDirectoryForChange(oldParentPath)
+            let newParent = try resolveDirectoryForChange(newParentPath)
+            if oldParent === newParent && oldName == newName {
+                // A name renamed onto itself stays as it is (the server still reports a missing one).
+                try fid(of: oldParent).renameAt(oldName, to: fid(of: newParent), newName)
+                return
             }
+            var moved = oldParent.children[oldName]
+            if fidsNamePaths, let m = moved, let movedFid = m.fid {
+                // Trename through the moved fid keeps it valid; its descendants' fids still name old paths.
+                try movedFid.rename(to: fid(of: newParent), name: newName)
+                for c in Array(m.children.values) { markStale(c) }
+            } else {
+                try fid(of: oldParent).renameAt(oldName, to: fid(of: newParent), newName)
+                if fidsNamePaths, let m = moved {
+                    markStale(m)  // its fid still names the old path on a path-based server
+                    moved = nil
+                }
+            }
+            if let replaced = newParent.children[newName], replaced !== moved { markStale(replaced) }
+            if let moved {
+                oldParent.children[oldName] = nil
+                moved.name = newName
+                moved.parent = newParent
+                newParent.children[newName] = moved
+            }
+            newParent.negative.remove(newName)
+            if options.cachesMetadata { oldParent.negative.insert(oldName) }
+            oldParent.listing = nil
+            newParent.listing = nil
         }
-        if let replaced = newParent.children[newName], replaced !== moved { markStale(replaced) }
-        if let moved {
-            oldParent.children[oldName] = nil
-            moved.name = newName
-            moved.parent = newParent
-            newParent.children[newName] = moved
-        }
-        newParent.negative.remove(newName)
-        if options.cachesMetadata { oldParent.negative.insert(oldName) }
-        oldParent.listing = nil
-        newParent.listing = nil
     }
 
     /// truncate(2).
-    public func truncate(_ path: String, size: UInt64) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        let d = try resolve(path)
-        try truncate(d, size: size)
+    public func truncate(_ path: String, size: UInt64) throws(GoferError) {
+        try locked("truncate \(path)") {
+            if try resolver.apply(.truncate(try pathComponents(path), size: size), in: self) { return }
+            let d = try resolve(path)
+            try truncate(d, size: size)
+        }
     }
 
     func truncate(_ d: Dentry, size: UInt64) throws {
         guard !d.isDirectory else { throw Errno.isDirectory }
         var attr = SetAttr()
         attr.size = size
-        try requireFid(d).setAttr(.size, attr)
+        try fid(of: d).setAttr(.size, attr)
         d.pages?.truncate(to: size)
         d.attr.size = size
     }
 
     /// chmod(2).
-    public func chmod(_ path: String, mode: UInt32) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        let d = try resolve(path)
-        var attr = SetAttr()
-        attr.mode = mode & 0o7777
-        try requireFid(d).setAttr(.mode, attr)
-        d.attr.mode = (d.attr.mode & ~0o7777) | (mode & 0o7777)
+    public func chmod(_ path: String, mode: UInt32) throws(GoferError) {
+        try locked("chmod \(path)") {
+            if try resolver.apply(.chmod(try pathComponents(path), mode: mode), in: self) { return }
+            let d = try resolve(path)
+            var attr = SetAttr()
+            attr.mode = mode & 0o7777
+            try fid(of: d).setAttr(.mode, attr)
+            d.attr.mode = (d.attr.mode & ~0o7777) | (mode & 0o7777)
+        }
     }
 
     /// utimensat(2) with explicit times. Shared writes them at once (server-authoritative);
     /// Exclusive/Writethrough keep them on the dentry and write them back on fsync or release.
-    public func setTimes(_ path: String, atime: Timespec?, mtime: Timespec?) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        let d = try resolve(path)
-        if let a = atime { d.attr.atime = a }
-        if let m = mtime { d.attr.mtime = m }
-        if options.mode == .shared {
-            var valid: SetAttrMask = []
-            var attr = SetAttr()
-            if let a = atime { valid.formUnion([.atime, .atimeSet]); attr.atime = a }
-            if let m = mtime { valid.formUnion([.mtime, .mtimeSet]); attr.mtime = m }
-            try requireFid(d).setAttr(valid, attr)
-        } else {
-            if let a = atime { d.pendingATime = a }
-            if let m = mtime { d.pendingMTime = m }
+    public func setTimes(_ path: String, atime: Timespec?, mtime: Timespec?) throws(GoferError) {
+        try locked("setTimes \(path)") {
+            if try resolver.apply(.setTimes(try pathComponents(path), atime: atime, mtime: mtime), in: self) { return }
+            let d = try resolve(path)
+            if let a = atime { d.attr.atime = a }
+            if let m = mtime { d.attr.mtime = m }
+            if options.mode == .shared {
+                var valid: SetAttrMask = []
+                var attr = SetAttr()
+                if let a = atime { valid.formUnion([.atime, .atimeSet]); attr.atime = a }
+                if let m = mtime { valid.formUnion([.mtime, .mtimeSet]); attr.mtime = m }
+                try fid(of: d).setAttr(valid, attr)
+            } else {
+                if let a = atime { d.pendingATime = a }
+                if let m = mtime { d.pendingMTime = m }
+            }
         }
     }
 
     /// statfs(2) of the export.
-    public func statfs() throws -> StatFS {
-        lock.lock()
-        defer { lock.unlock() }
-        return try requireFid(root).statfs()
+    public func statfs() throws(GoferError) -> StatFS {
+        try locked("statfs") {
+            return try fid(of: root).statfs()
+        }
     }
 
     /// True on plain 9P2000.L servers: diod binds a fid to a path, so a rename leaves other fids naming the old path.
     var fidsNamePaths: Bool { client.version == 0 }
-
-    /// A directory about to change: resolved, checked for write and search permission.
-    func resolveDirectoryForChange(_ components: [String]) throws -> Dentry {
-        let d = try resolve(components: components)
-        guard d.isDirectory else { throw Errno.notDirectory }
-        guard mayAccess(d, [.write, .execute]) else { throw Errno.permissionDenied }
-        return d
-    }
 }

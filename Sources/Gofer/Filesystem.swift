@@ -12,9 +12,13 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     public let client: Client
     /// The options it was made with.
     public let options: FilesystemOptions
-    /// Payload bytes copied in client memory by the data paths.
-    public let copies: CopyCounter
+    /// Copies, page-cache hits and misses, and write-backs of the data paths, counted since init.
+    public var stats: FilesystemStats { counters.snapshot }
+    /// The live counts behind `stats`, shared with the handles and page caches.
+    let counters = StatsCounters()
     let lock = NSRecursiveLock()
+    /// How paths become dentries, chosen from `options.resolver`.
+    let resolver: any Resolver
     let root: Dentry
     /// The attach identity used for permission checks.
     let uid: UInt32
@@ -23,26 +27,27 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     var cached: [ObjectIdentifier: Dentry] = [:]
     /// Stale dentries whose fids are released by `reclaim()`, outside operations.
     var staleQueue: [Dentry] = []
+    /// The O_PATH descriptor of the attach root the server donated for the direct resolver (nil: none; closed on release).
+    var donatedRoot: FileDescriptor?
     var tick: UInt64 = 0
     private var isReleased = false
 
     /// Attaches to `aname` on `client` and makes a filesystem with `options`.
-    /// `copies` may be shared by several filesystems (the bench reads one counter per run).
     public init(client: Client, options: FilesystemOptions = FilesystemOptions(), aname: String = "",
-                uname: String? = nil, nUname: UInt32? = nil, copies: CopyCounter = CopyCounter()) throws {
-        self.copies = copies
-        if options.resolver == .vfs1 && options.mode != .shared {
-            throw FilesystemError.invalidOptions("the vfs1 resolver models cacheRemoteRevalidating and needs the shared mode")
-        }
+                uname: String? = nil, nUname: UInt32? = nil) throws(GoferError) {
+        resolver = try GoferError.mapping("filesystem options") { try makeResolver(for: options) }
         self.client = client
         self.options = options
-        let rootFile = try client.attach(aname: aname, uname: uname, nUname: nUname)
-        let got: (qid: QID, valid: AttrMask, attr: Attr)
-        do {
-            got = try rootFile.getAttr(.all)
-        } catch {
-            try? rootFile.clunk()
-            throw error
+        let rootFile = try GoferError.mapping("attach \"\(aname)\"") {
+            try client.attach(aname: aname, uname: uname, nUname: nUname)
+        }
+        let got = try GoferError.mapping("getattr of the root of \"\(aname)\"") {
+            do {
+                return try rootFile.getAttr(.all)
+            } catch {
+                try? rootFile.clunk()
+                throw error
+            }
         }
         root = Dentry(parent: nil, name: "", qid: got.qid, attr: got.attr, fid: rootFile)
         uid = nUname ?? client.options.nUname
@@ -57,16 +62,27 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
             }
         }
         gids = groups
+        donatedRoot = resolver.donatedRoot(of: rootFile, uid: nUname ?? client.options.nUname)
     }
 
     deinit { release() }
 
     // MARK: cache management
 
-    /// Writes dirty data and explicit timestamps back, then releases every cached dentry but the root.
-    public func dropCaches() throws {
+    /// Runs `body` under `lock`; a failure becomes a `GoferError` naming `operation` (the API's one error boundary).
+    func locked<T>(_ operation: @autoclosure () -> String, _ body: () throws -> T) throws(GoferError) -> T {
         lock.lock()
         defer { lock.unlock() }
+        return try GoferError.mapping(operation(), body)
+    }
+
+    /// Writes dirty data and explicit timestamps back, then releases every cached dentry but the root.
+    public func dropCaches() throws(GoferError) {
+        try locked("dropCaches") { try writeBackAndEvictAll() }
+    }
+
+    /// `dropCaches` with the lock held.
+    func writeBackAndEvictAll() throws {
         var firstError: Error?
         for child in Array(root.children.values) {
             do { try evictTree(child) } catch { firstError = firstError ?? error }
@@ -94,8 +110,10 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
         lock.lock()
         defer { lock.unlock() }
         guard !isReleased else { return }
-        try? dropCaches()
+        try? writeBackAndEvictAll()
         closeHandles(root)
+        try? donatedRoot?.close()
+        donatedRoot = nil
         try? root.fid?.clunk()
         root.fid = nil
         isReleased = true
@@ -162,8 +180,9 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
         for c in Array(d.children.values) {
             do { try evictTree(c) } catch { firstError = firstError ?? error }
         }
-        if d.openCount > 0 {
-            // Still open: keep it alive for its descriptions but write it back.
+        if d.openCount > 0 || !d.children.isEmpty {
+            // Still open, or above a file still open (a path must keep leading to that file's one dentry):
+            // keep it alive but write it back.
             do { try writeBack(d) } catch { firstError = firstError ?? error }
             if let firstError { throw firstError }
             return
@@ -199,22 +218,4 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
             if let fid = d.fid { try fid.setAttr(valid, attr) }
         }
     }
-}
-
-/// Errors of the filesystem layer that are not an errno.
-public enum FilesystemError: Error, Equatable, CustomStringConvertible {
-    case invalidOptions(String)
-    public var description: String {
-        switch self {
-        case let .invalidOptions(why): return "invalid filesystem options: \(why)"
-        }
-    }
-}
-
-/// The errno behind an error of any layer, if it has one.
-public func errnoOf(_ error: Error) -> Errno? {
-    if let e = error as? Errno { return e }
-    if let p = error as? P9Error { return p.errno }
-    if let t = error as? TransferError { return t.errno }
-    return nil
 }

@@ -18,11 +18,14 @@ public enum ResolverKind: String, Sendable, CaseIterable {
     case vfs1
     /// One Tmultigetattr for the whole path; fid-less dentries get a fid only when an operation needs one.
     case multi
+    /// directfs: the client resolves paths itself with openat2(RESOLVE_BENEATH) under a root descriptor the server
+    /// donates once, and uses *at syscalls instead of RPCs; the vfs2 route where nothing was donated.
+    case direct
 }
 
 /// How the 9P data path handles a BlockSeq of several blocks.
 public enum MultiBlockStrategy: String, Sendable, CaseIterable {
-    /// The seed's path: one temporary buffer, then copySeq.
+    /// One temporary buffer per transfer, copied to or from the blocks with copySeq: one payload copy.
     case buffered
     /// Receive/send straight into/from the blocks (readv/writev), no extra copy.
     case scatter
@@ -45,6 +48,7 @@ public struct FilesystemOptions: Sendable {
     /// Readahead for the data cache, in bytes.
     public var readahead = 64 * 1024
 
+    /// Options with the defaults above unless given.
     public init(mode: InteropMode = .exclusive, specialRegularFiles: Bool = false, resolver: ResolverKind = .vfs2,
                 maxCachedDentries: Int = 1000, hostFDs: Bool = true, multiblock: MultiBlockStrategy = .buffered) {
         self.mode = mode

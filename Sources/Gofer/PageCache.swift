@@ -3,8 +3,8 @@ import SystemPackage
 
 /// A regular file's client-side data cache (Exclusive/Writethrough without a host FD).
 ///
-/// Page-granular; misses read ahead; dirty pages are written back by `flush(to:)`.
-/// Guarded by the owning filesystem's lock.
+/// Page-granular; misses read ahead; dirty pages are written back by `flush(to:)`. Copies, hits, misses and
+/// write-backs count into the filesystem's `StatsCounters`. Guarded by the owning filesystem's lock.
 final class PageCache {
     static let pageSize = 4096
 
@@ -17,18 +17,18 @@ final class PageCache {
     /// The file's size as the cache sees it (grows with cached writes).
     var size: UInt64
     private let readahead: Int
-    private let copies: CopyCounter
+    private let counters: StatsCounters
 
-    init(size: UInt64, readahead: Int, copies: CopyCounter) {
+    init(size: UInt64, readahead: Int, counters: StatsCounters) {
         self.size = size
         self.readahead = max(readahead, PageCache.pageSize)
-        self.copies = copies
+        self.counters = counters
     }
 
     deinit { pages.values.forEach { $0.bytes.deallocate() } }
 
     /// Reads `[offset, offset+dst.count)` through the cache, filling misses from `handle` with readahead.
-    func read(into dst: BlockSeq, offset: UInt64, handle: Handle) throws -> Int {
+    func read(into dst: BlockSeq, at offset: UInt64, through handle: Handle) throws -> Int {
         guard offset < size else { return 0 }
         let want = Int(min(UInt64(dst.numBytes), size - offset))
         var done = 0
@@ -39,14 +39,14 @@ final class PageCache {
             let inPage = Int(pos % UInt64(Self.pageSize))
             let n = min(want - done, Self.pageSize - inPage)
             let src = BlockSeq(Block(base: page.bytes.baseAddress! + inPage, count: n))
-            copies.add(try copySeq(dst: dst.dropFirst(done).takeFirst(n), src: src))
+            counters.copied(try copySeq(dst: dst.dropFirst(done).takeFirst(n), src: src))
             done += n
         }
         return done
     }
 
-    /// Writes `src` at `offset` into the cache, marking pages dirty; the size grows as needed.
-    func write(from src: BlockSeq, offset: UInt64, handle: Handle) throws -> Int {
+    /// Writes `src` at `offset` into the cache, marking pages dirty (partial pages filled through `handle`); the size grows as needed.
+    func write(from src: BlockSeq, at offset: UInt64, through handle: Handle) throws -> Int {
         let total = src.numBytes
         var done = 0
         while done < total {
@@ -58,7 +58,7 @@ final class PageCache {
             let wholePage = inPage == 0 && (n == Self.pageSize || pos + UInt64(n) >= size)
             var page = try pageFor(index, handle: handle, fill: !wholePage)
             let dst = BlockSeq(Block(base: page.bytes.baseAddress! + inPage, count: n))
-            copies.add(try copySeq(dst: dst, src: src.dropFirst(done).takeFirst(n)))
+            counters.copied(try copySeq(dst: dst, src: src.dropFirst(done).takeFirst(n)))
             page.dirty = true
             pages[index] = page
             done += n
@@ -68,7 +68,7 @@ final class PageCache {
     }
 
     /// Updates cached pages after a write that already went to the server (Writethrough).
-    func update(from src: BlockSeq, offset: UInt64, written: Int) throws {
+    func update(from src: BlockSeq, at offset: UInt64, written: Int) throws {
         var done = 0
         while done < written {
             let pos = offset + UInt64(done)
@@ -77,7 +77,7 @@ final class PageCache {
             let n = min(written - done, Self.pageSize - inPage)
             if let page = pages[index] {
                 let dst = BlockSeq(Block(base: page.bytes.baseAddress! + inPage, count: n))
-                copies.add(try copySeq(dst: dst, src: src.dropFirst(done).takeFirst(n)))
+                counters.copied(try copySeq(dst: dst, src: src.dropFirst(done).takeFirst(n)))
             }
             done += n
         }
@@ -103,6 +103,7 @@ final class PageCache {
             }
             let seq = BlockSeq(blocks)
             let n = try handle.writeFromBlocksAt(seq, offset: start)
+            counters.wroteBack()
             guard n == seq.numBytes else { throw Errno.ioError }
             for k in dirty[i]...dirty[j] { pages[k]?.dirty = false }
             i = j + 1
@@ -123,10 +124,16 @@ final class PageCache {
     }
 
     /// The page at `index`; a miss allocates it and, when `fill`, reads it (with readahead) from the server.
+    ///
+    /// With `fill` (its data is needed) a cached page counts as a hit and one read from the server as a miss.
     private func pageFor(_ index: UInt64, handle: Handle, fill: Bool) throws -> Page {
-        if let p = pages[index] { return p }
+        if let p = pages[index] {
+            if fill { counters.hit() }
+            return p
+        }
         let start = index * UInt64(Self.pageSize)
         guard fill, start < size else { return allocate(index) }
+        counters.missed()
         // Read ahead: this page and following missing ones, up to `readahead` bytes and EOF.
         var count = 0
         var blocks: [Block] = []

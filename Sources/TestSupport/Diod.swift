@@ -1,6 +1,6 @@
 import Foundation
+import HostSupport
 import P9
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,6 +20,7 @@ public final class Diod: Sendable {
 
     /// Why diod could not be started.
     public struct StartError: Error, CustomStringConvertible {
+        /// What failed, with diod's log.
         public let description: String
     }
 
@@ -30,16 +31,14 @@ public final class Diod: Sendable {
     /// diod's stderr.
     public let logPath: String
     private let runDirectory: String
-    private let pid: Mutex<pid_t>
+    private let process: ChildProcess
 
     /// Starts diod exporting `exportPath` and waits (up to `timeout` seconds) until it accepts connections.
     public init(export exportPath: String, listen: Listen = .unix, timeout: Double = 10) throws {
         self.exportPath = exportPath
-        var template = Array("/tmp/diod-XXXXXX".utf8CString)
-        guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw StartError(description: "mkdtemp: errno \(errno)")
+        do { runDirectory = try makeTemporaryDirectory(prefix: "diod", in: "/tmp") } catch {
+            throw StartError(description: "mkdtemp: \(error)")
         }
-        runDirectory = String(cString: dir)
         logPath = runDirectory + "/diod.log"
         let listenArg: String
         switch listen {
@@ -52,19 +51,24 @@ public final class Diod: Sendable {
             address = .tcp(host: "127.0.0.1", port: port)
             listenArg = "127.0.0.1:\(port)"
         }
-        let child = try Self.spawn([Self.path, "-f", "-n", "-N", "-c", "/dev/null", "-e", exportPath, "-l", listenArg], log: logPath)
-        pid = Mutex(child)
+        // In the test's process group, so that a ^C stops diod with the tests.
+        do {
+            process = try ChildProcess([Self.path, "-f", "-n", "-N", "-c", "/dev/null", "-e", exportPath, "-l", listenArg],
+                                       log: logPath, ownProcessGroup: false)
+        } catch {
+            try? FileManager.default.removeItem(atPath: runDirectory)
+            throw StartError(description: "\(error)")
+        }
         let address = self.address
+        let child = process
         var exited = false
         let ready = waitUntil(timeout: timeout) {
-            var status: Int32 = 0
-            if waitpid(child, &status, WNOHANG) == child { exited = true; return true }
+            if child.hasExited { exited = true; return true }
             guard let t = try? address.connect() else { return false }
             t.close()
             return true
         }
         if exited || !ready {
-            if exited { pid.withLock { $0 = 0 } }
             stop()
             let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
             throw StartError(description: "diod \(exited ? "exited" : "did not accept connections in \(timeout) s") on \(listenArg): \(log)")
@@ -75,16 +79,7 @@ public final class Diod: Sendable {
 
     /// Terminates diod (SIGTERM, then SIGKILL after 5 s), reaps it and removes its run directory. Idempotent.
     public func stop() {
-        let child = pid.withLock { p -> pid_t in let c = p; p = 0; return c }
-        if child > 0 {
-            kill(child, SIGTERM)
-            var status: Int32 = 0
-            let reaped = waitUntil(timeout: 5) { waitpid(child, &status, WNOHANG) == child }
-            if !reaped {
-                kill(child, SIGKILL)
-                _ = waitpid(child, &status, 0)
-            }
-        }
+        process.stop(timeout: 5, signal: SIGTERM)
         try? FileManager.default.removeItem(atPath: runDirectory)
     }
 
@@ -105,32 +100,5 @@ public final class Diod: Sendable {
         }
         guard ok else { throw StartError(description: "bind/getsockname: errno \(errno)") }
         return UInt16(bigEndian: addr.sin_port)
-    }
-
-    private static func spawn(_ argv: [String], log: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let cargs = argv.map { strdup($0) } + [nil]
-        defer { for p in cargs { free(p) } }
-        fflush(nil)
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, &attr, cargs, environ)
-        guard rc == 0 else { throw StartError(description: "posix_spawn \(argv[0]): errno \(rc)") }
-        return pid
     }
 }

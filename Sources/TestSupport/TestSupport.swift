@@ -1,4 +1,5 @@
 import Foundation
+import HostSupport
 
 /// A temporary directory removed on `remove()`; tests create one per case.
 public final class TemporaryDirectory: Sendable {
@@ -7,11 +8,9 @@ public final class TemporaryDirectory: Sendable {
 
     /// Creates a fresh directory under the system temporary folder.
     public init(prefix: String = "swift-gofer") throws {
-        var template = Array((NSTemporaryDirectory() + "/\(prefix)-XXXXXX").utf8CString)
-        guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+        do { path = try makeTemporaryDirectory(prefix: prefix) } catch {
+            throw POSIXError(POSIXErrorCode(rawValue: error.rawValue) ?? .EIO)
         }
-        path = String(cString: p)
     }
 
     /// Path of `name` inside the directory.

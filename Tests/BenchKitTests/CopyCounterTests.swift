@@ -1,4 +1,5 @@
 import BenchKit
+import BenchReport
 import XCTest
 
 /// The client's in-memory payload copies per op, as the report carries them (exact counts).
@@ -10,15 +11,15 @@ final class CopyCounterTests: XCTestCase {
                                            "--ops", "8", "--repetitions", "1", "--warmup", "1"])
         defer { out.remove() }
         XCTAssertEqual(outcome.exitCode, 0)
-        let results = try readJSON(out.appending("report.json"))["results"]?.array ?? []
+        let results = try readReport(out.appending("report.json")).results
         XCTAssertEqual(results.count, 16)
         for r in results {
-            let p = r["params"]
-            let label = "\(r["scenario"]?.string ?? "?") \(p?["path"]?.string ?? "?") blocks=\(p?["blocks"]?.number ?? 0) \(p?["multiblock"]?.string ?? "?")"
-            XCTAssertEqual(r["status"]?.string, "ok", label)
-            let buffered9P = p?["path"]?.string == "9p" && p?["blocks"]?.number == 4 && p?["multiblock"]?.string == "buffered"
-            // One op moves one I/O unit (blocks x 4K); only the seed's buffered path copies it, once.
-            XCTAssertEqual(r["bytes_copied_per_op"]?.number, buffered9P ? 4 * 4096 : 0, label)
+            let p = r.params
+            let label = "\(r.scenario) \(p.text(.path)) blocks=\(p.int(.blocks)) \(p.text(.multiblock))"
+            XCTAssertEqual(r.status, .ok, label)
+            let buffered9P = p[.path] == .text("9p") && p[.blocks] == .int(4) && p[.multiblock] == .text("buffered")
+            // One op moves one I/O unit (blocks x 4K); only the buffered multi-block 9P path copies it, once.
+            XCTAssertEqual(r.bytesCopiedPerOp, buffered9P ? 4 * 4096 : 0, label)
         }
     }
 }

@@ -1,4 +1,5 @@
 import BenchKit
+import BenchReport
 import Foundation
 import XCTest
 

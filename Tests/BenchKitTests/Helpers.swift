@@ -1,4 +1,5 @@
 import BenchKit
+import BenchReport
 import Foundation
 import TestSupport
 import XCTest
@@ -19,31 +20,36 @@ func benchRun(_ args: [String], limits: Bool = false,
     return (runner.run(), out)
 }
 
-func readJSON(_ path: String) throws -> JSON {
-    try JSON.parse(String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self))
+/// The report.json at `path`, through the decoder `bench check`, `compare` and `plot` use.
+func readReport(_ path: String) throws -> Report { try Report(contentsOf: path) }
+
+/// The schema violations of the JSON file at `path` (results/schema.json).
+func schemaViolations(_ path: String) throws -> [String] {
+    SchemaValidator(root: try JSONValue(contentsOf: packageRoot + "/results/schema.json")).validate(try JSONValue(contentsOf: path))
 }
 
 /// The results of `report` for `scenario` whose params contain `params`.
-func results(_ report: JSON, _ scenario: String, _ params: [String: JSON] = [:]) -> [JSON] {
-    (report["results"]?.array ?? []).filter { r in
-        r["scenario"]?.string == scenario && params.allSatisfy { r["params"]?[$0.key] == $0.value }
-    }
-}
-
-/// Replaces the value at `path` (object keys) in `json`.
-func replacing(_ json: JSON, _ path: [String], with value: JSON) -> JSON {
-    guard let key = path.first else { return value }
-    guard case let .object(members) = json else { return json }
-    return .object(members.map { k, v in k == key ? (k, replacing(v, Array(path.dropFirst()), with: value)) : (k, v) })
+func results(_ report: Report, _ scenario: String, _ params: [ParamKey: ParamValue] = [:]) -> [ResultRecord] {
+    report.results.filter { r in r.scenario == scenario && params.allSatisfy { r.params[$0.key] == $0.value } }
 }
 
 /// Applies `change` to the results of `report` that `matches`.
-func doctor(_ report: JSON, where matches: (JSON) -> Bool, _ change: (JSON) -> JSON) -> JSON {
-    replacing(report, ["results"], with: .array((report["results"]?.array ?? []).map { matches($0) ? change($0) : $0 }))
+func doctor(_ report: Report, where matches: (ResultRecord) -> Bool, _ change: (inout ResultRecord) -> Void) -> Report {
+    var out = report
+    for i in out.results.indices where matches(out.results[i]) { change(&out.results[i]) }
+    return out
 }
 
-func write(_ json: JSON, _ dir: TemporaryDirectory, _ name: String) throws -> String {
+/// Writes `report` as report.json text into `dir`.
+func write(_ report: Report, _ dir: TemporaryDirectory, _ name: String) throws -> String {
     let path = dir.appending(name)
-    try Data(json.serialized().utf8).write(to: URL(fileURLWithPath: path))
+    try report.jsonData().write(to: URL(fileURLWithPath: path))
+    return path
+}
+
+/// Writes `thresholds` as a rule file into `dir`.
+func write(_ thresholds: Thresholds, _ dir: TemporaryDirectory, _ name: String) throws -> String {
+    let path = dir.appending(name)
+    try JSONEncoder().encode(thresholds).write(to: URL(fileURLWithPath: path))
     return path
 }

@@ -1,4 +1,5 @@
 import BenchKit
+import BenchReport
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
@@ -19,23 +20,23 @@ final class PlacementPlotTests: XCTestCase {
                                           limits: true)
         defer { out.remove() }
         XCTAssertEqual(outcome.exitCode, 0)
-        let report = try readJSON(out.appending("report.json"))
-        XCTAssertEqual(SchemaValidator(root: try readJSON(packageRoot + "/results/schema.json")).validate(report), [])
-        XCTAssertEqual(report.at(path: "context.placement.cpu_node"), .int(0))
-        XCTAssertEqual(report.at(path: "context.placement.mem_node"), .int(0))
-        XCTAssertEqual(report.at(path: "context.placement.server_cpu_node"), .int(0))
-        XCTAssertEqual(report.at(path: "context.numa.available"), .bool(true))
-        XCTAssertEqual(report.at(path: "context.numa.nodes")?.number, Double(NUMA.nodes().count))
+        XCTAssertEqual(try schemaViolations(out.appending("report.json")), [])
+        let context = try readReport(out.appending("report.json")).context
+        XCTAssertEqual(context.placement.cpuNode, 0)
+        XCTAssertEqual(context.placement.memNode, 0)
+        XCTAssertEqual(context.placement.serverCPUNode, 0)
+        XCTAssertEqual(context.numa.available, true)
+        XCTAssertEqual(context.numa.nodes, NUMA.nodes().count)
         // The limits ran with the same placement and measured something.
-        XCTAssertEqual(report.at(path: "context.limits.placement.cpu_node"), .int(0))
-        XCTAssertEqual(report.at(path: "context.limits.placement.mem_node"), .int(0))
-        XCTAssertEqual(report.at(path: "context.limits.placement.server_cpu_node"), .int(0))
-        XCTAssertEqual(report.at(path: "context.limits.placement.client_cpus")?.array?.compactMap(\.number).map { Int($0) },
-                       try NUMA.cpus(ofNode: 0))
-        for k in ["socket_rtt_us", "socket_stream_gib_s", "memcpy_gib_s", "pread_gib_s"] {
-            XCTAssertGreaterThan(report.at(path: "context.limits." + k)?.number ?? 0, 0, k)
+        XCTAssertEqual(context.limits.placement?.nodes.cpuNode, 0)
+        XCTAssertEqual(context.limits.placement?.nodes.memNode, 0)
+        XCTAssertEqual(context.limits.placement?.nodes.serverCPUNode, 0)
+        XCTAssertEqual(context.limits.placement?.clientCPUs, try NUMA.cpus(ofNode: 0))
+        for (k, v) in [("socket_rtt_us", context.limits.socketRTTus), ("socket_stream_gib_s", context.limits.socketStreamGiBs),
+                       ("memcpy_gib_s", context.limits.memcpyGiBs), ("pread_gib_s", context.limits.preadGiBs)] {
+            XCTAssertGreaterThan(v ?? 0, 0, k)
         }
-        XCTAssertTrue((report["results"]?.array ?? []).allSatisfy { $0["status"]?.string == "ok" })
+        XCTAssertTrue(try readReport(out.appending("report.json")).results.allSatisfy { $0.status == .ok })
     }
 
     func testUnboundRunRecordsNullPlacementAndNoLimitsWithNoLimits() throws {
@@ -43,7 +44,8 @@ final class PlacementPlotTests: XCTestCase {
                                            "--repetitions", "1", "--warmup", "0"])
         defer { out.remove() }
         XCTAssertEqual(outcome.exitCode, 0)
-        let report = try readJSON(out.appending("report.json"))
+        // Null, not left out: the JSON text itself.
+        let report = try JSONValue(contentsOf: out.appending("report.json"))
         for k in ["cpu_node", "mem_node", "server_cpu_node"] { XCTAssertEqual(report.at(path: "context.placement." + k), .null, k) }
         for k in ["socket_rtt_us", "socket_stream_gib_s", "memcpy_gib_s", "pread_gib_s", "placement"] {
             XCTAssertEqual(report.at(path: "context.limits." + k), .null, k)
@@ -105,9 +107,8 @@ final class PlacementPlotTests: XCTestCase {
                                            "--threads", "1,2", "--entries", "10", "--ops", "3", "--repetitions", "1", "--warmup", "1"])
         defer { out.remove() }
         XCTAssertEqual(outcome.exitCode, 0)
-        let report = try readJSON(out.appending("report.json"))
-        let all = report["results"]?.array ?? []
-        let ok = all.filter { $0["status"]?.string == "ok" }.count
+        let all = try readReport(out.appending("report.json")).results
+        let ok = all.filter { $0.status == .ok }.count
         XCTAssertLessThan(ok, all.count, "vfs1 in exclusive is skipped and must not get a bar")
         let svg = try parseSVG(out.appending("report.svg"))
         XCTAssertEqual(svg.bars["throughput"], ok)
@@ -132,28 +133,32 @@ final class PlacementPlotTests: XCTestCase {
                                            "--warmup", "2"])
         defer { out.remove() }
         XCTAssertEqual(outcome.exitCode, 0)
-        let measured = try readJSON(out.appending("report.json"))
+        let measured = try readReport(out.appending("report.json"))
         // Samples of 20-op repetitions vary more than 2x on a loaded machine: pin them within 2% of the median
         // so that the verdicts test compare's statistics, not the machine's mood.
-        let old = doctor(measured, where: { $0["status"]?.string == "ok" }) { r in
-            var r = r
-            for metric in ["ops_per_s", "mib_per_s"] {
-                guard let d = r.at(path: "throughput.\(metric)"), !d.isNull, let median = d["median"]?.number else { continue }
-                let samples = [1.0, 1.01, 0.99, 1.02, 0.98].map { JSON.double(median * $0) }
-                r = replacing(r, ["throughput", metric, "samples"], with: .array(samples))
-            }
-            return r
+        func pinned(_ d: Distribution) -> Distribution {
+            var d = d
+            if let median = d.median { d.samples = [1.0, 1.01, 0.99, 1.02, 0.98].map { median * $0 } }
+            return d
+        }
+        let old = doctor(measured, where: { $0.status == .ok }) { r in
+            guard var t = r.throughput else { return }
+            t.opsPerS = pinned(t.opsPerS)
+            t.mibPerS = t.mibPerS.map(pinned)
+            r.throughput = t
         }
         // Twice as slow: every throughput sample and median halved.
-        let slow = doctor(old, where: { $0["status"]?.string == "ok" }) { r in
-            var r = r
-            for metric in ["ops_per_s", "mib_per_s"] {
-                guard let d = r.at(path: "throughput.\(metric)"), !d.isNull else { continue }
-                let samples = (d["samples"]?.array ?? []).compactMap(\.number).map { JSON.double($0 / 2) }
-                r = replacing(r, ["throughput", metric, "samples"], with: .array(samples))
-                r = replacing(r, ["throughput", metric, "median"], with: .double((d["median"]?.number ?? 0) / 2))
-            }
-            return r
+        func halved(_ d: Distribution) -> Distribution {
+            var d = d
+            d.samples = d.samples.map { $0 / 2 }
+            d.median = (d.median ?? 0) / 2
+            return d
+        }
+        let slow = doctor(old, where: { $0.status == .ok }) { r in
+            guard var t = r.throughput else { return }
+            t.opsPerS = halved(t.opsPerS)
+            t.mibPerS = t.mibPerS.map(halved)
+            r.throughput = t
         }
         let rows = Compare.compare(old: old, new: slow)
         XCTAssertEqual(rows.count, 3, "null-rpc ops/s, rand-read ops/s and MiB/s")

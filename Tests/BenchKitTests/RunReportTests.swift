@@ -1,4 +1,5 @@
 import BenchKit
+import BenchReport
 import Foundation
 import TestSupport
 import XCTest
@@ -16,54 +17,54 @@ final class RunReportTests: XCTestCase {
         defer { out.remove() }
         XCTAssertEqual(outcome.exitCode, 0)
         XCTAssertEqual(Set(outcome.paths.map { ($0 as NSString).lastPathComponent }), ["report.json", "report.csv", "report.svg"])
-        let report = try readJSON(out.appending("report.json"))
-        let schema = try readJSON(packageRoot + "/results/schema.json")
-        XCTAssertEqual(SchemaValidator(root: schema).validate(report), [])
-        XCTAssertEqual(report["schema"]?.string, "swift-gofer-bench/1")
+        XCTAssertEqual(try schemaViolations(out.appending("report.json")), [])
+        let json = try JSONValue(contentsOf: out.appending("report.json"))
+        let report = try readReport(out.appending("report.json"))
+        XCTAssertEqual(report.schema, "swift-gofer-bench/1")
         for key in ["date", "host", "kernel", "cpu_model", "cpus", "numa", "swift_version", "build", "git_commit", "argv", "seed",
                     "placement", "limits"] {
-            XCTAssertNotNil(report["context"]?[key], "context.\(key)")
+            XCTAssertNotNil(json["context"]?[key], "context.\(key)")
         }
         for key in ["socket_rtt_us", "socket_stream_gib_s", "memcpy_gib_s", "pread_gib_s", "placement"] {
-            XCTAssertNotNil(report.at(path: "context.limits." + key), "context.limits.\(key)")
+            XCTAssertNotNil(json.at(path: "context.limits." + key), "context.limits.\(key)")
         }
-        let all = report["results"]?.array ?? []
+        let all = report.results
         XCTAssertEqual(all.count, 4 * 2 + 2 * 2 + 2 * 2 * 2 + 2 * 2 * 2 + 2)  // stat, open-read-close, seq-read, seq-write, null-rpc
-        for r in all {
+        for r in json["results"]?.array ?? [] {
             for f in Self.resultFields { XCTAssertNotNil(r[f], "\(r["scenario"]?.string ?? "?") lacks \(f)") }
-            if r["status"]?.string == "ok" {
-                XCTAssertEqual(r["ops"], .int(4))
-                XCTAssertEqual(r["server"]?["kind"]?.string, "inproc")
-                XCTAssertEqual(r["server"]?["transport"]?.string, "socketpair")
-                XCTAssertEqual(r["server"]?["msize"], .int((1 << 20) + 4096), "goferd grants the bench default, 1 MiB + 4 KiB")
-                XCTAssertEqual(r.at(path: "throughput.ops_per_s.samples")?.array?.count, 1)
-                XCTAssertNotNil(r.at(path: "latency_ns.p999")?.number)
-            }
+        }
+        for r in all where r.status == .ok {
+            XCTAssertEqual(r.ops, 4)
+            XCTAssertEqual(r.server.kind, "inproc")
+            XCTAssertEqual(r.server.transport, "socketpair")
+            XCTAssertEqual(r.server.msize, (1 << 20) + 4096, "goferd grants the bench default, 1 MiB + 4 KiB")
+            XCTAssertEqual(r.throughput?.opsPerS.samples.count, 1)
+            XCTAssertNotNil(r.latency?.p999)
         }
         // Exactly the skips the design names: vfs1 outside shared.
-        let skipped = all.filter { $0["status"]?.string == "skipped" }
+        let skipped = all.filter { $0.status == .skipped }
         XCTAssertEqual(skipped.count, 2)
-        XCTAssertTrue(skipped.allSatisfy { $0.at(path: "params.resolver")?.string == "vfs1" && $0["error"]?.string?.isEmpty == false })
+        XCTAssertTrue(skipped.allSatisfy { $0.params[.resolver] == .text("vfs1") && $0.error?.isEmpty == false })
         // The RPC model of DESIGN.md at depth 3 against the builtin LocalGofer (N = 13).
         func rpcs(_ mode: String, _ resolver: String, _ state: String) -> Double? {
-            results(report, "stat", ["mode": .string(mode), "resolver": .string(resolver), "state": .string(state)]).first?["rpcs_per_op"]?.number
+            results(report, "stat", [.mode: .text(mode), .resolver: .text(resolver), .state: .text(state)]).first?.rpcsPerOp
         }
         XCTAssertEqual(rpcs("shared", "vfs1", "replaced"), 11)
         XCTAssertEqual(rpcs("shared", "vfs2", "replaced"), 6)
         XCTAssertEqual(rpcs("shared", "vfs2", "warm"), 7)
         XCTAssertEqual(rpcs("exclusive", "vfs2", "warm"), 0)
         XCTAssertEqual(rpcs("exclusive", "vfs2", "replaced"), 0)
-        let replaced = results(report, "stat", ["mode": .string("shared"), "resolver": .string("vfs2"), "state": .string("replaced")])[0]
-        XCTAssertEqual(replaced.at(path: "rpcs_by_type.Twalkgetattr")?.number, 3)
-        XCTAssertEqual(replaced.at(path: "rpcs_by_type.Tclunk")?.number, 2)
-        XCTAssertGreaterThan(replaced["rpcs_background"]?.number ?? 0, 0, "the stale fid is clunked by reclaim(), outside the op")
+        let replaced = results(report, "stat", [.mode: .text("shared"), .resolver: .text("vfs2"), .state: .text("replaced")])[0]
+        XCTAssertEqual(replaced.rpcsByType["Twalkgetattr"], 3)
+        XCTAssertEqual(replaced.rpcsByType["Tclunk"], 2)
+        XCTAssertGreaterThan(replaced.rpcsBackground ?? 0, 0, "the stale fid is clunked by reclaim(), outside the op")
         let nullRPC = results(report, "null-rpc")
-        XCTAssertTrue(nullRPC.allSatisfy { $0["rpcs_per_op"]?.number == 1 && $0.at(path: "rpcs_by_type.Tgetattr")?.number == 1 })
-        let hostRead = results(report, "seq-read", ["mode": .string("shared"), "path": .string("hostfd"), "blocks": .int(2)])[0]
-        XCTAssertEqual(hostRead["rpcs_per_op"]?.number, 0)
-        XCTAssertEqual(hostRead["bytes"], .int(4 * 2 * 4096))
-        let nineRead = results(report, "seq-read", ["mode": .string("shared"), "path": .string("9p"), "blocks": .int(1)])[0]
-        XCTAssertEqual(nineRead.at(path: "rpcs_by_type.Tread")?.number, 1)
+        XCTAssertTrue(nullRPC.allSatisfy { $0.rpcsPerOp == 1 && $0.rpcsByType["Tgetattr"] == 1 })
+        let hostRead = results(report, "seq-read", [.mode: .text("shared"), .path: .text("hostfd"), .blocks: .int(2)])[0]
+        XCTAssertEqual(hostRead.rpcsPerOp, 0)
+        XCTAssertEqual(hostRead.bytes, 4 * 2 * 4096)
+        let nineRead = results(report, "seq-read", [.mode: .text("shared"), .path: .text("9p"), .blocks: .int(1)])[0]
+        XCTAssertEqual(nineRead.rpcsByType["Tread"], 1)
 
         // CSV: one row per result, every flattened contract column, union of RPC types, no samples.
         let rows = CSVReport.parse(try String(contentsOfFile: out.appending("report.csv"), encoding: .utf8))
@@ -77,9 +78,9 @@ final class RunReportTests: XCTestCase {
         XCTAssertFalse(header.contains { $0.contains("samples") })
         let col = { (name: String) in header.firstIndex(of: name)! }
         for (i, r) in all.enumerated() {
-            XCTAssertEqual(rows[i + 1][col("scenario")], r["scenario"]?.string)
-            XCTAssertEqual(rows[i + 1][col("status")], r["status"]?.string)
-            if r["rpcs_by_type"]?["Tread"] == nil { XCTAssertEqual(rows[i + 1][col("rpcs_by_type.Tread")], "0") }
+            XCTAssertEqual(rows[i + 1][col("scenario")], r.scenario)
+            XCTAssertEqual(rows[i + 1][col("status")], r.status.rawValue)
+            if r.rpcsByType["Tread"] == nil { XCTAssertEqual(rows[i + 1][col("rpcs_by_type.Tread")], "0") }
         }
     }
 
@@ -90,12 +91,12 @@ final class RunReportTests: XCTestCase {
                                            "--block-size", "4K", "--multiblock", "buffered", "--file-size", "16K", "--threads", "1"])
         defer { out.remove() }
         XCTAssertEqual(outcome.exitCode, 0)
-        let report = try readJSON(out.appending("report.json"))
-        func keys(_ scenario: String) -> [String] { results(report, scenario).first?["params"]?.object?.map(\.0) ?? [] }
+        let report = try readReport(out.appending("report.json"))
+        func keys(_ scenario: String) -> [String] { results(report, scenario).first?.params.entries.map(\.0.rawValue) ?? [] }
         XCTAssertEqual(keys("stat"), ["mode", "resolver", "depth", "state"])
         XCTAssertEqual(keys("null-rpc"), ["threads"])
         XCTAssertEqual(keys("seq-read"), ["mode", "path", "blocks", "block_size", "multiblock", "file_size", "msize"])
-        XCTAssertEqual(results(report, "stat").first?["rpcs_per_op"]?.number, 5, "shared warm depth 2: 2N+1")
+        XCTAssertEqual(results(report, "stat").first?.rpcsPerOp, 5, "shared warm depth 2: 2N+1")
     }
 
     func testUnreachableDiodOrExternalServerFailsEveryCombination() throws {
@@ -105,10 +106,10 @@ final class RunReportTests: XCTestCase {
                                            "--repetitions", "1", "--threads", "1"])
         defer { out.remove() }
         XCTAssertEqual(outcome.exitCode, 3)
-        let r = try readJSON(out.appending("report.json"))["results"]?.array ?? []
+        let r = try readReport(out.appending("report.json")).results
         XCTAssertEqual(r.count, 1)
-        XCTAssertEqual(r.first?["status"]?.string, "failed")
-        XCTAssertEqual(r.first?.at(path: "server.kind")?.string, "external")
-        XCTAssertNotNil(r.first?["error"]?.string)
+        XCTAssertEqual(r.first?.status, .failed)
+        XCTAssertEqual(r.first?.server.kind, "external")
+        XCTAssertNotNil(r.first?.error)
     }
 }

@@ -1,18 +1,16 @@
-import BenchKit
-
 /// Validates a JSON value against the subset of JSON Schema results/schema.json uses:
 /// type, enum, const, required, properties, additionalProperties, items, minimum, anyOf, $ref to #/$defs.
 struct SchemaValidator {
-    let root: JSON
+    let root: JSONValue
 
     /// Every violation, as "path: reason".
-    func validate(_ value: JSON) -> [String] {
+    func validate(_ value: JSONValue) -> [String] {
         var errors: [String] = []
         check(value, root, "$", &errors)
         return errors
     }
 
-    private func typeName(_ v: JSON) -> [String] {
+    private func typeName(_ v: JSONValue) -> [String] {
         switch v {
         case .null: return ["null"]
         case .bool: return ["boolean"]
@@ -24,10 +22,10 @@ struct SchemaValidator {
         }
     }
 
-    private func check(_ v: JSON, _ schema: JSON, _ path: String, _ errors: inout [String]) {
+    private func check(_ v: JSONValue, _ schema: JSONValue, _ path: String, _ errors: inout [String]) {
         let known: Set<String> = ["$schema", "$id", "title", "description", "type", "enum", "const", "required", "properties",
                                   "additionalProperties", "items", "minimum", "anyOf", "$ref", "$defs"]
-        for (k, _) in schema.object ?? [] where !known.contains(k) { errors.append("\(path): schema keyword \(k) not supported") }
+        for k in (schema.object ?? [:]).keys.sorted() where !known.contains(k) { errors.append("\(path): schema keyword \(k) not supported") }
         if let ref = schema["$ref"]?.string {
             guard ref.hasPrefix("#/$defs/"), let target = root["$defs"]?[String(ref.dropFirst(8))] else {
                 errors.append("\(path): unresolvable $ref \(ref)"); return
@@ -52,7 +50,7 @@ struct SchemaValidator {
                 errors.append("\(path): missing required \(r)")
             }
             let props = schema["properties"]
-            for (k, value) in members {
+            for (k, value) in members.sorted(by: { $0.key < $1.key }) {
                 if let p = props?[k] {
                     check(value, p, path + "." + k, &errors)
                 } else if let extra = schema["additionalProperties"] {

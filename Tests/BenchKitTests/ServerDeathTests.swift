@@ -1,4 +1,5 @@
 import BenchKit
+import BenchReport
 import Foundation
 import TestSupport
 import XCTest
@@ -19,12 +20,11 @@ final class ServerDeathTests: XCTestCase {
         }
         defer { out.remove() }
         XCTAssertEqual(outcome.exitCode, 3)
-        let report = try readJSON(out.appending("report.json"))
-        let r = report["results"]?.array ?? []
-        XCTAssertEqual(r.map { $0["status"]?.string }, ["ok", "failed"])
-        XCTAssertEqual(r.last?["scenario"]?.string, "null-rpc")
-        XCTAssertFalse((r.last?["error"]?.string ?? "").isEmpty)
-        XCTAssertEqual(SchemaValidator(root: try readJSON(packageRoot + "/results/schema.json")).validate(report), [])
+        let r = try readReport(out.appending("report.json")).results
+        XCTAssertEqual(r.map(\.status), [.ok, .failed])
+        XCTAssertEqual(r.last?.scenario, "null-rpc")
+        XCTAssertFalse((r.last?.error ?? "").isEmpty)
+        XCTAssertEqual(try schemaViolations(out.appending("report.json")), [])
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appending("report.csv")))
     }
 
@@ -50,10 +50,10 @@ final class ServerDeathTests: XCTestCase {
         }
         defer { out.remove() }
         XCTAssertEqual(outcome.exitCode, 0)
-        let r = try readJSON(out.appending("report.json"))["results"]?.array?.first
-        XCTAssertEqual(r?["rpcs_per_op"]?.number, 11, "the seed's VFS1 listing")
-        XCTAssertEqual(r?.at(path: "server.kind")?.string, "builtin")
-        XCTAssertEqual(r?.at(path: "server.version")?.string, "9P2000.L.Google.13")
+        let r = try readReport(out.appending("report.json")).results.first
+        XCTAssertEqual(r?.rpcsPerOp, 11, "the seed's VFS1 listing")
+        XCTAssertEqual(r?.server.kind, "builtin")
+        XCTAssertEqual(r?.server.version, "9P2000.L.Google.13")
         XCTAssertEqual(openDescriptorCount(), before, "no descriptor leaked by the run")
     }
 
@@ -65,14 +65,14 @@ final class ServerDeathTests: XCTestCase {
                                            "--ops", "3", "--repetitions", "1", "--warmup", "1"])
         defer { out.remove() }
         XCTAssertEqual(outcome.exitCode, 0)
-        let report = try readJSON(out.appending("report.json"))
+        let report = try readReport(out.appending("report.json"))
         let stat = results(report, "stat").first
-        XCTAssertEqual(stat?["rpcs_per_op"]?.number, 9, "VFS2 Shared on plain 9P2000.L, replaced: 3N")
-        XCTAssertEqual(stat?.at(path: "server.extensions")?.array, [])
-        XCTAssertEqual(stat?.at(path: "server.msize"), .int(65536))
-        let host = results(report, "seq-read", ["path": .string("hostfd")]).first
-        XCTAssertEqual(host?["status"]?.string, "skipped")
-        XCTAssertTrue(host?["error"]?.string?.contains("donates no host FDs") == true)
-        XCTAssertEqual(results(report, "seq-read", ["path": .string("9p")]).first?["status"]?.string, "ok")
+        XCTAssertEqual(stat?.rpcsPerOp, 9, "VFS2 Shared on plain 9P2000.L, replaced: 3N")
+        XCTAssertEqual(stat?.server.extensions, [])
+        XCTAssertEqual(stat?.server.msize, 65536)
+        let host = results(report, "seq-read", [.path: .text("hostfd")]).first
+        XCTAssertEqual(host?.status, .skipped)
+        XCTAssertTrue(host?.error?.contains("donates no host FDs") == true)
+        XCTAssertEqual(results(report, "seq-read", [.path: .text("9p")]).first?.status, .ok)
     }
 }

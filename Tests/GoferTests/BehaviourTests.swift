@@ -64,8 +64,32 @@ final class BehaviourTests: XCTestCase {
     func testNegativeLookupCachedInExclusive() throws {
         let fx = try Fixture(.goferd)
         let fs = try fx.filesystem(FilesystemOptions(mode: .exclusive))
-        XCTAssertThrowsError(try fs.stat("missing")) { XCTAssertEqual(errnoOf($0), .noSuchFileOrDirectory) }
+        XCTAssertThrowsError(try fs.stat("missing")) { XCTAssertEqual(($0 as? GoferError)?.errno, .noSuchFileOrDirectory) }
         let (_, types) = try rpcs(fs) { XCTAssertThrowsError(try fs.stat("missing")) }
+        XCTAssertEqual(types, [])
+    }
+
+    func testErrorsAreGoferErrorsNamingTheOperation() throws {
+        let fx = try Fixture(.goferd)
+        try fx.makePath("d/f")
+        let fs = try fx.filesystem(FilesystemOptions(mode: .exclusive))
+        defer { fs.release() }
+        XCTAssertThrowsError(try fs.stat("d/missing")) {
+            XCTAssertEqual($0 as? GoferError, GoferError(.noSuchFileOrDirectory, "stat d/missing: No such file or directory"))
+        }
+        XCTAssertThrowsError(try fs.open("d", flags: O_WRONLY)) {
+            XCTAssertEqual(($0 as? GoferError)?.errno, .isDirectory)
+            XCTAssertEqual(($0 as? GoferError)?.message.hasPrefix("open d: "), true)
+        }
+        // A server's refusal keeps its errno.
+        XCTAssertThrowsError(try fs.rmdir("d/f")) { XCTAssertEqual(($0 as? GoferError)?.errno, .notDirectory) }
+        // Options that cannot work are refused before any RPC.
+        let client = try fx.connect()
+        let (_, types) = try rpcsOn(client) {
+            XCTAssertThrowsError(try Filesystem(client: client, options: FilesystemOptions(mode: .exclusive, resolver: .vfs1))) {
+                XCTAssertEqual(($0 as? GoferError)?.errno, .invalidArgument)
+            }
+        }
         XCTAssertEqual(types, [])
     }
 
@@ -160,11 +184,11 @@ final class PermissionTests: XCTestCase {
         XCTAssertEqual(Foundation.chmod(fx.export.path, 0o755), 0)  // mkdtemp made it 0700
         let fs = try Filesystem(client: try fx.connect(), options: FilesystemOptions(mode: .exclusive), nUname: 54321)
         defer { fs.release() }
-        XCTAssertThrowsError(try fs.open("private", flags: O_RDONLY)) { XCTAssertEqual(errnoOf($0), .permissionDenied) }
+        XCTAssertThrowsError(try fs.open("private", flags: O_RDONLY)) { XCTAssertEqual(($0 as? GoferError)?.errno, .permissionDenied) }
         let f = try fs.open("public", flags: O_RDONLY)
         try f.close()
-        XCTAssertThrowsError(try fs.open("public", flags: O_WRONLY)) { XCTAssertEqual(errnoOf($0), .permissionDenied) }
+        XCTAssertThrowsError(try fs.open("public", flags: O_WRONLY)) { XCTAssertEqual(($0 as? GoferError)?.errno, .permissionDenied) }
         // The root directory (0755, root-owned) refuses creation to others.
-        XCTAssertThrowsError(try fs.mkdir("nope")) { XCTAssertEqual(errnoOf($0), .permissionDenied) }
+        XCTAssertThrowsError(try fs.mkdir("nope")) { XCTAssertEqual(($0 as? GoferError)?.errno, .permissionDenied) }
     }
 }

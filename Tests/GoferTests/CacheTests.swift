@@ -32,7 +32,7 @@ final class CacheTests: XCTestCase {
         try fx.makePath("f", contents: [UInt8](repeating: 0, count: 100))
         let fs = try fx.filesystem(FilesystemOptions(mode: .exclusive, hostFDs: false))
         let f = try fs.open("f", flags: O_RDWR)
-        XCTAssertEqual(try ([5, 6, 7] as [UInt8]).withUnsafeBytes { try f.pwrite(from: $0, at: 10) }, 3)
+        XCTAssertEqual(try ([5, 6, 7] as [UInt8]).withUnsafeBytes { try f.write(from: $0, at: 10) }, 3)
         try f.close()
         XCTAssertEqual(Array(try fx.export.read("f")[10..<13]), [0, 0, 0])
         try fs.dropCaches()
@@ -46,10 +46,43 @@ final class CacheTests: XCTestCase {
         try fx.makePath("f", contents: [UInt8](repeating: 0, count: 10))
         let fs = try fx.filesystem(FilesystemOptions(mode: .exclusive, hostFDs: false))
         let f = try fs.open("f", flags: O_RDWR)
-        XCTAssertEqual(try ([1, 2] as [UInt8]).withUnsafeBytes { try f.pwrite(from: $0, at: 8) }, 2)
+        XCTAssertEqual(try ([1, 2] as [UInt8]).withUnsafeBytes { try f.write(from: $0, at: 8) }, 2)
         try f.close()
         fs.release()
         XCTAssertEqual(try fx.export.read("f"), [0, 0, 0, 0, 0, 0, 0, 0, 1, 2])
+    }
+
+    func testStatsCountPageCacheHitsMissesAndWriteBacks() throws {
+        let fx = try Fixture(.goferd)
+        try fx.makePath("f", contents: patternBytes(20_000))  // five pages, the last one partial
+        let fs = try fx.filesystem(FilesystemOptions(mode: .exclusive, hostFDs: false))
+        defer { fs.release() }
+        let f = try fs.open("f", flags: O_RDWR)
+        XCTAssertEqual(fs.stats, FilesystemStats())
+        var buf = [UInt8](repeating: 0, count: 5000)
+        // A miss reads page 0 and, ahead, pages 1-4 (five blocks over 9P: the buffered path copies 20000 bytes).
+        XCTAssertEqual(try buf.withUnsafeMutableBytes { try f.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<100]), at: 0) }, 100)
+        XCTAssertEqual(fs.stats.pageCacheMisses, 1)
+        XCTAssertEqual(fs.stats.pageCacheHits, 0)
+        // Pages 0, 1 and 2 are cached: three hits, no RPC.
+        let (_, types) = try rpcs(fs) { try buf.withUnsafeMutableBytes { try f.read(into: $0, at: 4000) } }
+        XCTAssertEqual(types, [])
+        XCTAssertEqual(fs.stats.pageCacheHits, 3)
+        // A partial-page write needs page 0's data (a hit); a whole-page write of page 2 needs none.
+        XCTAssertEqual(try ([1, 2, 3] as [UInt8]).withUnsafeBytes { try f.write(from: $0, at: 10) }, 3)
+        let page = [UInt8](repeating: 9, count: 4096)
+        XCTAssertEqual(try page.withUnsafeBytes { try f.write(from: $0, at: 8192) }, 4096)
+        XCTAssertEqual(fs.stats.pageCacheHits, 4)
+        XCTAssertEqual(fs.stats.writeBacks, 0, "Exclusive writes back lazily")
+        // Dirty pages 0 and 2 are not contiguous: two write-backs, each one block (no copy).
+        try f.fsync()
+        var expected = FilesystemStats()
+        expected.pageCacheMisses = 1
+        expected.pageCacheHits = 4
+        expected.writeBacks = 2
+        expected.payloadBytesCopied = 20_000 + 100 + 5000 + 3 + 4096
+        XCTAssertEqual(fs.stats, expected)
+        try f.close()
     }
 
     func testManyThreadsShareOneFilesystem() throws {
@@ -64,9 +97,9 @@ final class CacheTests: XCTestCase {
                         let name = "t\(t)/file\(i)"
                         let f = try fs.open(name, flags: O_RDWR | O_CREAT, mode: 0o644)
                         let data = patternBytes(64 + i, seed: UInt64(t * 100 + i))
-                        _ = try data.withUnsafeBytes { try f.pwrite(from: $0, at: 0) }
+                        _ = try data.withUnsafeBytes { try f.write(from: $0, at: 0) }
                         var back = [UInt8](repeating: 0, count: data.count)
-                        _ = try back.withUnsafeMutableBytes { try f.pread(into: $0, at: 0) }
+                        _ = try back.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }
                         if back != data { failures.withLock { $0.append("\(mode) \(name): read back differs") } }
                         try f.close()
                         _ = try fs.stat("t\(t)/seed")

@@ -55,17 +55,17 @@ final class DataPathTests: XCTestCase {
         let bufs = Buffers()
         // read
         let dst = bufs.seq(sizes)
-        let copiesBefore = fs.copies.value
-        XCTAssertEqual(try file.readBlocks(dst, at: 1000), total)
+        let copiesBefore = fs.stats.payloadBytesCopied
+        XCTAssertEqual(try file.read(into: dst, at: 1000), total)
         XCTAssertEqual(contents(dst), Array(original[1000..<1000 + total]), "\(layout) read")
         let expectedCopies = (!hostFD && multiblock == .buffered && sizes.count > 1) ? total : 0
-        XCTAssertEqual(fs.copies.value - copiesBefore, expectedCopies, "copies on read, \(layout) \(multiblock) hostFD=\(hostFD)")
+        XCTAssertEqual(fs.stats.payloadBytesCopied - copiesBefore, expectedCopies, "copies on read, \(layout) \(multiblock) hostFD=\(hostFD)")
         // write
         let newBytes = patternBytes(total, seed: 77)
         let src = bufs.seq(sizes, bytes: newBytes)
-        let copiesBeforeWrite = fs.copies.value
-        XCTAssertEqual(try file.writeBlocks(src, at: 500), total)
-        XCTAssertEqual(fs.copies.value - copiesBeforeWrite, expectedCopies, "copies on write")
+        let copiesBeforeWrite = fs.stats.payloadBytesCopied
+        XCTAssertEqual(try file.write(from: src, at: 500), total)
+        XCTAssertEqual(fs.stats.payloadBytesCopied - copiesBeforeWrite, expectedCopies, "copies on write")
         try file.close()
         var expected = original
         expected.replaceSubrange(500..<500 + total, with: newBytes)
@@ -84,6 +84,27 @@ final class DataPathTests: XCTestCase {
         for layout in Self.layouts.keys.sorted() { try check(path: false, multiblock: .scatter, layout: layout) }
     }
 
+    func testEveryDonatedDescriptorIsClosedOnce() throws {
+        let fx = try Fixture(.goferd)
+        try fx.makePath("f", contents: patternBytes(1000))
+        for options in [FilesystemOptions(mode: .exclusive), FilesystemOptions(mode: .exclusive, hostFDs: false), .cacheNone] {
+            let client = try fx.connect()
+            let before = openDescriptorCount()
+            try {
+                let fs = try Filesystem(client: client, options: options, aname: fx.aname)
+                let r = try fs.open("f", flags: O_RDONLY)
+                XCTAssertEqual(r.handle.hasHostFD, options.hostFDs)
+                let rw = try fs.open("f", flags: O_RDWR)  // a second handle (an upgrade, or cacheNone's own)
+                let created = try fs.open("new", flags: O_RDWR | O_CREAT | O_EXCL)
+                XCTAssertEqual(created.handle.hasHostFD, options.hostFDs)
+                for f in [r, rw, created] { try f.close() }
+                try fs.unlink("new")
+                fs.release()
+            }()
+            XCTAssertEqual(openDescriptorCount(), before, "\(options.mode) hostFDs=\(options.hostFDs)")
+        }
+    }
+
     func testReadAcrossEOFIsShortThenZero() throws {
         let fx = try Fixture(.goferd)
         try fx.makePath("f", contents: patternBytes(1000))
@@ -91,8 +112,8 @@ final class DataPathTests: XCTestCase {
             let fs = try fx.filesystem(FilesystemOptions(mode: .shared, hostFDs: hostFD))
             let file = try fs.open("f", flags: O_RDONLY)
             let bufs = Buffers()
-            XCTAssertEqual(try file.readBlocks(bufs.seq([600, 600]), at: 500), 500)
-            XCTAssertEqual(try file.readBlocks(bufs.seq([10]), at: 1000), 0)
+            XCTAssertEqual(try file.read(into: bufs.seq([600, 600]), at: 500), 500)
+            XCTAssertEqual(try file.read(into: bufs.seq([10]), at: 1000), 0)
             try file.close()
             fs.release()
         }
@@ -104,12 +125,12 @@ final class DataPathTests: XCTestCase {
         let fs = try fx.filesystem(FilesystemOptions(mode: .exclusive, hostFDs: false))
         let file = try fs.open("f", flags: O_RDWR)
         let data = patternBytes(5000, seed: 9)
-        let (_, types) = try rpcs(fs) { try data.withUnsafeBytes { try file.pwrite(from: $0, at: 100) } }
+        let (_, types) = try rpcs(fs) { try data.withUnsafeBytes { try file.write(from: $0, at: 100) } }
         XCTAssertFalse(types.contains(.twrite), "Exclusive writes back lazily: \(names(types))")
         XCTAssertEqual(Array(try fx.export.read("f")[100..<5100]), [UInt8](repeating: 0, count: 5000))
         // Served from the cache: no RPC.
         var back = [UInt8](repeating: 0, count: 5000)
-        let (_, readTypes) = try rpcs(fs) { try back.withUnsafeMutableBytes { try file.pread(into: $0, at: 100) } }
+        let (_, readTypes) = try rpcs(fs) { try back.withUnsafeMutableBytes { try file.read(into: $0, at: 100) } }
         XCTAssertEqual(back, data)
         XCTAssertEqual(readTypes, [])
         let (_, closeTypes) = try rpcs(fs) { try file.close() }
@@ -128,7 +149,7 @@ final class DataPathTests: XCTestCase {
             try fx.makePath("f", contents: [UInt8](repeating: 1, count: 100))
             let fs = try fx.filesystem(FilesystemOptions(mode: .exclusive, resolver: resolver, hostFDs: false))
             let w = try fs.open("f", flags: O_WRONLY)
-            XCTAssertEqual(try ([7, 7, 7] as [UInt8]).withUnsafeBytes { try w.pwrite(from: $0, at: 0) }, 3)  // dirty, not sent
+            XCTAssertEqual(try ([7, 7, 7] as [UInt8]).withUnsafeBytes { try w.write(from: $0, at: 0) }, 3)  // dirty, not sent
             // O_RDWR needs a new handle; O_TRUNC empties the file: the dirty bytes must not come back after it.
             let rw = try fs.open("f", flags: O_RDWR | O_TRUNC)
             try rw.fsync()
@@ -148,7 +169,7 @@ final class DataPathTests: XCTestCase {
         let file = try fs.open("f", flags: O_RDWR)
         for i in 0..<4 {
             let chunk = patternBytes(1000, seed: UInt64(i + 1))
-            XCTAssertEqual(try chunk.withUnsafeBytes { try file.pwrite(from: $0, at: UInt64(i * 1000)) }, 1000)
+            XCTAssertEqual(try chunk.withUnsafeBytes { try file.write(from: $0, at: UInt64(i * 1000)) }, 1000)
             XCTAssertEqual(Array(try fx.export.read("f")[i * 1000..<(i + 1) * 1000]), chunk, "write \(i) not on the server")
         }
         try file.close()
@@ -161,12 +182,12 @@ final class DataPathTests: XCTestCase {
         let fs = try fx.filesystem(FilesystemOptions(mode: .shared, hostFDs: false))
         let file = try fs.open("f", flags: O_RDONLY)
         var b = [UInt8](repeating: 0, count: 4)
-        XCTAssertEqual(try b.withUnsafeMutableBytes { try file.pread(into: $0, at: 0) }, 4)
+        XCTAssertEqual(try b.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }, 4)
         XCTAssertEqual(b, [1, 1, 1, 1])
         let h = FileHandle(forWritingAtPath: fx.export.appending("f"))!
         h.write(Data([2, 2, 2, 2]))
         try h.close()
-        XCTAssertEqual(try b.withUnsafeMutableBytes { try file.pread(into: $0, at: 0) }, 4)
+        XCTAssertEqual(try b.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }, 4)
         XCTAssertEqual(b, [2, 2, 2, 2])
         try file.close()
         fs.release()
@@ -183,8 +204,8 @@ final class DataPathTests: XCTestCase {
         munmap(map + page, page)
         let bufs = Buffers()
         let dst = BlockSeq([Block(base: map, count: 2 * page, needsSafeCopy: true)] + [bufs.seq([10]).head])
-        XCTAssertThrowsError(try file.readBlocks(dst, at: 0)) { error in
-            XCTAssertEqual((error as? TransferError)?.bytes, page)
+        XCTAssertThrowsError(try file.read(into: dst, at: 0)) { error in
+            XCTAssertEqual((error as? GoferError)?.transferred, page)
         }
         try file.close()
         fs.release()

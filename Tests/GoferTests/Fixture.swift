@@ -71,15 +71,20 @@ final class Fixture {
 
 /// Message types sent while `body` runs.
 func rpcs<T>(_ fs: Filesystem, _ body: () throws -> T) rethrows -> (result: T, types: [MessageType]) {
-    fs.client.stats.startTrace()
+    try rpcsOn(fs.client, body)
+}
+
+/// Message types sent on `client` while `body` runs.
+func rpcsOn<T>(_ client: Client, _ body: () throws -> T) rethrows -> (result: T, types: [MessageType]) {
+    client.stats.startTrace()
     let result: T
     do {
         result = try body()
     } catch {
-        _ = fs.client.stats.stopTrace()
+        _ = client.stats.stopTrace()
         throw error
     }
-    return (result, fs.client.stats.stopTrace().map(\.type))
+    return (result, client.stats.stopTrace().map(\.type))
 }
 
 /// Names of the message types, for readable assertion messages.

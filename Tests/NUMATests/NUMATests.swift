@@ -33,4 +33,21 @@ final class NUMATests: XCTestCase {
         XCTAssertEqual(buf[buf.count - 1], 0xAB)
         try NUMA.runCurrentThread(onNode: 0)
     }
+
+    func testAffinityRoundTripsThroughAMask() throws {
+        guard NUMA.isAvailable else {
+            XCTAssertThrowsError(try NUMA.affinity()) { XCTAssertEqual($0 as? NUMAError, .unavailable) }
+            throw XCTSkip("NUMA unavailable on this kernel: checked that the API reports it")
+        }
+        let saved = try NUMA.affinity()
+        XCTAssertFalse(saved.isEmpty)
+        defer { XCTAssertNoThrow(try NUMA.setAffinity(saved)) }
+        let first = try XCTUnwrap(saved.first)
+        XCTAssertEqual(try CPUMask(cpus: [first, -1, 1 << 20]).cpus, [first], "numbers outside the mask are left out")
+        try NUMA.setAffinity([first])
+        XCTAssertEqual(try NUMA.affinity(), [first])
+        try NUMA.setAffinity(saved)
+        XCTAssertEqual(try NUMA.affinity(), saved)
+        XCTAssertThrowsError(try NUMA.setAffinity([])) { XCTAssertEqual(($0 as? NUMAError).map { "\($0)" }?.contains("numa_sched_setaffinity"), true) }
+    }
 }

@@ -51,9 +51,13 @@ final class FramePool: Sendable {
         free.withLock { $0.reserveCapacity(max(2, limit)) }
     }
 
-    /// A frame, waiting while `limit` are in use.
-    func take() -> RequestFrame {
-        slots.wait()
+    /// A frame, waiting while `limit` are in use; `beforeWaiting` runs first when none is free (the outbox
+    /// sends the replies it holds back, which gives their frames back).
+    func take(beforeWaiting: () -> Void = {}) -> RequestFrame {
+        if slots.wait(timeout: .now()) != .success {
+            beforeWaiting()
+            slots.wait()
+        }
         return free.withLock { $0.popLast() } ?? RequestFrame(capacity: capacity)
     }
 

@@ -18,6 +18,8 @@ final class Outbox: Sendable {
     private let pipes: PipePool
     /// Most iovecs one sendmsg carries.
     private static let batchLimit = 256
+    /// Replies held back for a batch before they go out anyway.
+    private static let corkLimit = 32
 
     init(transport: StreamTransport, frames: FramePool, pipes: PipePool) {
         self.transport = transport
@@ -29,13 +31,14 @@ final class Outbox: Sendable {
         }
     }
 
-    /// Queues `frame`'s reply; with `now`, writes it (and whatever waits) unless another thread is writing.
+    /// Queues `frame`'s reply; with `now` (or `corkLimit` replies waiting), writes it and whatever waits
+    /// unless another thread is writing.
     func post(_ frame: RequestFrame, now: Bool) {
         enum Next { case dropped, queued, write }
         let next = state.withLock { s -> Next in
             if s.failed { return .dropped }
             s.pending.append(frame)
-            guard now, !s.writing else { return .queued }
+            guard now || s.pending.count >= Self.corkLimit, !s.writing else { return .queued }
             s.writing = true
             return .write
         }

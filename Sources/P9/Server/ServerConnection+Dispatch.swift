@@ -283,6 +283,14 @@ extension ServerConnection {
             _ = try c.decode(Tauth.self)
             throw Errno.noSuchFileOrDirectory
 
+        case .tdonateroot:
+            // A donated root can be opened for writing: a read-only server refuses (EROFS), as one without FD passing does.
+            let m = try c.decode(Tdonateroot.self)
+            let f = try mutable(m.fid)
+            guard context.donateFDs else { throw Errno.notSupported }
+            let r = try f.donateRoot()
+            return try c.reply(Rdonateroot(qid: r.qid), fd: r.hostFD)
+
         default:
             // Xattrs, Tlconnect, Tchannel, Tbind, R messages sent as requests: not served, connection kept.
             throw Errno(rawValue: ENOSYS)

@@ -36,7 +36,7 @@ extension ServerConnection {
     /// Reads until a request is whole, answering Tversion and Tflush on the way (they never block).
     func receive() -> Received {
         let box = inbox
-        if box.window == nil { box.window = frames.take() }
+        if box.window == nil { box.window = takeFrame() }
         while true {
             let window = box.window!
             let available = box.end - box.start
@@ -89,18 +89,24 @@ extension ServerConnection {
         let window = box.window!
         let rest = box.end - box.start - size
         if box.start == 0 && rest < size {
-            let next = frames.take()
+            let next = takeFrame()
             if rest > 0 { next.base.copyMemory(from: window.base + size, byteCount: rest) }
             box.window = next
             box.start = 0
             box.end = rest
             return window
         }
-        let frame = frames.take()
+        let frame = takeFrame()
         frame.base.copyMemory(from: window.base + box.start, byteCount: size)
         box.start += size
         if box.start == box.end { box.start = 0; box.end = 0 }
         return frame
+    }
+
+    /// A frame from the pool; when all are in use, the replies held back for a batch go out first (their
+    /// frames come back once sent).
+    private func takeFrame() -> RequestFrame {
+        frames.take(beforeWaiting: { outbox.flush() })
     }
 
     /// Moves the unconsumed bytes to the start of the window.

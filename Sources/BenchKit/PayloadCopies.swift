@@ -1,0 +1,16 @@
+import Gofer
+import Synchronization
+
+/// Payload bytes copied in client memory by the filesystems of one scenario environment (their `stats`, summed).
+public final class PayloadCopies: Sendable {
+    private let filesystems = Mutex<[Filesystem]>([])
+
+    /// No filesystem tracked yet.
+    public init() {}
+
+    /// Adds `fs`'s copies (counted since it was made) to the sum.
+    func track(_ fs: Filesystem) { filesystems.withLock { $0.append(fs) } }
+
+    /// Bytes copied so far by the tracked filesystems.
+    public var value: Int { filesystems.withLock { $0.reduce(0) { $0 + $1.stats.payloadBytesCopied } } }
+}

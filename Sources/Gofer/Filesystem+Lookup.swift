@@ -1,0 +1,110 @@
+import P9
+import SystemPackage
+
+/// Permission bits asked of a file.
+struct Access: OptionSet {
+    let rawValue: UInt32
+    static let read = Access(rawValue: 4)
+    static let write = Access(rawValue: 2)
+    static let execute = Access(rawValue: 1)
+}
+
+/// What the resolvers share: the entry points the operations call and the single-name RPC helpers.
+extension Filesystem {
+    /// Resolves `path` to a dentry by the filesystem's resolver (caller holds `lock`).
+    func resolve(_ path: String, followFinal: Bool = true) throws -> Dentry {
+        try resolver.resolve(try pathComponents(path), followFinal: followFinal, in: self)
+    }
+
+    /// Resolves components from the root by the filesystem's resolver (caller holds `lock`).
+    func resolve(components: [String], followFinal: Bool = true) throws -> Dentry {
+        try resolver.resolve(components, followFinal: followFinal, in: self)
+    }
+
+    /// A directory about to change: resolved, checked for write and search permission.
+    func resolveDirectoryForChange(_ components: [String]) throws -> Dentry {
+        let d = try resolve(components: components)
+        guard d.isDirectory else { throw Errno.notDirectory }
+        guard mayAccess(d, [.write, .execute]) else { throw Errno.permissionDenied }
+        return d
+    }
+
+    /// A fid naming `d`, from the resolver.
+    func fid(of d: Dentry) throws -> ClientFile { try resolver.fid(of: d, in: self) }
+
+    /// Twalkgetattr of a name not cached: a new dentry holding the new fid (or a cached negative entry).
+    func lookup(_ name: String, in dir: Dentry) throws -> Dentry {
+        let r: (qids: [QID], file: ClientFile, valid: AttrMask, attr: Attr)
+        do {
+            r = try fid(of: dir).walkGetAttr([name])
+        } catch P9Error.remote(.noSuchFileOrDirectory) {
+            if let old = dir.children[name] { markStale(old) }
+            if options.cachesMetadata { dir.negative.insert(name) }
+            throw Errno.noSuchFileOrDirectory
+        }
+        guard let q = r.qids.last else {
+            try? r.file.clunk()
+            throw P9Error.protocolViolation("walk of one name returned no QID")
+        }
+        let child = Dentry(parent: dir, name: name, qid: q, attr: r.attr, fid: r.file)
+        insert(child, into: dir)
+        return child
+    }
+
+    /// Twalkgetattr of a cached child's name (to compare QIDs); ENOENT leaves the child stale.
+    func revalidatingWalk(_ dir: Dentry, _ cachedChild: Dentry) throws -> (qids: [QID], file: ClientFile, valid: AttrMask, attr: Attr) {
+        do {
+            return try fid(of: dir).walkGetAttr([cachedChild.name])
+        } catch P9Error.remote(.noSuchFileOrDirectory) {
+            markStale(cachedChild)
+            throw Errno.noSuchFileOrDirectory
+        }
+    }
+
+    /// Tgetattr into the cached attributes.
+    func refresh(_ d: Dentry) throws {
+        let r = try fid(of: d).getAttr(.all)
+        d.attr = r.attr
+    }
+
+    /// The dentry's fid, walking one from the nearest ancestor that has one when it is fid-less (and keeping it).
+    func walkedFid(_ d: Dentry) throws -> ClientFile {
+        if let f = d.fid { return f }
+        let f = try walkFromNearestFid(d)
+        d.fid = f
+        return f
+    }
+
+    /// A new fid for `d`: one multi-name Twalk (split at 16 names) from the nearest ancestor holding a fid.
+    func walkFromNearestFid(_ d: Dentry) throws -> ClientFile {
+        var names: [String] = []
+        var a: Dentry = d
+        while a.fid == nil, let p = a.parent {
+            names.append(a.name)
+            a = p
+        }
+        guard let start = a.fid else { throw Errno.badFileDescriptor }
+        return try start.walk(names.reversed()).file
+    }
+
+    /// The symlink target, from the cache where the mode allows.
+    func symlinkTarget(of d: Dentry) throws -> String {
+        if options.cachesMetadata, let t = d.symlinkTarget { return t }
+        let t = try fid(of: d).readlink()
+        if options.cachesMetadata { d.symlinkTarget = t }
+        return t
+    }
+
+    /// Owner/group/other permission check against the attach identity, on cached attributes.
+    func mayAccess(_ d: Dentry, _ want: Access) -> Bool {
+        let mode = d.attr.mode
+        if uid == 0 {
+            // Root may do anything but execute a file with no execute bit at all.
+            if want.contains(.execute) && !d.isDirectory { return mode & 0o111 != 0 }
+            return true
+        }
+        let bits: UInt32
+        if d.attr.uid == uid { bits = (mode >> 6) & 7 } else if gids.contains(d.attr.gid) { bits = (mode >> 3) & 7 } else { bits = mode & 7 }
+        return bits & want.rawValue == want.rawValue
+    }
+}

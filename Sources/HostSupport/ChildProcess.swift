@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import SystemPackage
+
+/// Why a child process could not be started.
+public struct SpawnError: Error, CustomStringConvertible {
+    /// The executable that was to run.
+    public let path: String
+    /// posix_spawn's error.
+    public let errno: Errno
+
+    public var description: String { "cannot start \(path): \(errno)" }
+}
+
+/// A child process started with posix_spawn; reaped by `stop`, by `hasExited` once it exited, or never while it runs.
+public final class ChildProcess: @unchecked Sendable {  // `pid` and `status` are read and written only under `lock`
+    private let lock = NSLock()
+    private var pid: pid_t
+    private var exitStatus: Int32?
+
+    /// Spawns `argv` with stdin from /dev/null and stdout+stderr to `log` (or inherited when nil); descriptors in
+    /// `keep` are inherited (their CLOEXEC flag is cleared just around the spawn). With `ownProcessGroup` the child
+    /// leads a new process group, so a terminal's ^C reaches only this process.
+    public init(_ argv: [String], log: String?, keep: [Int32] = [], ownProcessGroup: Bool = true) throws(SpawnError) {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let log {
+            posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        sigaddset(&defaults, SIGINT)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if ownProcessGroup {
+            posix_spawnattr_setpgroup(&attr, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attr, Int16(flags))
+        for fd in keep { _ = fcntl(fd, F_SETFD, 0) }
+        let cargs = argv.map { strdup($0) } + [nil]
+        defer { for p in cargs { free(p) } }
+        fflush(nil)
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, argv[0], &actions, &attr, cargs, environ)
+        for fd in keep { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        guard rc == 0 else { throw SpawnError(path: argv[0], errno: Errno(rawValue: rc)) }
+        pid = child
+    }
+
+    /// The process id (0 once reaped).
+    public var processID: pid_t { lock.withLock { pid } }
+
+    /// The wait status once reaped (nil while the child runs).
+    public var status: Int32? { lock.withLock { exitStatus } }
+
+    /// Whether the child has exited (reaps it if so).
+    public var hasExited: Bool {
+        lock.withLock {
+            guard pid > 0 else { return true }
+            var st: Int32 = 0
+            if waitpid(pid, &st, WNOHANG) == pid { exitStatus = st; pid = 0; return true }
+            return false
+        }
+    }
+
+    /// Sends `signal` if the child still runs.
+    public func signal(_ signal: Int32) {
+        lock.withLock { if pid > 0 { _ = kill(pid, signal) } }
+    }
+
+    /// Sends `first` (if any), waits up to `timeout` seconds for the child to exit, then kills it; reaps it either way.
+    public func stop(timeout: Double, signal first: Int32? = SIGTERM) {
+        if let first { signal(first) }
+        let deadline = Date().addingTimeInterval(timeout)
+        while !hasExited {
+            if Date() >= deadline {
+                signal(SIGKILL)
+                lock.withLock {
+                    if pid > 0 { var st: Int32 = 0; _ = waitpid(pid, &st, 0); exitStatus = st; pid = 0 }
+                }
+                return
+            }
+            usleep(2000)
+        }
+    }
+}
