@@ -29,7 +29,7 @@ public final class Server: Sendable {
         var running = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// A self-pipe that wakes `run()`'s poll on `stop()` or a new listener.
     private let wakeRead: Int32
     private let wakeWrite: Int32

@@ -57,14 +57,14 @@ final class ServerConnection: Sendable {
     let pipes: PipePool
     let outbox: Outbox
     let inbox: Inbox
-    let crew = Mutex(Crew())
-    let session = Mutex(Session())
+    let crew = Locked(Crew())
+    let session = Locked(Session())
     /// The negotiated msize (before Tversion: the server's maximum).
     let msize: Atomic<Int>
     /// Threads this connection may use at once (ServerOptions.threadsPerConnection).
     let threadLimit: Int
     /// Why reading stopped (logged when the connection ends).
-    let closeReason = Mutex<String?>(nil)
+    let closeReason = Locked<String?>(nil)
 
     init(id: Int, server: Server, fd: Int32) {
         self.id = id
