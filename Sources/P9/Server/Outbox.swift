@@ -34,9 +34,14 @@ final class Outbox: Sendable {
     /// Queues `frame`'s reply; with `now` (or `corkLimit` replies waiting), writes it and whatever waits
     /// unless another thread is writing.
     func post(_ frame: RequestFrame, now: Bool) {
-        enum Next { case dropped, queued, write }
+        enum Next { case dropped, queued, alone, write }
         let next = state.withLock { s -> Next in
             if s.failed { return .dropped }
+            // The common case, a lone reply and a free socket: it goes out without passing through the queue.
+            if now && !s.writing && s.pending.isEmpty {
+                s.writing = true
+                return .alone
+            }
             s.pending.append(frame)
             guard now || s.pending.count >= Self.corkLimit, !s.writing else { return .queued }
             s.writing = true
@@ -45,6 +50,10 @@ final class Outbox: Sendable {
         switch next {
         case .dropped: release(frame)
         case .queued: break
+        case .alone:
+            let ok = write(CollectionOfOne(frame))
+            release(frame)
+            if ok { drain() } else { failed() }  // drain sends what queued meanwhile, then gives up the turn
         case .write: drain()
         }
     }
@@ -76,20 +85,21 @@ final class Outbox: Sendable {
             let ok = write(batch)
             for f in batch { release(f) }
             batch.removeAll(keepingCapacity: true)
-            let dropped = state.withLock { s -> [RequestFrame] in
-                swap(&s.spare, &batch)
-                guard !ok else { return [] }
-                s.failed = true
-                s.writing = false
-                defer { s.pending.removeAll() }
-                return s.pending
-            }
-            if !ok {
-                transport.shutdown()
-                for f in dropped { release(f) }
-                return
-            }
+            state.withLock { s in swap(&s.spare, &batch) }
+            if !ok { return failed() }
         }
+    }
+
+    /// A send failed: the connection is going away, so every queued and later reply is dropped.
+    private func failed() {
+        let dropped = state.withLock { s -> [RequestFrame] in
+            s.failed = true
+            s.writing = false
+            defer { s.pending.removeAll() }
+            return s.pending
+        }
+        transport.shutdown()
+        for f in dropped { release(f) }
     }
 
     private func release(_ frame: RequestFrame) {
@@ -100,7 +110,7 @@ final class Outbox: Sendable {
 
     /// Sends `batch` in order: plain replies gathered into one sendmsg, a reply with a host FD alone (the
     /// descriptor rides on its first byte), a spliced Rread's header with what precedes it, then its payload.
-    private func write(_ batch: [RequestFrame]) -> Bool {
+    private func write<Batch: Collection<RequestFrame>>(_ batch: Batch) -> Bool {
         withUnsafeTemporaryAllocation(of: iovec.self, capacity: min(batch.count, Self.batchLimit)) { iov -> Bool in
             var count = 0
             func send() -> Bool {

@@ -173,7 +173,7 @@ extension ServerConnection {
                 errno = EINVAL
             } else {
                 let granted = min(Int(t.msize), server.options.effectiveMaxMsize)
-                session.withLock { $0.version = n }
+                version.store(n, ordering: .relaxed)
                 msize.store(granted, ordering: .relaxed)
                 pipes.wanted.store(granted, ordering: .relaxed)
                 transport.sizeBuffers(forMessages: granted)

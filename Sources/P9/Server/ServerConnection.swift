@@ -45,7 +45,6 @@ final class ServerConnection: Sendable {
 
     struct Session {
         var fids: [FID: any ServerFile] = [:]
-        var version: UInt32 = 0
     }
 
     let id: Int
@@ -59,6 +58,8 @@ final class ServerConnection: Sendable {
     let inbox: Inbox
     let crew = Locked(Crew())
     let session = Locked(Session())
+    /// The negotiated extension version N (0 until Tversion).
+    let version = Atomic<UInt32>(0)
     /// The negotiated msize (before Tversion: the server's maximum).
     let msize: Atomic<Int>
     /// Requests this connection may run at once (ServerOptions.workers); one more thread may read.
@@ -223,9 +224,8 @@ final class ServerConnection: Sendable {
 
     /// Decodes `frame`, calls the file server and queues the reply over the frame (then any Rflush waiting on it).
     func execute(_ frame: RequestFrame, flushNow: Bool) {
-        let version = session.withLock { $0.version }
         do {
-            let reply = try dispatch(frame, version: version)
+            let reply = try dispatch(frame, version: version.load(ordering: .relaxed))
             frame.replyLength = reply.length
             frame.fd = reply.fd
             frame.spliced = reply.spliced
