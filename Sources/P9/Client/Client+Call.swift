@@ -300,23 +300,24 @@ extension Client {
     /// sendmsg, so requests of concurrent callers go out together and nobody waits on a lock held across a syscall.
     private func submit(_ slot: CallSlot) throws(P9Error) {
         var batch: [CallSlot] = []
-        let send = sendQueue.withLock { q -> Bool in
+        enum Turn { case wait, alone, batch }
+        let turn = sendQueue.withLock { q -> Turn in
+            if !q.sending && q.outgoing.isEmpty {
+                q.sending = true
+                return .alone  // the common case: a free socket, this request goes out without the queue
+            }
             q.outgoing.append(slot)
-            guard !q.sending else { return false }
+            guard !q.sending else { return .wait }
             q.sending = true
             swap(&batch, &q.outgoing)
-            return true
+            return .batch
         }
-        guard send else { return }
+        switch turn {
+        case .wait: return
+        case .alone: if let error = sendBatch(CollectionOfOne(slot)) { return try sendFailed(error) }
+        case .batch: if let error = sendBatch(batch) { return try sendFailed(error) }
+        }
         while true {
-            if let error = sendBatch(batch) {
-                fail(error)
-                sendQueue.withLock { q in
-                    q.outgoing.removeAll()  // their callers fail in wait: the connection is broken
-                    q.sending = false
-                }
-                throw state.withLock { $0.broken } ?? error
-            }
             batch.removeAll(keepingCapacity: true)
             // The emptied array goes back for the next requests; what queued meanwhile is the next batch.
             let more = sendQueue.withLock { q -> Bool in
@@ -325,11 +326,22 @@ extension Client {
                 return !batch.isEmpty
             }
             guard more else { return }
+            if let error = sendBatch(batch) { return try sendFailed(error) }
         }
     }
 
+    /// A send failed: the connection breaks, queued requests are dropped (their callers fail in wait).
+    private func sendFailed(_ error: P9Error) throws(P9Error) {
+        fail(error)
+        sendQueue.withLock { q in
+            q.outgoing.removeAll()
+            q.sending = false
+        }
+        throw state.withLock { $0.broken } ?? error
+    }
+
     /// Writes the requests of `batch` with one sendmsg (split only past the kernel's iovec limit).
-    private func sendBatch(_ batch: [CallSlot]) -> P9Error? {
+    private func sendBatch<Batch: Collection<CallSlot>>(_ batch: Batch) -> P9Error? {
         var count = 0
         for slot in batch { count += 1 + (slot.sendPayload?.count ?? 0) }
         return withUnsafeTemporaryAllocation(of: iovec.self, capacity: count) { iov -> P9Error? in
