@@ -31,6 +31,8 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(held, 1 + Self.calls)
 
         XCTAssertEqual(kill(child.pid, SIGSTOP), 0)
+        // Stopped for real before any call is sent: a request racing the stop would be answered.
+        XCTAssertTrue(waitUntil { child.isStopped }, "\(what): goferd stopped")
         let failedAt = Mutex<[UInt64]>([])
         let errors = Mutex<[String]>([])
         let workers = files.map { f in
@@ -99,11 +101,13 @@ final class FaultTests: XCTestCase {
         let root = try client.attach()
         let failedAt = Mutex<[UInt64]>([])
         let completed = Atomic<Int>(0)
+        let reading = Atomic<Int>(0)  // callers past walk and open, inside their read loop
         let workers = (0..<Self.calls).map { i in
             Worker {
                 let (_, f) = try root.walk(["data"])
                 if let fd = try f.open(.readOnly).hostFD { try fd.close() }
                 var buffer = [UInt8](repeating: 0, count: 64 << 10)
+                reading.add(1, ordering: .relaxed)
                 do {
                     while true {
                         _ = try buffer.withUnsafeMutableBytes { try f.read(into: $0, at: UInt64(i) << 16) }
@@ -115,7 +119,10 @@ final class FaultTests: XCTestCase {
                 try? f.clunk()
             }
         }
-        XCTAssertTrue(waitUntil { completed.load(ordering: .relaxed) >= 100 && client.tagsInUse > 0 })
+        // Every caller in its read loop before the fault (a fast server can serve 100 reads before one starts).
+        XCTAssertTrue(waitUntil {
+            reading.load(ordering: .relaxed) == Self.calls && completed.load(ordering: .relaxed) >= 100 && client.tagsInUse > 0
+        })
         let fault = monotonicNanoseconds()
         server.stop()
         for w in workers { XCTAssertTrue(w.join(timeout: 5), "a call hung after the server closed") }

@@ -255,11 +255,12 @@ extension Client {
         if target !== me { s.wake(target) }
     }
 
-    /// Once `me`'s reply is in, the baton goes to a sleeper still waiting (state lock held).
+    /// Once `me`'s reply is in, the baton goes to a sleeper still waiting; if the connection broke meanwhile
+    /// (a failed send, a timeout), every sleeper wakes to see it (state lock held).
     private func passBatonIfDone(_ me: CallSlot, _ s: inout CallState) -> Bool {
         guard me.done else { return false }
         s.batonHeld = false
-        s.wakeNextReceiver()
+        if s.broken != nil { s.wakeAll() } else { s.wakeNextReceiver() }
         return true
     }
 
