@@ -41,6 +41,8 @@ struct CallState: ~Copyable {
 /// Requests encoded and waiting for the send turn, and whether a caller holds it; guarded by `Client.sendQueue`.
 struct SendQueue {
     var outgoing: [CallSlot] = []
+    /// The emptied array of the last batch, swapped in for `outgoing` (so queueing never allocates).
+    var spare: [CallSlot] = []
     var sending = false
 }
 
@@ -310,6 +312,7 @@ extension Client {
             guard !q.sending else { return .wait }
             q.sending = true
             swap(&batch, &q.outgoing)
+            swap(&q.outgoing, &q.spare)
             return .batch
         }
         switch turn {
@@ -317,15 +320,22 @@ extension Client {
         case .alone: if let error = sendBatch(CollectionOfOne(slot)) { return try sendFailed(error) }
         case .batch: if let error = sendBatch(batch) { return try sendFailed(error) }
         }
+        var emptied = turn == .batch
         while true {
             batch.removeAll(keepingCapacity: true)
-            // The emptied array goes back for the next requests; what queued meanwhile is the next batch.
+            // The emptied array becomes the spare; what queued meanwhile is the next batch.
             let more = sendQueue.withLock { q -> Bool in
+                if emptied { swap(&q.spare, &batch) }
+                guard !q.outgoing.isEmpty else {
+                    q.sending = false
+                    return false
+                }
                 swap(&batch, &q.outgoing)
-                if batch.isEmpty { q.sending = false }
-                return !batch.isEmpty
+                swap(&q.outgoing, &q.spare)
+                return true
             }
             guard more else { return }
+            emptied = true
             if let error = sendBatch(batch) { return try sendFailed(error) }
         }
     }
