@@ -68,8 +68,10 @@ extension Client {
         }
         var limit = CallSlot.bufferCapacity
         if sinkCalls.load(ordering: .relaxed) > 0 {
+            // Up to an Rread's count; past a known header (an Rread kept with its count has no caller buffer), the frame's end.
             limit = Rread.headerSize
-            if have >= Frame.headerSize && area.buffer.load(fromByteOffset: 4, as: UInt8.self) != MessageType.rread.rawValue {
+            let rread = have >= Frame.headerSize && area.buffer.load(fromByteOffset: 4, as: UInt8.self) == MessageType.rread.rawValue
+            if have >= Frame.headerSize && (!rread || have >= Rread.headerSize) {
                 limit = min(CallSlot.bufferCapacity, Int(UInt32(littleEndian: area.buffer.loadUnaligned(as: UInt32.self))))
             }
             limit = max(limit, have + 1)

@@ -65,9 +65,7 @@ final class StallMonitor: Sendable {
                 idle = 0
                 tick = shortest
             } else {
-                var pause = timespec(tv_sec: Int(tick / 1_000_000_000), tv_nsec: Int(tick % 1_000_000_000))
-                var rest = timespec()
-                _ = nanosleep(&pause, &rest)
+                _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(tick)))  // stop() cuts the tick short
             }
             guard let list = connections() else { return }
             var running = false
