@@ -106,13 +106,13 @@ extension Histogram<UInt64> {
 /// between ops, outside the measured time, and are timed apart.
 func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCopies, settings s: MeasureSettings,
              partial: inout Measurement) throws {
-    // Warm-up: `warmup` unmeasured ops and, when repetitions last a duration, at least half of one (a cache that fills
-    // slowly, such as the client's pages under random reads, is full before the first repetition); their mean picks
-    // the batch size (clock reads batched for sub-microsecond ops).
+    // Warm-up: `warmup` unmeasured ops and, when repetitions last a duration, at least half of one up to 50 ms (a cache
+    // that fills slowly, such as the client's pages under random reads, is full before the first repetition); their
+    // mean picks the batch size (clock reads batched for sub-microsecond ops).
     var warmNs: UInt64 = 0
     var warmOps = 0
-    let warmStart = monotonicNow()
-    while warmOps < s.warmup || (s.warmup > 0 && s.ops == nil && monotonicNow() - warmStart < s.durationNs / 2) {
+    let warmStart = monotonicNow(), warmTime = min(s.durationNs / 2, 50_000_000)
+    while warmOps < s.warmup || (s.warmup > 0 && s.ops == nil && monotonicNow() - warmStart < warmTime) {
         if interruptRequested.load(ordering: .relaxed) { throw BenchError.interrupted }
         if instance.hasBackground { try instance.background() }
         let t0 = monotonicNow()
