@@ -48,7 +48,8 @@ extension Limits {
         l.socketStreamGiBs = socketStream(plan.model, peerCPUs: plan.serverCPUs, message: 1 << 20, memNode: plan.memNode)
         l.memcpyGiBs = memcpyRate(unit: 1 << 20, span: 1 << 20, memNode: plan.memNode)
         l.preadGiBs = plan.referenceFile.flatMap { preadRate(path: $0, unit: 1 << 20, fromStart: false, memNode: plan.memNode) }
-        for need in Set(plan.needs).sorted(by: { ($0.kind.rawValue, $0.unitBytes, $0.fileBytes ?? 0) < ($1.kind.rawValue, $1.unitBytes, $1.fileBytes ?? 0) }) {
+        func order(_ n: VersusLimit.Need) -> (String, Int, Int) { (n.kind.rawValue, n.unitBytes, n.fileBytes ?? 0) }
+        for need in Set(plan.needs).sorted(by: { order($0) < order($1) }) {
             let rate: Double?
             switch need.kind {
             case .socketStream:

@@ -87,7 +87,8 @@ public final class BenchRunner {
                                   cpus: placement.server)
             // One connection per msize, made before the limits: they need the msize each server granted.
             for msize in Set(plan.flatMap { $0.1.map(requestedMsize) }) where clients[msize] == nil {
-                clients[msize] = try Client(transport: try host!.connect(), options: ClientOptions(msize: msize, uname: o.uname, nUname: o.uid))
+                clients[msize] = try Client(transport: try host!.connect(),
+                                            options: ClientOptions(msize: msize, uname: o.uname, nUname: o.uid))
             }
             if o.limits { limits = measureLimits(fixtures, plan, placement, clients, allowed: allowed) }
         } catch {
