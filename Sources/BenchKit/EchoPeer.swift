@@ -32,10 +32,14 @@ final class EchoPeer {
         switch model {
         case .process:
             let mask = wanted.flatMap { try? CPUMask(cpus: $0) }
+            // Only its own end stays open in the child: a copy of another peer's parent end would keep that peer from
+            // seeing EOF when it is stopped.
+            let inherited = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [])
+                .compactMap { Int32($0) }.filter { $0 > 2 && $0 != theirs }
             fflush(nil)
             let child = fork()
             if child == 0 {
-                Glibc.close(sv[0])
+                for fd in inherited { Glibc.close(fd) }
                 _ = mask?.apply()
                 var ready: UInt8 = 1
                 if Glibc.write(theirs, &ready, 1) == 1 { serve(theirs) }

@@ -37,14 +37,19 @@ extension Limits {
     /// measured whatever the run's placement.
     static func measure(_ plan: LimitsPlan) -> Limits {
         var l = Limits()
-        let rtt = roundTrip(plan.model, peerCPUs: plan.serverCPUs)
-        l.socketRTTus = rtt?.us
+        // The run's placement, then one CPU, then two: interleaved, so that the machine's moods fall on all three alike.
+        var probes: [(client: [Int]?, peer: [Int]?)] = [(nil, plan.serverCPUs)]
         if let a = plan.clientCPUs?.first ?? plan.allowed.first {
-            l.socketRTTSameCPUus = try? Affinity.on(cpus: [a]) { roundTrip(plan.model, peerCPUs: [a])?.us }
+            probes.append(([a], [a]))
             if let b = plan.serverCPUs?.first(where: { $0 != a }) ?? plan.allowed.first(where: { $0 != a }) {
-                l.socketRTTCrossCPUus = try? Affinity.on(cpus: [a]) { roundTrip(plan.model, peerCPUs: [b])?.us }
+                probes.append(([a], [b]))
             }
         }
+        let trips = roundTrips(plan.model, probes)
+        let rtt = trips[0]
+        l.socketRTTus = rtt?.us
+        if trips.count > 1 { l.socketRTTSameCPUus = trips[1]?.us }
+        if trips.count > 2 { l.socketRTTCrossCPUus = trips[2]?.us }
         l.socketStreamGiBs = socketStream(plan.model, peerCPUs: plan.serverCPUs, message: 1 << 20, memNode: plan.memNode)
         l.memcpyGiBs = memcpyRate(unit: 1 << 20, span: 1 << 20, memNode: plan.memNode)
         l.preadGiBs = plan.referenceFile.flatMap { preadRate(path: $0, unit: 1 << 20, fromStart: false, memNode: plan.memNode) }
@@ -96,23 +101,37 @@ extension Limits {
         return Statistics.median(rates)
     }
 
-    /// One byte back and forth from the calling thread to an echo peer on `peerCPUs`: 5,000 round trips timed one by
-    /// one after 200 unmeasured; the median in µs (as an op's p50 is: a preemption in the middle moves a mean, not the
-    /// median), and the CPUs the peer ran on.
-    static func roundTrip(_ model: ServerModel, peerCPUs: [Int]?) -> (us: Double, peer: [Int])? {
-        guard let peer = EchoPeer.echo(model: model, cpus: peerCPUs) else { return nil }
-        defer { peer.stop() }
-        var byte: UInt8 = 1
-        func trip() -> Bool { Glibc.write(peer.fd, &byte, 1) == 1 && Glibc.read(peer.fd, &byte, 1) == 1 }
-        for _ in 0..<200 { guard trip() else { return nil } }
-        var ns = [UInt64](repeating: 0, count: 5000)
-        for i in ns.indices {
-            let t0 = monotonicNow()
-            guard trip() else { return nil }
-            ns[i] = monotonicNow() - t0
+    /// One byte back and forth between the calling thread (pinned to each probe's `client` CPUs for its turn, left as
+    /// it is when nil) and an echo peer on the probe's `peer` CPUs: 200 unmeasured, then 5 rounds that give every probe
+    /// 1,000 round trips in turn, each timed on its own. Per probe the median in µs (as an op's p50 is: a preemption
+    /// moves a mean, not the median) and the CPUs its peer ran on; nil for a probe whose peer failed.
+    static func roundTrips(_ model: ServerModel, _ probes: [(client: [Int]?, peer: [Int]?)]) -> [(us: Double, peer: [Int])?] {
+        let peers = probes.map { EchoPeer.echo(model: model, cpus: $0.peer) }
+        defer { for p in peers.reversed() { p?.stop() } }
+        var ns = probes.map { _ in [UInt64]() }
+        var failed = peers.map { $0 == nil }
+        for round in 0..<5 {
+            for (i, probe) in probes.enumerated() where !failed[i] {
+                let fd = peers[i]!.fd
+                var byte: UInt8 = 1
+                func trip() -> Bool { Glibc.write(fd, &byte, 1) == 1 && Glibc.read(fd, &byte, 1) == 1 }
+                let ok = try? Affinity.on(cpus: probe.client) { () -> Bool in
+                    if round == 0 { for _ in 0..<200 { guard trip() else { return false } } }
+                    for _ in 0..<1000 {
+                        let t0 = monotonicNow()
+                        guard trip() else { return false }
+                        ns[i].append(monotonicNow() - t0)
+                    }
+                    return true
+                }
+                if ok != true { failed[i] = true }
+            }
         }
-        ns.sort()
-        return (Double(ns[ns.count / 2]) / 1000, peer.cpus)
+        return probes.indices.map { i in
+            guard !failed[i] else { return nil }
+            let sorted = ns[i].sorted()
+            return (Double(sorted[sorted.count / 2]) / 1000, peers[i]!.cpus)
+        }
     }
 
     /// `message`-byte writes streamed to a sink peer on `peerCPUs` (32 to 256 MiB per pass, acknowledged at its end);
