@@ -84,10 +84,11 @@ extension Limits {
         return (b, { b.deallocate() })
     }
 
-    /// The median of 3 passes, each calling `step` (bytes moved, nil on failure) for at least `minNs`, in GiB/s.
-    private static func rate(minNs: UInt64 = 20_000_000, _ step: () -> Int?) -> Double? {
+    /// The best of 5 passes, each calling `step` (bytes moved, nil on failure) for at least `minNs`, in GiB/s: a limit,
+    /// and an interruption only ever slows a pass down.
+    private static func rate(minNs: UInt64 = 10_000_000, _ step: () -> Int?) -> Double? {
         var rates: [Double] = []
-        for _ in 0..<3 {
+        for _ in 0..<5 {
             var bytes = 0
             let t0 = monotonicNow()
             var elapsed: UInt64 = 0
@@ -98,7 +99,7 @@ extension Limits {
             } while elapsed < minNs
             rates.append(Double(bytes) / (Double(elapsed) / 1e9) / Double(1 << 30))
         }
-        return Statistics.median(rates)
+        return rates.max()
     }
 
     /// One byte back and forth between the calling thread (pinned to each probe's `client` CPUs for its turn, left as
@@ -135,7 +136,7 @@ extension Limits {
     }
 
     /// `message`-byte writes streamed to a sink peer on `peerCPUs` (32 to 256 MiB per pass, acknowledged at its end);
-    /// the median of 3 passes, GiB/s.
+    /// the best of 3 passes after an unmeasured one, GiB/s.
     static func socketStream(_ model: ServerModel, peerCPUs: [Int]?, message: Int, memNode: Int?) -> Double? {
         let total = min(256 << 20, max(32 << 20, message * 512)) / message * message
         let (out, releaseOut) = buffer(message, node: memNode)
@@ -159,7 +160,7 @@ extension Limits {
         guard pass() != nil else { return nil }  // unmeasured: both sides warm
         var rates: [Double] = []
         for _ in 0..<3 { guard let r = pass() else { return nil }; rates.append(r) }
-        return Statistics.median(rates)
+        return rates.max()
     }
 
     /// memcpy of `unit` bytes at a time out of a buffer of `span` bytes (walked in order, wrapping) into one of `unit`

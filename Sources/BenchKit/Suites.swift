@@ -112,15 +112,15 @@ public struct Suite: Sendable {
     /// The scenarios of issue 9 (stat, data paths, null RPC).
     private static let core = ["stat", "open-read-close", "seq-read", "seq-write", "null-rpc"]
 
-    /// Under a minute on a 2-core machine: every scenario, the main modes.
+    /// Under a minute on a 2-core machine: every scenario, the main modes (Exclusive writes with their write-back).
     public static let quick = Suite(
         name: "quick", scenarios: ScenarioSpec.all.map(\.name), defaults: base,
-        overrides: ["open-read-close": [.blockSize: n(4 << 10)], "seq-write": [.mode: t("shared")],
+        overrides: ["open-read-close": [.blockSize: n(4 << 10)],
                     "create-unlink": [.resolver: t("vfs2")], "mkdir-rmdir": [.resolver: t("vfs2")],
                     "rename": [.resolver: t("vfs2")], "readlink": [.resolver: t("vfs2")],
                     "readdir": [.state: t("cold", "warm")],
                     "rand-read": [.blocks: n(1), .blockSize: n(4 << 10), .multiblock: t("buffered")],
-                    "rand-write": [.mode: t("shared"), .blocks: n(1), .blockSize: n(4 << 10), .multiblock: t("buffered")]],
+                    "rand-write": [.blocks: n(1), .blockSize: n(4 << 10), .multiblock: t("buffered")]],
         repetitions: 5, warmup: 20, durationNs: 100_000_000)
 
     /// What CI gates on (every scenario Benchmarks/thresholds.json selects), under ~2 minutes.
