@@ -23,7 +23,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
-        // Syscalls Swift cannot see: SCM_RIGHTS, preadv2/pwritev2, process_vm_readv/writev, CPU affinity.
+        // Syscalls Swift cannot see: SCM_RIGHTS, preadv2/pwritev2, process_vm_readv/writev, openat2, statx, CPU affinity.
         .target(name: "CShims"),
         // The EINTR retry every module's syscalls share.
         .target(name: "Syscall", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
@@ -35,11 +35,15 @@ let package = Package(
         .target(name: "P9", dependencies: [
             "CShims", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
+        // A user-space link that delays every 9P frame (latency injection where the kernel has no netem).
+        .target(name: "LinkRelay", dependencies: [
+            "CShims", "P9", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .target(name: "LocalGofer", dependencies: [
             "P9", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "Gofer", dependencies: [
-            "P9", "SafeMem", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
+            "CShims", "P9", "SafeMem", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         // Process and host support shared by the bench and the tests: spawning, CPU placement, temporary folders.
         .target(name: "HostSupport", dependencies: ["NUMA", .product(name: "SystemPackage", package: "swift-system")]),
@@ -47,9 +51,10 @@ let package = Package(
         .target(name: "BenchReport", dependencies: ["P9"]),
         // The measuring side: scenarios, runner, limits, the builtin server, the command line.
         .target(name: "BenchKit", dependencies: [
-            "BenchReport", "CShims", "Gofer", "HostSupport", "LocalGofer", "NUMA", "P9", "SafeMem",
+            "BenchReport", "Gofer", "HostSupport", "LinkRelay", "LocalGofer", "NUMA", "P9", "SafeMem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .executableTarget(name: "bench", dependencies: ["BenchKit"]),
         .executableTarget(name: "goferd", dependencies: [
@@ -64,6 +69,9 @@ let package = Package(
         ]),
         .testTarget(name: "NUMATests", dependencies: ["NUMA"]),
         .testTarget(name: "P9Tests", dependencies: ["P9", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
+        .testTarget(name: "LinkRelayTests", dependencies: [
+            "LinkRelay", "LocalGofer", "P9", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .testTarget(name: "LocalGoferTests", dependencies: [
             "LocalGofer", "P9", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
         ]),

@@ -111,11 +111,18 @@ public struct RunOptions: Sendable {
         return ScenarioSpec.all.filter { names.contains($0.name) }
     }
 
-    /// The parameter combinations of `spec` (flags first, then the suite's defaults).
+    /// The parameter combinations of `spec` (flags first, then the suite's defaults), and its direct rows when the
+    /// resolvers asked for include `direct` and the scenario takes no resolver otherwise.
     public func combinations(of spec: ScenarioSpec) -> [ParamSet] {
+        let keys = spec.params + linkKeys  // the link applies to every scenario, and only when asked for
         var v: [ParamKey: [ParamValue]] = [:]
-        for k in spec.params { v[k] = values[k] ?? suite.values(k, for: spec.name) }
-        return ParamSet.crossProduct(spec.params, v)
+        for k in keys { v[k] = values[k] ?? suite.values(k, for: spec.name) }
+        let rows = ParamSet.crossProduct(keys, v)
+        guard let direct = spec.directParams,
+              (values[.resolver] ?? suite.values(.resolver, for: spec.name)).contains(.text("direct")) else { return rows }
+        let directKeys = direct + linkKeys
+        for k in directKeys { v[k] = k == .resolver ? [.text("direct")] : values[k] ?? suite.values(k, for: spec.name) }
+        return rows + ParamSet.crossProduct(directKeys, v)
     }
 
     /// Repetitions per combination, flag or suite.
@@ -171,10 +178,13 @@ public struct RunOptions: Sendable {
         return o
     }
 
-    /// Checks what single flags cannot: --ops with --duration, a server placement with an external server, a node and
-    /// a CPU list for the same side.
+    /// Checks what single flags cannot: --ops with --duration, --link-jitter without --link-delay, a server placement
+    /// with an external server, a node and a CPU list for the same side.
     public func validate() throws(UsageError) {
         if ops != nil && durationNs != nil { throw UsageError("--ops and --duration exclude each other; give one") }
+        if values[.linkJitter] != nil && values[.linkDelay] == nil {
+            throw UsageError("--link-jitter needs --link-delay (the delay it varies; 0 for jitter alone)")
+        }
         if serverCPUNode != nil, case .external = server {
             throw UsageError("--server-cpu-node binds only a server the bench starts (builtin, inproc, diod), not \(server)")
         }

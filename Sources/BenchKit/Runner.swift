@@ -40,7 +40,8 @@ public final class BenchRunner {
         var exportRoot: String?
         var fixtures: Fixtures?
         var host: ServerHost?
-        var clients: [Int: Client] = [:]
+        let connections = Connections(seed: o.seed)
+        var relayCost: Double?
         var trace: TraceWriter?
         var fatal: String?
         var limits = Limits.none
@@ -54,7 +55,7 @@ public final class BenchRunner {
         var exportFS: String?
         defer {
             progress.finish()
-            for c in clients.values { c.close() }
+            connections.close()
             host?.stop()
             trace?.close()
             if let exportRoot { try? FileManager.default.removeItem(atPath: exportRoot) } else { fixtures?.remove() }
@@ -85,12 +86,17 @@ public final class BenchRunner {
             if let f = fixtures { try makeFixtures(f, plan) }
             host = try ServerHost(spec: o.server, export: exportRoot, aname: o.aname, executable: serverExecutable,
                                   cpus: placement.server)
-            // One connection per msize, made before the limits: they need the msize each server granted.
-            for msize in Set(plan.flatMap { $0.1.map(requestedMsize) }) where clients[msize] == nil {
-                clients[msize] = try Client(transport: try host!.connect(),
-                                            options: ClientOptions(msize: msize, uname: o.uname, nUname: o.uid))
+            // One direct connection per msize, made before the limits: they need the msize the server grants.
+            var granted: [Int: Int] = [:]
+            for msize in Set(plan.flatMap { $0.1.map(requestedMsize) }) {
+                granted[msize] = try connections.client(msize: msize, link: nil, host: host!,
+                                                        options: ClientOptions(msize: msize, uname: o.uname, nUname: o.uid)).msize
             }
-            if o.limits { limits = measureLimits(fixtures, plan, placement, clients, allowed: allowed) }
+            if o.limits { limits = measureLimits(fixtures, plan, placement, granted, allowed: allowed) }
+            if !o.linkKeys.isEmpty {
+                relayCost = measureRelayCost(host!, aname: o.server == .diod ? exportRoot! : o.aname ?? "",
+                                             options: ClientOptions(uname: o.uname, nUname: o.uid), seed: o.seed)
+            }
         } catch {
             fatal = "\(error)"
         }
@@ -111,6 +117,7 @@ public final class BenchRunner {
             }
             table.limits = limits
             if o.limits { table.printLimits() }
+            if !o.linkKeys.isEmpty && !o.quiet { progress.around { out0(relayCostLine(relayCost)) } }
             table.header()
             outer: for (index, (spec, combos)) in plan.enumerated() {
                 progress.begin(spec.name, index: index + 1, of: plan.count, total: combos.count)
@@ -120,13 +127,10 @@ public final class BenchRunner {
                     let msize = requestedMsize(p)
                     var record = ResultRecord(scenario: spec.name, params: p, server: baseServerInfo(host), status: .ok)
                     do {
-                        let client = try clients[msize] ?? {
-                            let c = try Client(transport: try host.connect(),
-                                               options: ClientOptions(msize: msize, uname: o.uname, nUname: o.uid))
-                            clients[msize] = c
-                            return c
-                        }()
+                        let client = try connections.client(msize: msize, params: p, host: host,
+                                                            options: ClientOptions(msize: msize, uname: o.uname, nUname: o.uid))
                         record.server = serverInfo(host, client)
+                        if p[.linkDelay] != nil { record.server.relayCostUs = relayCost }
                         let env = ScenarioEnvironment(client: client, fixtures: fixtures, aname: aname, uname: o.uname, uid: o.uid,
                                                       memNode: o.memNode, seed: o.seed)
                         try runOne(spec, p, env, trace: trace, serverCPU: serverCPUSource(host), into: &record)
@@ -250,13 +254,13 @@ public final class BenchRunner {
     /// The limits of this run, measured with its placement and server model at the data sizes its ops use; pread reads
     /// the fixtures (made for it when missing; a scratch folder when the export is out of reach).
     private func measureLimits(_ fixtures: Fixtures?, _ plan: [(ScenarioSpec, [ParamSet])], _ placement: CPUPlacement,
-                               _ clients: [Int: Client], allowed: [Int]) -> Limits {
+                               _ granted: [Int: Int], allowed: [Int]) -> Limits {
         let o = options
         var needs: [VersusLimit.Need] = []
         var readSizes: [Int] = []
         for (spec, combos) in plan where spec.movesBytes {
             for p in combos {
-                needs += VersusLimit.needs(p, msize: clients[requestedMsize(p)]?.msize)
+                needs += VersusLimit.needs(p, msize: granted[requestedMsize(p)])
                 if spec.name == "seq-read" || spec.name == "rand-read" { readSizes.append(p.int(.fileSize)) }
             }
         }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShims
 import LocalGofer
 import P9
+import SystemPackage
 
 /// `bench serve` (hidden): the builtin server, run by `bench` in a child process.
 ///
@@ -27,17 +27,22 @@ public enum ServeCommand {
             writeStderr("bench serve: cannot export \(root): \(error)\n")
             return 1
         }
+        // The transport owns the control socket from here on and closes it when serving ends.
+        let transport = StreamTransport(fd: control)
         var byte: UInt8 = 0
-        var fds: [Int32] = [-1, -1, -1, -1]
-        while true {
-            var nfds: Int32 = 0
-            let n = withUnsafeMutablePointer(to: &byte) { p -> Int in
-                var v = iovec(iov_base: UnsafeMutableRawPointer(p), iov_len: 1)
-                return cshims_recvmsg_fds(control, &v, 1, &fds, 4, &nfds)
+        var fds: [Int32] = []
+        receiving: while true {
+            fds.removeAll(keepingCapacity: true)
+            let n: Int
+            do throws(Errno) {
+                n = try withUnsafeMutableBytes(of: &byte) { (b) throws(Errno) in try transport.receive(into: b, fds: &fds) }
+            } catch .interrupted {
+                continue
+            } catch {
+                break receiving
             }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            for k in 0..<Int(nfds) { server.serve(fd: fds[k]) }
+            if n == 0 { break }
+            for fd in fds { server.serve(fd: fd) }
         }
         server.stop()
         return 0

@@ -1,7 +1,8 @@
 /// `vs_limit`: an op's limit time over its p50, where the limit time adds up what the op did at the limits of the
 /// paths it took (results/README.md "vs_limit"):
 ///
-/// - every RPC at the socket round trip: `rpcs_per_op x socket_rtt_us`;
+/// - every RPC at the socket round trip: `rpcs_per_op x socket_rtt_us` (over a delayed link, each round trip plus the
+///   link's two one-way delays and their mean jitter);
 /// - for ops that move payload over 9P, its wire bytes at the socket stream rate for the op's message size and the
 ///   bytes the client copied (its page cache, the buffered multi-block path) at the memcpy rate over a buffer as large
 ///   as the file;
@@ -31,12 +32,18 @@ public enum VersusLimit {
         return min(unit, msize - 24)
     }
 
+    /// Whether a data op's bytes go through a host descriptor: `path=hostfd`, or a direct row (no `path`; the
+    /// descriptor the client opened under the donated root).
+    public static func onHostFD(_ params: ParamSet) -> Bool {
+        params[.path]?.textValue == "hostfd" || (params[.path] == nil && params[.resolver]?.textValue == "direct")
+    }
+
     /// The data limits a data op with `params` may be judged against on a connection of `msize`: pread for a host FD,
     /// the socket stream and memcpy for 9P.
     public static func needs(_ params: ParamSet, msize: Int?) -> [Need] {
         guard let unit = unit(params) else { return [] }
         let file = params[.fileSize]?.intValue
-        if params[.path]?.textValue == "hostfd" { return [Need(kind: .pread, unitBytes: unit, fileBytes: file)] }
+        if onHostFD(params) { return [Need(kind: .pread, unitBytes: unit, fileBytes: file)] }
         return [Need(kind: .socketStream, unitBytes: message(unit: unit, msize: msize), fileBytes: nil),
                 Need(kind: .memcpy, unitBytes: unit, fileBytes: file)]
     }
@@ -56,12 +63,13 @@ public enum VersusLimit {
         let rpcs = r.rpcsPerOp ?? 0
         if rpcs > 0 {
             guard let rtt = limits.socketRTTus, rtt > 0 else { return nil }
-            limitNs += rpcs * rtt * 1000
+            let link = Double(r.params[.linkDelay]?.intValue ?? 0) + Double(r.params[.linkJitter]?.intValue ?? 0) / 2
+            limitNs += rpcs * (rtt + 2 * link) * 1000
             basis.append("rtt")
         }
         if r.throughput?.mibPerS != nil, let unit = unit(r.params) {
             let file = r.params[.fileSize]?.intValue
-            if r.params[.path]?.textValue == "hostfd" {
+            if onHostFD(r.params) {
                 let bytes = Double(r.bytes) / Double(r.ops)
                 if bytes > 0, !add("pread", bytes: bytes, gibS: limits.data(.pread, unit: unit, fileBytes: file)) { return nil }
             } else {
