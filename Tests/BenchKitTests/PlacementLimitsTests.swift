@@ -216,6 +216,15 @@ final class PlacementLimitsTests: XCTestCase {
         XCTAssertNil(VersusLimit.compute(record("seq-read", [(.path, .text("9p"))] + small, rpcs: 1, p50: 50_000, wire: 4200, bytes: 4096),
                                          limits))
         XCTAssertNil(VersusLimit.compute(record("null-rpc", [(.threads, .int(1))], rpcs: 1, p50: 50_000), Limits.none))
+        // A direct row has no path: its bytes go through the descriptor the client opened, judged against pread.
+        let direct = VersusLimit.compute(record("seq-read", [(.resolver, .text("direct"))] + data, rpcs: 0, p50: 61035, bytes: 65536),
+                                         limits)
+        XCTAssertEqual(direct?.basis, "pread")
+        XCTAssertEqual(direct?.value ?? 0, 61035.15625 / 61035, accuracy: 1e-12)
+        // Over a link of 100 us each way with up to 20 us jitter, a round trip is the wire's plus 2 x 110 us.
+        let delayed = VersusLimit.compute(record("null-rpc", [(.threads, .int(1)), (.linkDelay, .int(100)), (.linkJitter, .int(20))],
+                                                 rpcs: 1, p50: 260_000), limits)
+        XCTAssertEqual(delayed?.value ?? 0, 1, accuracy: 1e-12)
     }
 
     func testExclusiveAndWritethroughWritesCountTheirWriteBackExactly() throws {
