@@ -76,7 +76,7 @@ let package = Package(
             "LocalGofer", "P9", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .testTarget(name: "GoferTests", dependencies: ["Gofer", "LocalGofer", "P9", "SafeMem", "TestSupport"]),
-        .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "BenchReport", "NUMA", "TestSupport"],
+        .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "BenchReport", "HostSupport", "NUMA", "TestSupport"],
                     exclude: ["Golden"]),  // reports written by an earlier bench, read by path
     ],
     swiftLanguageModes: [.v6]

@@ -4,7 +4,6 @@ import Glibc
 import BenchReport
 import Foundation
 import HostSupport
-import NUMA
 import P9
 
 /// What a finished `bench run` produced.
@@ -25,6 +24,8 @@ public final class BenchRunner {
     public var serverExecutable = ServerHost.selfExecutable
     /// Test hook: kills the server after this many results were recorded (a server dying mid-run).
     public var killServerAfterResults: Int?
+    /// Test hook: sees the running server (its process, its threads' placement) once every result was recorded.
+    public var inspectServer: ((ServerHost) -> Void)?
     /// Receives each line of the readable table (nothing with `--quiet`).
     public var print: (String) -> Void = { Swift.print($0); fflush(nil) }
 
@@ -48,25 +49,30 @@ public final class BenchRunner {
         let out0 = print
         var table = ResultTable(print: o.quiet ? { _ in } : { line in progress.around { out0(line) } },
                                 paramsWidth: o.scenarioList.flatMap { o.combinations(of: $0) }.map(\.description.count).max() ?? 20)
-        // The client threads (this one and the workers it starts) run on --cpu-node; restored afterwards.
-        let savedAffinity = Affinity.current()
+        // The client threads (this one and the workers it starts) run on the client CPUs; restored afterwards.
+        let allowed = Affinity.current()
+        var placement = CPUPlacement(client: nil, server: nil, pinning: "none")
+        var exportFS: String?
         defer {
             progress.finish()
             connections.close()
             host?.stop()
             trace?.close()
             if let exportRoot { try? FileManager.default.removeItem(atPath: exportRoot) } else { fixtures?.remove() }
-            if o.cpuNode != nil { Affinity.bind(to: savedAffinity) }
+            if placement.client != nil { Affinity.bind(to: allowed) }
         }
         let specs = o.scenarioList
         let plan = specs.map { ($0, o.combinations(of: $0)) }
         do {
-            if let node = o.cpuNode { try NUMA.runCurrentThread(onNode: node) }
+            placement = try CPUPlacement.resolve(o, allowed: allowed)
+            if let cpus = placement.client, !Affinity.bind(to: cpus) { throw AffinityError(cpus: cpus) }
             if let t = o.trace { trace = try TraceWriter(path: t) }
             // The export and its fixtures.
             switch o.server {
             case .builtin, .inproc, .diod:
-                let root = try temporaryDirectory(prefix: "bench-export")
+                let parent = exportParent()
+                exportFS = parent.fsType
+                let root = try temporaryDirectory(prefix: "bench-export", in: parent.path)
                 exportRoot = root
                 fixtures = try Fixtures(local: root, prefix: "", seed: o.seed)
             case .external:
@@ -74,13 +80,23 @@ public final class BenchRunner {
                 if let a = o.aname, a.hasPrefix("/"), FileManager.default.fileExists(atPath: a, isDirectory: &isDir), isDir.boolValue {
                     let name = "bench-fixtures-\(getpid())"
                     fixtures = try Fixtures(local: a + "/" + name, prefix: "/" + name, seed: o.seed)
+                    exportFS = fileSystemType(of: a)
                 }
             }
             if let f = fixtures { try makeFixtures(f, plan) }
             host = try ServerHost(spec: o.server, export: exportRoot, aname: o.aname, executable: serverExecutable,
-                                  cpuNode: o.serverCPUNode)
-            if o.limits { limits = measureLimits(fixtures, plan) }
-            if !o.linkKeys.isEmpty { relayCost = measureRelayCost(host!, aname: o.server == .diod ? exportRoot! : o.aname ?? "", options: ClientOptions(uname: o.uname, nUname: o.uid), seed: o.seed) }
+                                  cpus: placement.server)
+            // One direct connection per msize, made before the limits: they need the msize the server grants.
+            var granted: [Int: Int] = [:]
+            for msize in Set(plan.flatMap { $0.1.map(requestedMsize) }) {
+                granted[msize] = try connections.client(msize: msize, link: nil, host: host!,
+                                                        options: ClientOptions(msize: msize, uname: o.uname, nUname: o.uid)).msize
+            }
+            if o.limits { limits = measureLimits(fixtures, plan, placement, granted, allowed: allowed) }
+            if !o.linkKeys.isEmpty {
+                relayCost = measureRelayCost(host!, aname: o.server == .diod ? exportRoot! : o.aname ?? "",
+                                             options: ClientOptions(uname: o.uname, nUname: o.uid), seed: o.seed)
+            }
         } catch {
             fatal = "\(error)"
         }
@@ -108,7 +124,7 @@ public final class BenchRunner {
                 defer { progress.end() }
                 for p in combos {
                     if interruptRequested.load(ordering: .relaxed) { break outer }
-                    let msize = p[.msize]?.intValue ?? o.values[.msize]?.first?.intValue ?? Suite.defaultMsize
+                    let msize = requestedMsize(p)
                     var record = ResultRecord(scenario: spec.name, params: p, server: baseServerInfo(host), status: .ok)
                     do {
                         let client = try connections.client(msize: msize, params: p, host: host,
@@ -117,7 +133,8 @@ public final class BenchRunner {
                         if p[.linkDelay] != nil { record.server.relayCostUs = relayCost }
                         let env = ScenarioEnvironment(client: client, fixtures: fixtures, aname: aname, uname: o.uname, uid: o.uid,
                                                       memNode: o.memNode, seed: o.seed)
-                        try runOne(spec, p, env, trace: trace, into: &record)
+                        try runOne(spec, p, env, trace: trace, serverCPU: serverCPUSource(host), into: &record)
+                        record.judge(against: limits)
                     } catch let BenchError.skip(reason) {
                         record.status = .skipped
                         record.error = reason
@@ -132,10 +149,11 @@ public final class BenchRunner {
                 }
             }
         }
+        if let host, let inspectServer { inspectServer(host) }
         let interrupted = interruptRequested.load(ordering: .relaxed)
         progress.finish()
-        let report = Report(context: RunContext.collect(argv: o.argv, seed: o.seed, cpuNode: o.cpuNode, memNode: o.memNode,
-                                                        serverCPUNode: o.serverCPUNode, limits: limits),
+        let report = Report(context: RunContext.collect(argv: o.argv, seed: o.seed, placement: placement.context(o), limits: limits,
+                                                        exportFS: exportFS),
                             results: results)
         var paths: [String] = []
         var code: Int32 = results.contains { $0.status == .failed } ? 3 : 0
@@ -155,13 +173,13 @@ public final class BenchRunner {
     }
 
     private func runOne(_ spec: ScenarioSpec, _ p: ParamSet, _ env: ScenarioEnvironment, trace: TraceWriter?,
-                        into record: inout ResultRecord) throws {
+                        serverCPU: ServerCPUSource, into record: inout ResultRecord) throws {
         let instance = try makeScenario(spec, p, env)
         defer { instance.close() }
         var m = Measurement()
         let settings = MeasureSettings(repetitions: options.effectiveRepetitions, warmup: options.effectiveWarmup,
                                        durationNs: options.durationNs ?? options.suite.durationNs, ops: options.ops,
-                                       trace: trace, label: spec.name + " " + p.description, cpuNode: options.cpuNode)
+                                       trace: trace, label: spec.name + " " + p.description, serverCPU: serverCPU)
         do {
             try measure(instance, client: env.client, copies: env.copies, settings: settings, partial: &m)
             record.record(m, movesBytes: spec.movesBytes)
@@ -219,22 +237,52 @@ public final class BenchRunner {
         if sync { try f.makeSyncFile() }
     }
 
-    /// The limits of this run: pread reads the largest read fixture (or an 8 MiB file made for it).
-    private func measureLimits(_ fixtures: Fixtures?, _ plan: [(ScenarioSpec, [ParamSet])]) -> Limits {
-        let o = options
-        let sizes = plan.filter { $0.0.name == "seq-read" || $0.0.name == "rand-read" }.flatMap { $0.1.map { $0.int(.fileSize) } }
-        var file: String?
-        var made: String?
-        if let fixtures {
-            let size = sizes.max() ?? 8 << 20
-            if (try? fixtures.makeReadFile(size: size)) != nil { file = fixtures.localReadPath(size: size) }
-        } else if let dir = try? temporaryDirectory(prefix: "bench-limits"),
-                  (try? Fixtures(local: dir, prefix: "", seed: o.seed).makeReadFile(size: 8 << 20)) != nil {
-            made = dir
-            file = dir + "/data/read-\(8 << 20)"
+    /// The msize `p` asks for (the flag's or the bench default when the scenario has no msize parameter).
+    private func requestedMsize(_ p: ParamSet) -> Int {
+        p[.msize]?.intValue ?? options.values[.msize]?.first?.intValue ?? Suite.defaultMsize
+    }
+
+    /// Where the server's CPU time is read: its process, or this one for inproc.
+    private func serverCPUSource(_ host: ServerHost) -> ServerCPUSource {
+        switch options.server {
+        case .inproc: return .inproc
+        case .external: return .none
+        case .builtin, .diod: return host.processID.map { .process($0) } ?? .none
         }
-        defer { if let made { try? FileManager.default.removeItem(atPath: made) } }
-        return Limits.measure(cpuNode: o.cpuNode, memNode: o.memNode, serverCPUNode: o.serverCPUNode, preadFile: file)
+    }
+
+    /// The limits of this run, measured with its placement and server model at the data sizes its ops use; pread reads
+    /// the fixtures (made for it when missing; a scratch folder when the export is out of reach).
+    private func measureLimits(_ fixtures: Fixtures?, _ plan: [(ScenarioSpec, [ParamSet])], _ placement: CPUPlacement,
+                               _ granted: [Int: Int], allowed: [Int]) -> Limits {
+        let o = options
+        var needs: [VersusLimit.Need] = []
+        var readSizes: [Int] = []
+        for (spec, combos) in plan where spec.movesBytes {
+            for p in combos {
+                needs += VersusLimit.needs(p, msize: granted[requestedMsize(p)])
+                if spec.name == "seq-read" || spec.name == "rand-read" { readSizes.append(p.int(.fileSize)) }
+            }
+        }
+        var scratch: String?
+        let files = fixtures ?? (try? temporaryDirectory(prefix: "bench-limits", in: exportParent().path)).flatMap { dir in
+            scratch = dir
+            return try? Fixtures(local: dir, prefix: "", seed: o.seed)
+        }
+        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        let reference = readSizes.max() ?? 8 << 20
+        let plan = LimitsPlan(
+            model: o.server == .inproc ? .thread : .process, clientCPUs: placement.client, serverCPUs: placement.server,
+            allowed: allowed, memNode: o.memNode,
+            nodes: Placement(cpuNode: o.cpuNode, memNode: o.memNode, serverCPUNode: o.serverCPUNode), needs: needs,
+            referenceFile: files.flatMap { f in (try? f.makeReadFile(size: reference)).map { f.localReadPath(size: reference) } },
+            preadFile: { fileBytes, unit in
+                guard let files else { return nil }
+                // open-read-close reads one unit at the start of the small file.
+                guard let size = fileBytes else { return (try? files.makeSmallFile(size: unit)).map { files.localSmallPath } }
+                return (try? files.makeReadFile(size: size)).map { files.localReadPath(size: size) }
+            })
+        return Limits.measure(plan)
     }
 
     private func defaultOutputDirectory() -> String {
