@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "CShimsNative.h"
+
 /// Most descriptors one message may carry; surplus received descriptors are closed.
 #define CSHIMS_MAX_FDS 4
 
