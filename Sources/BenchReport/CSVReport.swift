@@ -30,6 +30,7 @@ public enum CSVReport {
         "throughput.ops_per_s.median", "throughput.ops_per_s.min", "throughput.ops_per_s.max",
         "throughput.mib_per_s.median", "throughput.mib_per_s.min", "throughput.mib_per_s.max",
         "latency_ns.p50", "latency_ns.p90", "latency_ns.p99", "latency_ns.p999", "latency_ns.max", "cpu.user_s", "cpu.sys_s",
+        "vs_native",
     ]
 
     /// The text of `column` for `r`: integers as they are, other numbers as Swift prints doubles ("7.0"), null empty.

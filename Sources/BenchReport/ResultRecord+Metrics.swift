@@ -13,6 +13,7 @@ extension ResultRecord {
             case "rpcs_background": return rpcsBackground
             case "wire_bytes_per_op": return wireBytesPerOp
             case "bytes_copied_per_op": return bytesCopiedPerOp
+            case "vs_native": return vsNative
             default: return nil
             }
         case 2:

@@ -37,6 +37,8 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     public var latency: Latency?
     /// getrusage user and system time over the measured repetitions.
     public var cpu: CPUTimes?
+    /// Its p50 over the p50 of the native result of the same scenario and params in the run (nil: none ran).
+    public var vsNative: Double?
     /// Hyperfine-style notes on the repetitions (outliers, a cold first repetition).
     public var warnings: [String] = []
 
@@ -54,6 +56,7 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         case rpcsPerOp = "rpcs_per_op", rpcsBackground = "rpcs_background", rpcsByType = "rpcs_by_type"
         case wireBytesPerOp = "wire_bytes_per_op", bytesCopiedPerOp = "bytes_copied_per_op", throughput
         case latency = "latency_ns", cpu, warnings
+        case vsNative = "vs_native"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -76,6 +79,7 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         latency = try c.decodeIfPresent(Latency.self, forKey: .latency)
         cpu = try c.decodeIfPresent(CPUTimes.self, forKey: .cpu)
         warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
+        vsNative = try c.decodeIfPresent(Double.self, forKey: .vsNative)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -97,5 +101,6 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         try c.encodeOrNull(latency, forKey: .latency)
         try c.encodeOrNull(cpu, forKey: .cpu)
         try c.encode(warnings, forKey: .warnings)
+        try c.encodeNumber(vsNative, forKey: .vsNative)
     }
 }
