@@ -89,8 +89,9 @@ private func cpuTimes() -> (user: Double, sys: Double) {
     return (Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6, Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6)
 }
 
-/// Runs warm-up and repetitions of `instance`; on an error, `partial` keeps what was measured before it.
-func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCopies, settings s: MeasureSettings,
+/// Runs warm-up and repetitions of `instance`, counting the RPCs of `stats` (the measured connection's; a fresh one that
+/// never counts anything for the native floor); on an error, `partial` keeps what was measured before it.
+func measure(_ instance: any ScenarioInstance, stats: RPCStats, copies: PayloadCopies, settings s: MeasureSettings,
              partial: inout Measurement) throws {
     // Warm-up: unmeasured ops; their mean picks the batch size (clock reads batched for sub-microsecond ops).
     var warmNs: UInt64 = 0
@@ -114,9 +115,9 @@ func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCo
         partial.cpuSys = cpu1.sys - cpu0.sys
     }
     for rep in 0..<s.repetitions {
-        if s.trace != nil { client.stats.startTrace() }
+        if s.trace != nil { stats.startTrace() }
         var windows: [(UInt64, UInt64, Int)] = []
-        let before = client.stats.snapshot()
+        let before = stats.snapshot()
         let copiesBefore = copies.value
         var backgroundCopies = 0
         var background = RPCTally()
@@ -135,10 +136,10 @@ func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCo
                 if let target = s.ops, ops >= target { break }
                 if s.ops == nil && monotonicNow() - start >= s.durationNs && ops > 0 { break }
                 if instance.hasBackground {
-                    let b0 = client.stats.snapshot()
+                    let b0 = stats.snapshot()
                     let c0 = copies.value
                     try instance.background()
-                    background.add(client.stats.snapshot() - b0)
+                    background.add(stats.snapshot() - b0)
                     backgroundCopies += copies.value - c0
                 }
                 let n = s.ops.map { min(batch, $0 - ops) } ?? batch
@@ -152,7 +153,7 @@ func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCo
             }
         }
         var inOp = RPCTally()
-        inOp.add(client.stats.snapshot() - before)
+        inOp.add(stats.snapshot() - before)
         inOp.subtract(background)
         partial.inOp.add(inOp)
         partial.background.add(background)
@@ -163,7 +164,7 @@ func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCo
         let seconds = Double(max(busyNs, 1)) / 1e9
         partial.opsPerS.append(Double(ops) / seconds)
         partial.mibPerS.append(Double(bytes) / seconds / 1_048_576)
-        if let trace = s.trace { trace.write(label: s.label, repetition: rep, entries: client.stats.stopTrace(), windows: windows) }
+        if let trace = s.trace { trace.write(label: s.label, repetition: rep, entries: stats.stopTrace(), windows: windows) }
     }
 }
 

@@ -21,13 +21,16 @@ public enum ServerSpec: Equatable, Sendable, CustomStringConvertible {
     case diod
     /// A server someone else runs.
     case external(Address)
+    /// No server: each op as plain syscalls on a local scratch folder (the floor every 9P design pays on top of).
+    case native
 
-    /// Parses builtin|inproc|diod|unix:PATH|tcp:HOST:PORT.
+    /// Parses builtin|inproc|diod|native|unix:PATH|tcp:HOST:PORT.
     public init?(_ text: String) {
         switch text {
         case "builtin": self = .builtin
         case "inproc": self = .inproc
         case "diod": self = .diod
+        case "native": self = .native
         default:
             guard text.hasPrefix("unix:") || text.hasPrefix("tcp:"), let a = Address(text) else { return nil }
             self = .external(a)
@@ -41,8 +44,20 @@ public enum ServerSpec: Equatable, Sendable, CustomStringConvertible {
         case .inproc: return "inproc"
         case .diod: return "diod"
         case .external: return "external"
+        case .native: return "native"
         }
     }
+
+    /// Whether the bench starts this server itself (and can place its threads).
+    public var isStartedByBench: Bool {
+        switch self {
+        case .builtin, .inproc, .diod: return true
+        case .external, .native: return false
+        }
+    }
+
+    /// What `--server` accepts, for error messages and help.
+    public static let accepted = "builtin|inproc|diod|native|unix:PATH|tcp:HOST:PORT"
 
     public var description: String {
         if case let .external(a) = self { return a.description }
@@ -66,8 +81,13 @@ public struct RunOptions: Sendable {
     public var durationNs: UInt64?
     /// Ops per repetition.
     public var ops: Int?
-    /// The server to measure.
-    public var server: ServerSpec = .builtin
+    /// The servers to measure, in the order given (`--server builtin,native`); one report compares them.
+    public var servers: [ServerSpec] = [.builtin]
+    /// The first server to measure; setting it measures that one only.
+    public var server: ServerSpec {
+        get { servers[0] }
+        set { servers = [newValue] }
+    }
     /// The aname to attach (an external server).
     public var aname: String?
     /// The user name to attach as.
@@ -77,7 +97,7 @@ public struct RunOptions: Sendable {
     /// The folder for the report files (nil: results/<UTC stamp>).
     public var out: String?
     /// The report files to write.
-    public var formats: [ReportFormat] = ReportFormat.allCases
+    public var formats: [ReportFormat] = ReportFormat.defaults
     /// Print neither the table nor progress.
     public var quiet = false
     /// Seed of fixture contents and random offsets.
@@ -167,8 +187,8 @@ public struct RunOptions: Sendable {
     /// Checks what single flags cannot: --ops with --duration, --server-cpu-node with an external server.
     public func validate() throws(UsageError) {
         if ops != nil && durationNs != nil { throw UsageError("--ops and --duration exclude each other; give one") }
-        if serverCPUNode != nil, case .external = server {
-            throw UsageError("--server-cpu-node binds only a server the bench starts (builtin, inproc, diod), not \(server)")
+        if serverCPUNode != nil, let other = servers.first(where: { !$0.isStartedByBench && $0 != .native }) {
+            throw UsageError("--server-cpu-node binds only a server the bench starts (builtin, inproc, diod), not \(other)")
         }
     }
 
@@ -218,11 +238,14 @@ public struct RunOptions: Sendable {
             }
             durationNs = ns
         case "--server":
-            let t = try text()
-            guard let s = ServerSpec(t) else {
-                throw UsageError("--server: \"\(t)\" is not accepted; expected builtin|inproc|diod|unix:PATH|tcp:HOST:PORT")
+            var parsed: [ServerSpec] = []
+            for item in list(try text()) {
+                guard let s = ServerSpec(item) else {
+                    throw UsageError("--server: \"\(item)\" is not accepted; expected \(ServerSpec.accepted), comma-separated")
+                }
+                if !parsed.contains(s) { parsed.append(s) }
             }
-            server = s
+            servers = parsed
         case "--aname": aname = try text()
         case "--uname":
             let u = try text()
@@ -237,7 +260,7 @@ public struct RunOptions: Sendable {
             var f: [ReportFormat] = []
             for item in list(try text()) {
                 guard let r = ReportFormat(rawValue: item) else {
-                    throw UsageError("--format: \"\(item)\" is not accepted; expected json,csv,svg")
+                    throw UsageError("--format: \"\(item)\" is not accepted; expected \(ReportFormat.allCases.map(\.rawValue).joined(separator: ","))")
                 }
                 if !f.contains(r) { f.append(r) }
             }

@@ -61,7 +61,7 @@ final class FlagParsingTests: XCTestCase {
         XCTAssertTrue(size?.contains("--block-size") == true && size?.contains("K/M/G") == true, size ?? "")
         XCTAssertTrue(message(["--depth", "0"])?.contains("--depth") == true)
         XCTAssertTrue(message(["--duration", "fast"])?.contains("ns|us|ms|s") == true)
-        XCTAssertTrue(message(["--server", "ftp:x"])?.contains("builtin|inproc|diod|unix:PATH|tcp:HOST:PORT") == true)
+        XCTAssertTrue(message(["--server", "ftp:x"])?.contains("builtin|inproc|diod|native|unix:PATH|tcp:HOST:PORT") == true)
         XCTAssertTrue(message(["--suite", "huge"])?.contains("quick|ci|full") == true)
         XCTAssertTrue(message(["--scenario", "nope"])?.contains("stat") == true)
         XCTAssertTrue(message(["--format", "xml"])?.contains("json,csv,svg") == true)

@@ -1,0 +1,218 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BenchReport
+import Foundation
+import P9
+import Synchronization
+import SystemPackage
+
+/// One server of a run and everything the bench made for it: the server it started (if any), the fixtures' own
+/// connection and scratch folder, the measured connections (one per msize), and the temporary folder it made.
+///
+/// Every server kind gets its fixtures the same way: a scratch folder `/bench-<pid>-<hex>` made through 9P on a second,
+/// uncached connection (the native floor: with syscalls in a local temporary folder). The bench writes nothing outside
+/// that folder and removes it at the end, after a failure or an interrupt too; `--aname` is only the 9P aname.
+/// Used by the runner's thread only.
+final class ServerSession {
+    /// Which server.
+    let spec: ServerSpec
+    /// The server the bench started or located (nil for native).
+    private(set) var host: ServerHost?
+    /// The aname both connections attach (diod's: the export path).
+    let aname: String
+    /// The address or kind, as messages name the server.
+    private(set) var name: String
+    /// The scratch folder and its files (nil until `prepare` made them).
+    private(set) var fixtures: Fixtures?
+    /// Why the fixtures could not be made: every result of this server then fails with it.
+    private(set) var setupError: String?
+    private let options: RunOptions
+    /// A folder the bench made: the export of a server it starts, or the native floor's folder; removed at the end.
+    private var ownFolder: String?
+    private var store: (any FixtureStore)?
+    private var clients: [Int: Client] = [:]
+    private var nativeRoot: Int32 = -1
+    /// RPCs of the fixtures' connection by message name, read when it closes (nil for native).
+    private(set) var fixtureRPCs: [String: Int]?
+
+    /// How long an external server gets to answer connect, Tversion and Tattach.
+    static let reachDeadline = 1.5
+
+    /// Starts (or locates) the server of `spec` and reaches it (connect, version, attach) on the fixtures' connection;
+    /// throws `BenchError.unreachable` naming the address and the cause, or the server's start error.
+    init(spec: ServerSpec, options: RunOptions, executable: String) throws {
+        self.spec = spec
+        self.options = options
+        name = spec.description
+        let folder = spec.isStartedByBench || spec == .native
+            ? try temporaryDirectory(prefix: spec == .native ? "bench-native" : "bench-export") : nil
+        ownFolder = folder
+        switch spec {
+        case .diod: aname = folder!  // diod's aname is the exported path
+        case .external: aname = options.aname ?? ""
+        case .builtin, .inproc, .native: aname = ""
+        }
+        do {
+            if spec == .native {
+                nativeRoot = open(folder!, openPathOnly | O_DIRECTORY | O_CLOEXEC)
+                guard nativeRoot >= 0 else { throw BenchError.fixture("open \(folder!): \(String(cString: strerror(errno)))") }
+                store = LocalFixtureStore(root: folder!)
+                return
+            }
+            let host = try ServerHost(spec: spec, export: folder, aname: options.aname, executable: executable,
+                                      cpuNode: options.serverCPUNode)
+            self.host = host
+            name = host.address ?? name
+            store = try Self.reach(host, name: name, aname: aname, options: options,
+                                   deadline: spec.isStartedByBench ? nil : Self.reachDeadline)
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    /// connect + Tversion + Tattach on a new connection, within `deadline` seconds when given.
+    private static func reach(_ host: ServerHost, name: String, aname: String, options: RunOptions,
+                              deadline: Double?) throws -> NinePFixtureStore {
+        let attempt = { @Sendable () throws -> NinePFixtureStore in
+            let transport: StreamTransport
+            do { transport = try host.connect() } catch let e as Errno { throw BenchError.unreachable(name, "connect: \(e)") } catch {
+                throw BenchError.unreachable(name, "connect: \(error)")
+            }
+            let client: Client
+            do { client = try Client(transport: transport, options: ClientOptions(msize: Suite.defaultMsize, uname: options.uname,
+                                                                                   nUname: options.uid)) } catch {
+                throw BenchError.unreachable(name, "version: \(error)")
+            }
+            do { return try NinePFixtureStore(client: client, aname: aname, uname: options.uname, uid: options.uid) } catch {
+                throw BenchError.unreachable(name, "attach \"\(aname)\": \(error)")
+            }
+        }
+        guard let deadline else { return try attempt() }
+        // On a thread of its own, so that a server that accepts and never answers cannot hold the run.
+        let outcome = Mutex<(result: Result<NinePFixtureStore, any Error>?, abandoned: Bool)>((nil, false))
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            let r = Result { try attempt() }
+            let keep = outcome.withLock { o -> Bool in
+                if o.abandoned { return false }
+                o.result = r
+                return true
+            }
+            if !keep, case let .success(store) = r { store.close() }
+            done.signal()
+        }.start()
+        _ = done.wait(timeout: .now() + deadline)
+        let result = outcome.withLock { o -> Result<NinePFixtureStore, any Error>? in
+            if o.result == nil { o.abandoned = true }
+            return o.result
+        }
+        guard let result else {
+            throw BenchError.unreachable(name, "no answer to connect, Tversion and Tattach within \(Units.fixed(deadline, 1)) s")
+        }
+        return try result.get()
+    }
+
+    /// Makes the scratch folder and the fixtures `plan` needs; a failure is kept in `setupError`.
+    func prepare(_ plan: [(ScenarioSpec, [ParamSet])]) {
+        guard let store else { return }
+        do {
+            let f = try Fixtures.makeScratch(in: store, localRoot: ownFolder, seed: options.seed)
+            fixtures = f
+            try Self.makeFixtures(f, plan)
+        } catch {
+            setupError = "\(error)"
+        }
+    }
+
+    /// The measured connection of `msize` (made on first use).
+    func client(msize: Int) throws -> Client {
+        if let c = clients[msize] { return c }
+        guard let host else { throw BenchError.server("native results have no connection") }
+        let c = try Client(transport: try host.connect(), options: ClientOptions(msize: msize, uname: options.uname, nUname: options.uid))
+        clients[msize] = c
+        return c
+    }
+
+    /// The native floor's environment (nil for a 9P server or before `prepare`).
+    var nativeEnvironment: NativeEnvironment? {
+        guard spec == .native, let fixtures else { return nil }
+        return NativeEnvironment(root: nativeRoot, fixtures: fixtures, memNode: options.memNode, seed: options.seed)
+    }
+
+    /// The report's `server` before a connection answered.
+    var baseInfo: ServerInfo {
+        switch spec {
+        case .native: return ServerInfo(kind: "native", transport: "none")
+        case .builtin, .inproc: return ServerInfo(kind: spec.kind, transport: "socketpair")
+        case .diod: return ServerInfo(kind: "diod", address: host?.address, transport: "unix")
+        case let .external(a): return ServerInfo(kind: "external", address: a.description, transport: a.transportName)
+        }
+    }
+
+    /// The report's `server` as `client` negotiated it.
+    func info(_ client: Client) -> ServerInfo {
+        var i = baseInfo
+        i.version = client.versionString
+        i.extensions = client.extensions.map(\.description)
+        i.msize = client.msize
+        return i
+    }
+
+    /// Removes the scratch folder (through 9P: what the bench made, nothing else), closes the connections, stops a
+    /// server the bench started and removes the folder it made; returns what could not be cleaned up.
+    @discardableResult
+    func close() -> [String] {
+        var problems: [String] = []
+        for c in clients.values { c.close() }
+        clients = [:]
+        if let f = fixtures {
+            do { try f.remove() } catch where ownFolder == nil {
+                problems.append("could not remove the scratch folder \(f.prefix) from \(name): \(error)")
+            } catch {
+                // the folder holding it goes below
+            }
+            fixtures = nil
+        }
+        if let nine = store as? NinePFixtureStore {
+            fixtureRPCs = Dictionary(uniqueKeysWithValues: nine.client.stats.snapshot().byType.filter { $0.value > 0 }
+                .map { ($0.key.description, $0.value) })
+        }
+        store?.close()
+        store = nil
+        if nativeRoot >= 0 { Glibc.close(nativeRoot); nativeRoot = -1 }
+        host?.stop()
+        if let dir = ownFolder { try? FileManager.default.removeItem(atPath: dir) }
+        ownFolder = nil
+        return problems
+    }
+
+    /// Makes every fixture the scenarios of `plan` use.
+    private static func makeFixtures(_ f: Fixtures, _ plan: [(ScenarioSpec, [ParamSet])]) throws {
+        var depths = Set<Int>(), reads = Set<Int>(), writes = Set<Int>(), directories = Set<Int>()
+        var small = 0
+        var link = false, sync = false
+        for (spec, combos) in plan {
+            for p in combos {
+                switch spec.name {
+                case "stat": depths.insert(p.int(.depth))
+                case "open-read-close": small = max(small, p.int(.blockSize))
+                case "seq-read", "rand-read": reads.insert(p.int(.fileSize))
+                case "seq-write", "rand-write": writes.insert(p.int(.fileSize))
+                case "readdir": directories.insert(p.int(.entries))
+                case "readlink": link = true; small = max(small, 1)
+                case "fsync": sync = true
+                default: break
+                }
+            }
+        }
+        for d in depths.sorted() { try f.makeStatChain(depth: d) }
+        for s in reads.sorted() { try f.makeReadFile(size: s) }
+        for s in writes.sorted() { try f.makeWriteFile(size: s) }
+        for n in directories.sorted() { try f.makeDirectory(entries: n) }
+        if small > 0 { try f.makeSmallFile(size: small) }
+        if link { try f.makeSymlink() }
+        if sync { try f.makeSyncFile() }
+    }
+}
