@@ -35,6 +35,10 @@ let package = Package(
         .target(name: "P9", dependencies: [
             "CShims", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
+        // A user-space link that delays every 9P frame (latency injection where the kernel has no netem).
+        .target(name: "LinkRelay", dependencies: [
+            "CShims", "P9", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .target(name: "LocalGofer", dependencies: [
             "P9", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
@@ -47,7 +51,7 @@ let package = Package(
         .target(name: "BenchReport", dependencies: ["P9"]),
         // The measuring side: scenarios, runner, limits, the builtin server, the command line.
         .target(name: "BenchKit", dependencies: [
-            "BenchReport", "CShims", "Gofer", "HostSupport", "LocalGofer", "NUMA", "P9", "SafeMem",
+            "BenchReport", "CShims", "Gofer", "HostSupport", "LinkRelay", "LocalGofer", "NUMA", "P9", "SafeMem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "SystemPackage", package: "swift-system"),
@@ -65,6 +69,9 @@ let package = Package(
         ]),
         .testTarget(name: "NUMATests", dependencies: ["NUMA"]),
         .testTarget(name: "P9Tests", dependencies: ["P9", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
+        .testTarget(name: "LinkRelayTests", dependencies: [
+            "LinkRelay", "LocalGofer", "P9", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .testTarget(name: "LocalGoferTests", dependencies: [
             "LocalGofer", "P9", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
         ]),

@@ -71,6 +71,10 @@ struct RunCommand: ExecutableCommand {
     var msize: String?
     @Option(help: "Files in the folder readdir lists (default 10000).")
     var entries: String?
+    @Option(name: .customLong("link-delay"), help: "One-way link delays through a user-space relay (every scenario), e.g. 0,50us,200us,1ms.")
+    var linkDelay: String?
+    @Option(name: .customLong("link-jitter"), help: "Extra one-way delay up to this much per frame, uniform, never reordering (with --link-delay).")
+    var linkJitter: String?
     @Option(help: "Measured repetitions per combination (throughput samples).")
     var repetitions: String?
     @Option(help: "Unmeasured ops before the first repetition.")
@@ -112,6 +116,7 @@ struct RunCommand: ExecutableCommand {
             ("--suite", suite), ("--scenario", scenario), ("--mode", mode), ("--resolver", resolver), ("--path", path),
             ("--blocks", blocks), ("--block-size", blockSize), ("--multiblock", multiblock), ("--file-size", fileSize),
             ("--depth", depth), ("--state", state), ("--threads", threads), ("--msize", msize), ("--entries", entries),
+            ("--link-delay", linkDelay), ("--link-jitter", linkJitter),
             ("--repetitions", repetitions), ("--warmup", warmup), ("--duration", duration), ("--ops", ops),
             ("--server", server), ("--aname", aname), ("--uname", uname), ("--uid", uid), ("--out", out),
             ("--format", format), ("--seed", seed), ("--trace", trace), ("--cpu-node", cpuNode), ("--mem-node", memNode),

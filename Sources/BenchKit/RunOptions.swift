@@ -126,9 +126,10 @@ public struct RunOptions: Sendable {
 
     /// The parameter combinations of `spec` (flags first, then the suite's defaults).
     public func combinations(of spec: ScenarioSpec) -> [ParamSet] {
+        let keys = spec.params + linkKeys  // the link applies to every scenario, and only when asked for
         var v: [ParamKey: [ParamValue]] = [:]
-        for k in spec.params { v[k] = values[k] ?? suite.values(k, for: spec.name) }
-        return ParamSet.crossProduct(spec.params, v)
+        for k in keys { v[k] = values[k] ?? suite.values(k, for: spec.name) }
+        return ParamSet.crossProduct(keys, v)
     }
 
     /// Repetitions per combination, flag or suite.
@@ -184,9 +185,13 @@ public struct RunOptions: Sendable {
         return o
     }
 
-    /// Checks what single flags cannot: --ops with --duration, --server-cpu-node with an external server.
+    /// Checks what single flags cannot: --ops with --duration, --link-jitter without --link-delay, --server-cpu-node
+    /// with an external server.
     public func validate() throws(UsageError) {
         if ops != nil && durationNs != nil { throw UsageError("--ops and --duration exclude each other; give one") }
+        if values[.linkJitter] != nil && values[.linkDelay] == nil {
+            throw UsageError("--link-jitter needs --link-delay (the delay it varies; 0 for jitter alone)")
+        }
         if serverCPUNode != nil, let other = servers.first(where: { !$0.isStartedByBench && $0 != .native }) {
             throw UsageError("--server-cpu-node binds only a server the bench starts (builtin, inproc, diod), not \(other)")
         }

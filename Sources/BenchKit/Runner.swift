@@ -85,11 +85,15 @@ public final class BenchRunner {
             if let t = o.trace { trace = try TraceWriter(path: t) }
             for (i, session) in sessions.enumerated() { session.prepare(plan.scenarios(of: i)) }
             if o.limits { limits = measureLimits(sessions.lazy.compactMap(\.fixtures).first { $0.local != nil }, plan) }
+            if !o.linkKeys.isEmpty { for s in sessions { s.measureRelayCost() } }
         } catch {
             fatal = "\(error)"
         }
         table.limits = limits
         if o.limits { table.printLimits() }
+        if !o.linkKeys.isEmpty && !o.quiet {
+            for s in sessions where s.spec != .native { progress.around { out0(relayCostLine(s.relayCost, on: o.servers.count > 1 ? s.name : nil)) } }
+        }
         table.header()
         outer: for (index, step) in plan.steps.enumerated() {
             progress.begin(step.spec.name, index: index + 1, of: plan.steps.count, total: step.items.count)
@@ -159,8 +163,8 @@ public final class BenchRunner {
             copies = PayloadCopies()
         } else {
             let msize = p[.msize]?.intValue ?? options.values[.msize]?.first?.intValue ?? Suite.defaultMsize
-            let client = try session.client(msize: msize)
-            record.server = session.info(client)
+            let client = try session.client(msize: msize, params: p)
+            record.server = session.info(client, p)
             let env = ScenarioEnvironment(client: client, fixtures: session.fixtures, aname: session.aname, uname: options.uname,
                                           uid: options.uid, memNode: options.memNode, seed: options.seed)
             instance = try makeScenario(spec, p, env)

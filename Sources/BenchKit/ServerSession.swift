@@ -31,7 +31,10 @@ final class ServerSession {
     /// A folder the bench made: the export of a server it starts, or the native floor's folder; removed at the end.
     private var ownFolder: String?
     private var store: (any FixtureStore)?
-    private var clients: [Int: Client] = [:]
+    /// The measured connections: one per msize and link delay.
+    private var connections: Connections
+    /// What the link relay adds to a null RPC at delay 0 on this server, µs (measured when the run asks for a link).
+    private(set) var relayCost: Double?
     private var nativeRoot: Int32 = -1
     /// RPCs of the fixtures' connection by message name, read when it closes (nil for native).
     private(set) var fixtureRPCs: [String: Int]?
@@ -45,6 +48,7 @@ final class ServerSession {
         self.spec = spec
         self.options = options
         name = spec.description
+        connections = Connections(seed: options.seed)
         let folder = spec.isStartedByBench || spec == .native
             ? try temporaryDirectory(prefix: spec == .native ? "bench-native" : "bench-export") : nil
         ownFolder = folder
@@ -126,13 +130,18 @@ final class ServerSession {
         }
     }
 
-    /// The measured connection of `msize` (made on first use).
-    func client(msize: Int) throws -> Client {
-        if let c = clients[msize] { return c }
+    /// The measured connection of `msize` over the link `params` name (made on first use).
+    func client(msize: Int, params: ParamSet) throws -> Client {
         guard let host else { throw BenchError.server("native results have no connection") }
-        let c = try Client(transport: try host.connect(), options: ClientOptions(msize: msize, uname: options.uname, nUname: options.uid))
-        clients[msize] = c
-        return c
+        return try connections.client(msize: msize, params: params, host: host,
+                                      options: ClientOptions(msize: msize, uname: options.uname, nUname: options.uid))
+    }
+
+    /// Measures the link relay's own cost on this server (when the run asks for a link and the server answered).
+    func measureRelayCost() {
+        guard let host, setupError == nil else { return }
+        relayCost = BenchKit.measureRelayCost(host, aname: aname, options: ClientOptions(uname: options.uname, nUname: options.uid),
+                                              seed: options.seed)
     }
 
     /// The native floor's environment (nil for a 9P server or before `prepare`).
@@ -151,9 +160,10 @@ final class ServerSession {
         }
     }
 
-    /// The report's `server` as `client` negotiated it.
-    func info(_ client: Client) -> ServerInfo {
+    /// The report's `server` as `client` negotiated it (with the relay's cost when `params` name a link).
+    func info(_ client: Client, _ params: ParamSet) -> ServerInfo {
         var i = baseInfo
+        if params[.linkDelay] != nil { i.relayCostUs = relayCost }
         i.version = client.versionString
         i.extensions = client.extensions.map(\.description)
         i.msize = client.msize
@@ -165,8 +175,7 @@ final class ServerSession {
     @discardableResult
     func close() -> [String] {
         var problems: [String] = []
-        for c in clients.values { c.close() }
-        clients = [:]
+        connections.close()
         if let f = fixtures {
             do { try f.remove() } catch where ownFolder == nil {
                 problems.append("could not remove the scratch folder \(f.prefix) from \(name): \(error)")

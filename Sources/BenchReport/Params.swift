@@ -8,9 +8,17 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     case fileSize = "file_size"
     case entries
     case depth, state, threads, msize
+    /// One-way delay and jitter of the link between client and server (a user-space relay), whole microseconds.
+    case linkDelay = "link_delay_us", linkJitter = "link_jitter_us"
 
-    /// The `bench run` flag that sets it.
-    public var flag: String { "--" + String(rawValue.map { $0 == "_" ? "-" : $0 }) }
+    /// The `bench run` flag that sets it (a duration's without the unit: `--link-delay` for `link_delay_us`).
+    public var flag: String {
+        let name = isDuration ? rawValue.dropLast(3) : Substring(rawValue)
+        return "--" + String(name.map { $0 == "_" ? "-" : $0 })
+    }
+
+    /// Whether values are durations, kept in whole microseconds (suffixes ns/us/ms/s; a bare 0 is no delay).
+    public var isDuration: Bool { self == .linkDelay || self == .linkJitter }
 
     /// The words a textual parameter accepts (nil for numeric ones).
     public var choices: [String]? {
@@ -31,6 +39,7 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     public var accepted: String {
         if let c = choices { return c.joined(separator: "|") + (self == .mode ? "|all" : "") }
         if self == .entries { return "positive integers (directory entries), e.g. 100,10000" }
+        if isDuration { return "durations in whole microseconds with ns|us|ms|s (0 for none), e.g. 0,50us,200us,1ms" }
         return isSize ? "byte counts with optional K/M/G suffix (binary), e.g. 4K,64K,1M" : "positive integers, e.g. 1,2"
     }
 
@@ -38,6 +47,11 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     public func parse(_ text: String) -> ParamValue? {
         if let c = choices { return c.contains(text) ? .text(text) : nil }
         if isSize { return Units.parseSize(text).flatMap { $0 > 0 ? .int($0) : nil } }
+        if isDuration {
+            if ["0", "0ns", "0us", "0ms", "0s"].contains(text) { return .int(0) }
+            guard text.contains(where: \.isLetter), let ns = Units.parseDuration(text), ns % 1000 == 0 else { return nil }
+            return .int(Int(ns / 1000))
+        }
         guard let n = Int(text), n > 0 else { return nil }
         return .int(n)
     }

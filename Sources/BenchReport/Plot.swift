@@ -56,6 +56,7 @@ public enum Plot {
             body += "<line x1=\"20\" y1=\"\(f(y + rowHeight + 12))\" x2=\"\(f(rowWidth - 20))\" y2=\"\(f(y + rowHeight + 12))\" stroke=\"#D1D5DB\"/>\n"
             y += rowHeight + 24
         }
+        appendLinkDelayCharts(report, to: &body, y: &y, width: &width)
         if charts.isEmpty {
             body += text(20, y + 10, "No ok result to plot.", size: 14)
             y += 40

@@ -12,6 +12,9 @@ public struct ServerInfo: Codable, Sendable, Equatable {
     public var msize: Int?
     /// socketpair, unix, tcp, or none (native: no server, no transport).
     public var transport: String
+    /// What the user-space link relay adds to a null RPC at delay 0, median, in µs (`relay_cost_us`, measured once per
+    /// run); absent when the result's connection had no relay (no `link_delay_us`).
+    public var relayCostUs: Double?
 
     /// Server information with every field given.
     public init(kind: String, address: String? = nil, version: String? = nil, extensions: [String] = [], msize: Int? = nil,
@@ -28,7 +31,7 @@ public struct ServerInfo: Codable, Sendable, Equatable {
     /// servers in one run stay apart, and a bench-started server's temporary socket never enters a name).
     public var label: String { kind == "external" ? address ?? kind : kind }
 
-    enum CodingKeys: String, CodingKey { case kind, address, version, extensions, msize, transport }
+    enum CodingKeys: String, CodingKey { case kind, address, version, extensions, msize, transport, relayCostUs = "relay_cost_us" }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -38,5 +41,7 @@ public struct ServerInfo: Codable, Sendable, Equatable {
         try c.encode(extensions, forKey: .extensions)
         try c.encodeOrNull(msize, forKey: .msize)
         try c.encode(transport, forKey: .transport)
+        // Only relayed results carry it: a report of direct connections keeps the server object it always had.
+        if let relayCostUs, relayCostUs.isFinite { try c.encode(relayCostUs, forKey: .relayCostUs) }
     }
 }

@@ -38,4 +38,8 @@ ssize_t cshims_process_vm_writev(pid_t pid, const struct iovec *local, unsigned 
 /// Sets the calling thread's CPU affinity to the CPUs listed; returns 0 or an errno value.
 int cshims_set_affinity(const int *cpus, int ncpus);
 
+/// Sets the calling thread's timer slack (prctl, variadic in C: PR_SET_TIMERSLACK, nanoseconds, >= 1) so timed waits wake on time
+/// instead of up to 50 us late; returns 0 or an errno value.
+int cshims_set_timer_slack(unsigned long nanoseconds);
+
 #endif
