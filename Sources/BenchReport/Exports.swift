@@ -68,6 +68,13 @@ public enum BencherMetricFormat {
         /// The largest repetition.
         public var upperValue: Double?
 
+        /// A measure of `value` within `lowerValue`...`upperValue` (each optional).
+        public init(value: Double, lowerValue: Double? = nil, upperValue: Double? = nil) {
+            self.value = value
+            self.lowerValue = lowerValue
+            self.upperValue = upperValue
+        }
+
         enum CodingKeys: String, CodingKey { case value, lowerValue = "lower_value", upperValue = "upper_value" }
     }
 
