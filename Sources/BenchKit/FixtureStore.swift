@@ -104,7 +104,8 @@ final class LocalFixtureStore: FixtureStore {
     }
 
     func makeEmptyFiles(in directory: String, names: [String]) throws {
-        for name in names {
+        for (i, name) in names.enumerated() {
+            if i % 256 == 255, interruptRequested.load(ordering: .relaxed) { throw BenchError.interrupted }
             let fd = open(root + directory + "/" + name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw failure("create", directory + "/" + name) }
             Glibc.close(fd)

@@ -98,7 +98,8 @@ final class NinePFixtureStore: FixtureStore {
         try inDirectory(directory) { dir in
             // Tmknod makes a regular file in one RPC; a server that refuses it gets clone + Tlcreate + Tclunk.
             var mknod = true
-            for name in names {
+            for (i, name) in names.enumerated() {
+                if i % 256 == 255, interruptRequested.load(ordering: .relaxed) { throw BenchError.interrupted }
                 if mknod {
                     do throws(P9Error) {
                         _ = try dir.mknod(name, mode: UInt32(S_IFREG) | 0o644)

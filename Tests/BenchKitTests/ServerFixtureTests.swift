@@ -135,6 +135,34 @@ final class ServerFixtureTests: XCTestCase {
         XCTAssertNil(outcome.report.context.limits.socketRTTus, "the server is reached before the limits are measured")
     }
 
+    func testASilentServerExits1Within2Seconds() throws {
+        // A listening socket nobody accepts on: connect succeeds (the backlog) and Tversion is never answered.
+        let dir = try TemporaryDirectory(prefix: "bench-silent")
+        defer { dir.remove() }
+        let path = dir.appending("silent.sock")
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in _ = path.utf8CString.withUnsafeBytes { memcpy(p.baseAddress!, $0.baseAddress!, $0.count) } }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        XCTAssertEqual(bound, 0)
+        XCTAssertEqual(listen(fd, 4), 0)
+        var messages: [String] = []
+        let start = Date()
+        let (outcome, out) = try benchRun(["--server", "unix:" + path, "--scenario", "null-rpc", "--ops", "1", "--repetitions", "1"]) {
+            runner in runner.printError = { messages.append($0) }
+        }
+        defer { out.remove() }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 2)
+        XCTAssertEqual(outcome.exitCode, 1)
+        XCTAssertEqual(messages, ["bench: cannot reach unix:\(path): no answer to connect, Tversion and Tattach within 1.5 s"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path), [])
+    }
+
     func testAnAttachRefusalExits1WithTheServersError() throws {
         let tree = try ExportTree()
         defer { tree.remove() }
