@@ -8,31 +8,36 @@ import Synchronization
 /// The files scenarios work on, made in a scratch folder of their own before any measurement, through a
 /// `FixtureStore`: 9P on a second connection for every server, syscalls in a local folder for the native floor.
 ///
-/// Layout under `prefix` (a path of the mounted filesystem): `stat<N>/d1/.../leaf` (a path of N components from the
-/// attach root, the prefix included), `data/read-<size>` (pattern bytes), `data/write-<size>` (zeros), `data/small`
-/// (one block), `data/link`, `data/sync`, `readdir-<N>/e<i>`, `scratch/<scenario>-<n>`. Nothing is made outside it.
+/// Layout of the scratch folder: `stat<N>/d1/.../leaf` (a path of N components from the measured attach root, the
+/// prefix included), `data/read-<size>` (pattern bytes), `data/write-<size>` (zeros), `data/small` (one block),
+/// `data/link`, `data/sync`, `readdir-<N>/e<i>`, `scratch/<scenario>-<n>`. Nothing is made outside it.
 public final class Fixtures: Sendable {
     private struct State {
         var replacements = 0
         var scratchCount = 0
-        /// Files made so far and their sizes.
+        /// Files made so far (relative paths) and their sizes.
         var files: [String: Int] = [:]
-        /// Folders made so far.
+        /// Folders made so far (relative paths).
         var directories: Set<String> = []
     }
 
     /// Where the files are made.
     let store: any FixtureStore
-    /// The fixture folder as a path of the mounted filesystem ("" when it is the attach root).
+    /// The scratch folder in the store ("/bench-1-ab"; "" when the store's root is the folder itself).
+    let folder: String
+    /// The scratch folder as a path of the measured filesystem: "" when the measured connections attach at it, else its
+    /// path from their attach root.
     public let prefix: String
-    /// The same folder on this machine, when the bench can read it (nil for a server whose files are out of reach).
+    /// The scratch folder on this machine, when the bench can read it (nil for a server whose files are out of reach).
     public let local: String?
     private let seed: UInt64
     private let state = Mutex(State())
 
-    /// Fixtures in the existing folder `prefix` of `store` (`local`: that folder on this machine, if known).
-    init(store: any FixtureStore, prefix: String, local: String?, seed: UInt64) {
+    /// Fixtures in the existing scratch folder `folder` of `store`, seen at `prefix` by the measured filesystem
+    /// (`local`: the folder on this machine, if known).
+    init(store: any FixtureStore, folder: String, prefix: String, local: String?, seed: UInt64) {
         self.store = store
+        self.folder = folder
         self.prefix = prefix
         self.local = local
         self.seed = seed
@@ -41,27 +46,28 @@ public final class Fixtures: Sendable {
     /// Uses the local folder `local` (created if missing) and names it `prefix` inside the filesystem; its files are
     /// made with plain syscalls.
     public convenience init(local: String, prefix: String, seed: UInt64) throws {
-        guard local.hasSuffix(prefix) else { throw BenchError.fixture("\(local) does not end with its filesystem path \(prefix)") }
         try FileManager.default.createDirectory(atPath: local + "/data", withIntermediateDirectories: true)
-        self.init(store: LocalFixtureStore(root: String(local.dropLast(prefix.count))), prefix: prefix, local: local, seed: seed)
-        state.withLock { $0.directories = [prefix + "/data"] }
+        self.init(store: LocalFixtureStore(root: local), folder: "", prefix: prefix, local: local, seed: seed)
+        state.withLock { $0.directories = ["data"] }
     }
 
     /// Makes a new scratch folder `/bench-<pid>-<hex>` in the root of `store` (a name nothing has yet: a folder of
-    /// that name is never reused) and its `data` folder; `localRoot` is the store's root on this machine, if known.
-    static func makeScratch(in store: any FixtureStore, localRoot: String?, seed: UInt64) throws -> Fixtures {
+    /// that name is never reused); returns its path in the store.
+    static func makeScratchFolder(in store: any FixtureStore) throws -> String {
         for _ in 0..<16 {
             let name = "/bench-\(getpid())-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
             do { try store.makeDirectory(name) } catch BenchError.exists { continue }
-            let f = Fixtures(store: store, prefix: name, local: localRoot.map { $0 + name }, seed: seed)
-            do { try f.makeDirectories(name + "/data") } catch {
-                try? f.remove()
-                throw error
-            }
-            return f
+            return name
         }
         throw BenchError.fixture("no free name for a scratch folder in the export (16 tries)")
     }
+
+    /// The measured filesystem's path of `relative` (a path inside the scratch folder).
+    private func path(_ relative: String) -> String { prefix + "/" + relative }
+    /// The store's path of `relative`.
+    private func storePath(_ relative: String) -> String { folder + "/" + relative }
+    /// The path inside the scratch folder of the measured filesystem's `path`.
+    private func relative(_ path: String) -> String { String(path.dropFirst(prefix.count + 1)) }
 
     /// Components the prefix itself adds to every path.
     var prefixDepth: Int { prefix.split(separator: "/").count }
@@ -71,7 +77,7 @@ public final class Fixtures: Sendable {
         guard depth > prefixDepth else {
             throw BenchError.skip("depth \(depth) is not deeper than the fixture folder \(prefix) (\(prefixDepth) components)")
         }
-        return prefix + "/" + statComponents(depth).joined(separator: "/")
+        return path(statComponents(depth).joined(separator: "/"))
     }
 
     /// The chain inside the fixture folder: `depth` minus the prefix's components.
@@ -81,33 +87,36 @@ public final class Fixtures: Sendable {
         return ["stat\(depth)"] + (1..<n - 1).map { "d\($0)" } + ["leaf"]
     }
 
-    /// Makes `path` and the folders above it inside the prefix that are not made yet.
-    private func makeDirectories(_ path: String) throws {
-        var current = prefix
-        for name in path.dropFirst(prefix.count).split(separator: "/") {
-            current += "/" + name
+    /// Makes the folder `relative` and the folders above it in the scratch folder that are not made yet.
+    private func makeDirectories(_ relative: String) throws {
+        var current = ""
+        for name in relative.split(separator: "/") {
+            current += (current.isEmpty ? "" : "/") + name
             let made = state.withLock { $0.directories.contains(current) }
             if made { continue }
-            do { try store.makeDirectory(current) } catch BenchError.exists {
+            do { try store.makeDirectory(storePath(current)) } catch BenchError.exists {
                 // made by an earlier call
             }
             state.withLock { _ = $0.directories.insert(current) }
         }
     }
 
-    /// Makes the file `path` of `size` bytes unless one of at least that size was made.
-    private func ensure(_ path: String, size: Int, fill: FixtureFill) throws {
-        if let made = state.withLock({ $0.files[path] }), made >= size { return }
-        try store.makeFile(path, size: size, fill: fill)
-        state.withLock { $0.files[path] = size }
+    /// Makes the file `relative` of `size` bytes unless one of at least that size was made.
+    private func ensure(_ relative: String, size: Int, fill: FixtureFill) throws {
+        if let made = state.withLock({ $0.files[relative] }), made >= size { return }
+        try store.makeFile(storePath(relative), size: size, fill: fill)
+        state.withLock { $0.files[relative] = size }
     }
+
+    /// Makes the folders every scenario's files go in (`data`).
+    func makeBase() throws { try makeDirectories("data") }
 
     /// Makes the stat chain of `depth` components.
     public func makeStatChain(depth: Int) throws {
         guard depth > prefixDepth else { return }
         let comps = statComponents(depth)
-        try makeDirectories(([prefix] + comps.dropLast()).joined(separator: "/"))
-        try ensure(([prefix] + comps).joined(separator: "/"), size: 1, fill: .pattern(seed: seed))
+        if comps.count > 1 { try makeDirectories(comps.dropLast().joined(separator: "/")) }
+        try ensure(comps.joined(separator: "/"), size: 1, fill: .pattern(seed: seed))
     }
 
     /// Replaces the stat target of `depth` with a new inode: a new file renamed over it, as another client would.
@@ -116,50 +125,50 @@ public final class Fixtures: Sendable {
             s.replacements += 1
             return s.replacements
         }
-        try store.replaceFile(([prefix] + statComponents(depth)).joined(separator: "/"), byte: UInt8(truncatingIfNeeded: n))
+        try store.replaceFile(storePath(statComponents(depth).joined(separator: "/")), byte: UInt8(truncatingIfNeeded: n))
     }
 
     /// The filesystem path of the read file of `size` bytes.
-    public func readPath(size: Int) -> String { prefix + "/data/read-\(size)" }
+    public func readPath(size: Int) -> String { path("data/read-\(size)") }
     /// The filesystem path of the write file of `size` bytes.
-    public func writePath(size: Int) -> String { prefix + "/data/write-\(size)" }
+    public func writePath(size: Int) -> String { path("data/write-\(size)") }
     /// The filesystem path of the small file open-read-close reads.
-    public var smallPath: String { prefix + "/data/small" }
+    public var smallPath: String { path("data/small") }
 
     /// Makes the read file of `size` bytes (pattern bytes from the seed).
-    public func makeReadFile(size: Int) throws { try ensure(readPath(size: size), size: size, fill: .pattern(seed: seed)) }
+    public func makeReadFile(size: Int) throws { try ensure("data/read-\(size)", size: size, fill: .pattern(seed: seed)) }
     /// Makes the write file of `size` bytes (zeros).
-    public func makeWriteFile(size: Int) throws { try ensure(writePath(size: size), size: size, fill: .zeros) }
+    public func makeWriteFile(size: Int) throws { try ensure("data/write-\(size)", size: size, fill: .zeros) }
     /// Makes the small file of `size` bytes.
-    public func makeSmallFile(size: Int) throws { try ensure(smallPath, size: size, fill: .pattern(seed: seed)) }
+    public func makeSmallFile(size: Int) throws { try ensure("data/small", size: size, fill: .pattern(seed: seed)) }
 
     /// The filesystem path of the directory of `entries` files readdir lists.
-    public func directoryPath(entries: Int) -> String { prefix + "/readdir-\(entries)" }
+    public func directoryPath(entries: Int) -> String { path("readdir-\(entries)") }
 
     /// Makes the readdir directory of `entries` empty files.
     public func makeDirectory(entries: Int) throws {
-        let dir = directoryPath(entries: entries)
+        let dir = "readdir-\(entries)"
         guard !state.withLock({ $0.directories.contains(dir) }) else { return }
-        try store.makeDirectory(dir)
-        try store.makeEmptyFiles(in: dir, names: (0..<entries).map { "e\($0)" })
+        try store.makeDirectory(storePath(dir))
+        try store.makeEmptyFiles(in: storePath(dir), names: (0..<entries).map { "e\($0)" })
         state.withLock { _ = $0.directories.insert(dir) }
     }
 
     /// The filesystem path of the symlink readlink reads.
-    public var symlinkPath: String { prefix + "/data/link" }
+    public var symlinkPath: String { path("data/link") }
 
     /// Makes the symlink readlink reads (pointing at the small file's name).
     public func makeSymlink() throws {
-        guard state.withLock({ $0.files[symlinkPath] == nil }) else { return }
-        try store.makeSymlink(symlinkPath, target: "small")
-        state.withLock { $0.files[symlinkPath] = 0 }
+        guard state.withLock({ $0.files["data/link"] == nil }) else { return }
+        try store.makeSymlink(storePath("data/link"), target: "small")
+        state.withLock { $0.files["data/link"] = 0 }
     }
 
     /// The filesystem path of the file fsync writes into.
-    public var syncPath: String { prefix + "/data/sync" }
+    public var syncPath: String { path("data/sync") }
 
     /// Makes the fsync file (64 KiB of zeros).
-    public func makeSyncFile() throws { try ensure(syncPath, size: 64 << 10, fill: .zeros) }
+    public func makeSyncFile() throws { try ensure("data/sync", size: 64 << 10, fill: .zeros) }
 
     /// Makes a new empty folder for a scenario that creates and removes entries; returns its filesystem path.
     public func makeScratchDirectory(_ name: String) throws -> String {
@@ -167,19 +176,19 @@ public final class Fixtures: Sendable {
             s.scratchCount += 1
             return s.scratchCount
         }
-        let path = prefix + "/scratch/\(name)-\(n)"
-        try makeDirectories(path)
-        return path
+        let dir = "scratch/\(name)-\(n)"
+        try makeDirectories(dir)
+        return path(dir)
     }
 
-    /// Makes the empty file `path` (a scenario's starting point, e.g. rename's `a`).
-    public func makeEmptyFile(_ path: String) throws { try ensure(path, size: 0, fill: .zeros) }
+    /// Makes the empty file at the filesystem path `path` (a scenario's starting point, e.g. rename's `a`).
+    public func makeEmptyFile(_ path: String) throws { try ensure(relative(path), size: 0, fill: .zeros) }
 
     /// The local path of the read file of `size` bytes (for the pread limit; nil when the files are out of reach).
     public func localReadPath(size: Int) -> String? { local.map { $0 + "/data/read-\(size)" } }
 
-    /// Removes the fixture folder and everything in it (what the bench made, and nothing else: the folder is its own).
-    public func remove() throws { try store.removeTree(prefix) }
+    /// Removes the scratch folder and everything in it (what the bench made, and nothing else: the folder is its own).
+    public func remove() throws { try store.removeTree(folder) }
 }
 
 /// A new temporary directory (mkdtemp); failing is a fixture error.

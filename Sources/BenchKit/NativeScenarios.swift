@@ -6,7 +6,7 @@ import CShims
 
 /// The native floor (`--server native`): each scenario's op as the plain syscalls it stands for, on the same fixtures in
 /// a local scratch folder, measured by the same loop (op counts, histograms); 0 RPCs. Paths are resolved from a
-/// descriptor of the folder holding the scratch folder, so a path has exactly as many components as over 9P.
+/// descriptor of the scratch folder, so a path has exactly as many components as over 9P.
 extension ServerSpec {
     /// The parameters that do not apply to this server: for native, the 9P client's interop mode, resolver, data path,
     /// multi-block strategy and msize, and the link (there is no client and no wire).
@@ -66,7 +66,7 @@ struct NativeError: Error, CustomStringConvertible {
 
 /// What a native scenario instance gets from the runner.
 struct NativeEnvironment: Sendable {
-    /// An O_PATH descriptor of the folder holding the scratch folder (the "attach root" of native paths).
+    /// An O_PATH descriptor of the scratch folder (the "attach root" of native paths).
     let root: Int32
     /// The fixtures, made with syscalls in the scratch folder.
     let fixtures: Fixtures

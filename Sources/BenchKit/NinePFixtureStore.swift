@@ -14,10 +14,15 @@ final class NinePFixtureStore: FixtureStore {
     let client: Client
     /// Its attach root.
     let root: ClientFile
+    /// The identity it attaches as.
+    private let uname: String?
+    private let uid: UInt32?
 
     /// Attaches `client` (which the store then owns) to `aname`.
     init(client: Client, aname: String, uname: String?, uid: UInt32?) throws(P9Error) {
         self.client = client
+        self.uname = uname
+        self.uid = uid
         do { root = try client.attach(aname: aname, uname: uname, nUname: uid) } catch {
             client.close()
             throw error
@@ -183,6 +188,17 @@ final class NinePFixtureStore: FixtureStore {
             throw failure("list", path, error)
         }
         return names
+    }
+
+    /// Whether attaching `aname` reaches the folder `path` of this store (the same QID): a server that takes a path
+    /// below its export as aname (goferd, diod) lets the measured connections attach at the scratch folder.
+    func attach(_ aname: String, reaches path: String) -> Bool {
+        guard let (qids, folder) = try? root.walk(path.split(separator: "/").map(String.init)) else { return false }
+        try? folder.clunk()
+        guard let target = qids.last, let attached = try? client.attach(aname: aname, uname: uname, nUname: uid) else { return false }
+        defer { try? attached.clunk() }
+        guard let got = try? attached.getAttr(.all) else { return false }
+        return got.qid.path == target.path && got.qid.type == target.type
     }
 
     func close() {

@@ -28,6 +28,9 @@ public final class BenchRunner {
     public var serverExecutable = ServerHost.selfExecutable
     /// Test hook: kills the server after this many results were recorded (a server dying mid-run).
     public var killServerAfterResults: Int?
+    /// Test hook: false keeps the measured connections at the aname, as for a server that refuses a path below its
+    /// export (the scratch folder is then the first component of every path).
+    public var attachAtScratchFolder = true
     /// Receives each line of the readable table (nothing with `--quiet`).
     public var print: (String) -> Void = { Swift.print($0); fflush(nil) }
     /// Receives the run's error messages (standard error by default; also with `--quiet`).
@@ -75,7 +78,8 @@ public final class BenchRunner {
         }
         do {
             if let node = o.cpuNode { try NUMA.runCurrentThread(onNode: node) }
-            for spec in o.servers { sessions.append(try ServerSession(spec: spec, options: o, executable: serverExecutable)) }
+            for spec in o.servers { sessions.append(try ServerSession(spec: spec, options: o, executable: serverExecutable,
+                                                                   attachAtScratchFolder: attachAtScratchFolder)) }
         } catch {
             progress.finish()
             printError("bench: \(error)")
@@ -165,7 +169,7 @@ public final class BenchRunner {
             let msize = p[.msize]?.intValue ?? options.values[.msize]?.first?.intValue ?? Suite.defaultMsize
             let client = try session.client(msize: msize, params: p)
             record.server = session.info(client, p)
-            let env = ScenarioEnvironment(client: client, fixtures: session.fixtures, aname: session.aname, uname: options.uname,
+            let env = ScenarioEnvironment(client: client, fixtures: session.fixtures, aname: session.measuredAname, uname: options.uname,
                                           uid: options.uid, memNode: options.memNode, seed: options.seed)
             instance = try makeScenario(spec, p, env)
             stats = client.stats

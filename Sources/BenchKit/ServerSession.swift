@@ -19,8 +19,11 @@ final class ServerSession {
     let spec: ServerSpec
     /// The server the bench started or located (nil for native).
     private(set) var host: ServerHost?
-    /// The aname both connections attach (diod's: the export path).
+    /// The aname the fixtures' connection attaches (diod's: the export path).
     let aname: String
+    /// The aname the measured connections attach: the scratch folder's when the server takes a path below its export
+    /// (so that the fixtures' paths and depths are those of an export that holds only them), else `aname`.
+    private(set) var measuredAname: String
     /// The address or kind, as messages name the server.
     private(set) var name: String
     /// The scratch folder and its files (nil until `prepare` made them).
@@ -36,6 +39,8 @@ final class ServerSession {
     /// What the link relay adds to a null RPC at delay 0 on this server, µs (measured when the run asks for a link).
     private(set) var relayCost: Double?
     private var nativeRoot: Int32 = -1
+    /// Whether the measured connections may attach at the scratch folder (a test turns it off).
+    private let attachAtScratchFolder: Bool
     /// RPCs of the fixtures' connection by message name, read when it closes (nil for native).
     private(set) var fixtureRPCs: [String: Int]?
 
@@ -44,8 +49,9 @@ final class ServerSession {
 
     /// Starts (or locates) the server of `spec` and reaches it (connect, version, attach) on the fixtures' connection;
     /// throws `BenchError.unreachable` naming the address and the cause, or the server's start error.
-    init(spec: ServerSpec, options: RunOptions, executable: String) throws {
+    init(spec: ServerSpec, options: RunOptions, executable: String, attachAtScratchFolder: Bool = true) throws {
         self.spec = spec
+        self.attachAtScratchFolder = attachAtScratchFolder
         self.options = options
         name = spec.description
         connections = Connections(seed: options.seed)
@@ -57,6 +63,7 @@ final class ServerSession {
         case .external: aname = options.aname ?? ""
         case .builtin, .inproc, .native: aname = ""
         }
+        measuredAname = aname
         do {
             if spec == .native {
                 nativeRoot = open(folder!, openPathOnly | O_DIRECTORY | O_CLOEXEC)
@@ -119,11 +126,33 @@ final class ServerSession {
     }
 
     /// Makes the scratch folder and the fixtures `plan` needs; a failure is kept in `setupError`.
+    ///
+    /// The measured connections attach at the scratch folder when the server allows it (and the native floor resolves
+    /// its paths from it), so that a path has as many components as in an export holding only the fixtures; otherwise
+    /// they attach at `aname` and the scratch folder is the first component of every path.
     func prepare(_ plan: [(ScenarioSpec, [ParamSet])]) {
         guard let store else { return }
         do {
-            let f = try Fixtures.makeScratch(in: store, localRoot: ownFolder, seed: options.seed)
+            let folder = try Fixtures.makeScratchFolder(in: store)
+            var prefix = folder
+            if let nine = store as? NinePFixtureStore, attachAtScratchFolder {
+                let candidate = (aname.hasSuffix("/") ? String(aname.dropLast()) : aname) + folder
+                if nine.attach(candidate, reaches: folder) {
+                    measuredAname = candidate
+                    prefix = ""
+                }
+            } else if spec == .native {
+                prefix = ""  // native paths are resolved from the scratch folder itself
+            }
+            let f = Fixtures(store: store, folder: folder, prefix: prefix, local: ownFolder.map { $0 + folder }, seed: options.seed)
             fixtures = f
+            if spec == .native {
+                let fd = openat(nativeRoot, String(folder.dropFirst()), openPathOnly | O_DIRECTORY | O_CLOEXEC)
+                guard fd >= 0 else { throw BenchError.fixture("open \(ownFolder ?? "")\(folder): \(String(cString: strerror(errno)))") }
+                Glibc.close(nativeRoot)
+                nativeRoot = fd
+            }
+            try f.makeBase()
             try Self.makeFixtures(f, plan)
         } catch {
             setupError = "\(error)"
@@ -140,7 +169,7 @@ final class ServerSession {
     /// Measures the link relay's own cost on this server (when the run asks for a link and the server answered).
     func measureRelayCost() {
         guard let host, setupError == nil else { return }
-        relayCost = BenchKit.measureRelayCost(host, aname: aname, options: ClientOptions(uname: options.uname, nUname: options.uid),
+        relayCost = BenchKit.measureRelayCost(host, aname: measuredAname, options: ClientOptions(uname: options.uname, nUname: options.uid),
                                               seed: options.seed)
     }
 

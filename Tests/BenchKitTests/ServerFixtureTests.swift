@@ -23,7 +23,7 @@ final class ServerFixtureTests: XCTestCase {
         defer { goferd.stop() }
         let before = tree.snapshot()
         for aname in ["/", ""] {
-            let (outcome, out) = try benchRun(["--server", goferd.address, "--aname", aname] + Self.writingRun)
+            let (outcome, out) = try benchRun(["--server", goferd.address, "--aname", aname] + Self.writingRun + ["--depth", "1,3"])
             defer { out.remove() }
             XCTAssertEqual(outcome.exitCode, 0, "aname \"\(aname)\"")
             let report = try readReport(out.appending("report.json"))
@@ -32,8 +32,10 @@ final class ServerFixtureTests: XCTestCase {
                 XCTAssertEqual(r.server.kind, "external")
             }
             // The measured RPC counts are those against goferd, the fixtures' own connection not among them.
-            let replaced = results(report, "stat", [.state: .text("replaced")]).first
+            // The measured connections attach at the scratch folder: depths count from it, as in an export of fixtures.
+            let replaced = results(report, "stat", [.state: .text("replaced"), .depth: .int(3)]).first
             XCTAssertEqual(replaced?.rpcsPerOp, 6, "VFS2 Shared, last component replaced: 2N")
+            XCTAssertEqual(results(report, "stat", [.state: .text("replaced"), .depth: .int(1)]).first?.rpcsPerOp, 2)
             XCTAssertEqual(replaced?.rpcsByType["Twalkgetattr"], 3)
             XCTAssertNil(replaced?.rpcsByType["Tlcreate"])
             XCTAssertNil(replaced?.rpcsByType["Trenameat"])
@@ -46,6 +48,32 @@ final class ServerFixtureTests: XCTestCase {
             XCTAssertGreaterThan(rpcs["Tunlinkat"] ?? 0, 0, "the scratch folder is removed through 9P")
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: tree.sentinel))
+    }
+
+    func testAServerThatRefusesAFolderBelowItsExportGetsTheScratchFolderAsFirstComponent() throws {
+        let tree = try ExportTree()
+        defer { tree.remove() }
+        let goferd = try GoferdProcess(root: tree.export)
+        defer { goferd.stop() }
+        let before = tree.snapshot()
+        let (outcome, out) = try benchRun(["--server", goferd.address, "--aname", "/"] + Self.writingRun + ["--depth", "1,3"]) {
+            $0.attachAtScratchFolder = false
+        }
+        defer { out.remove() }
+        XCTAssertEqual(outcome.exitCode, 0)
+        let report = try readReport(out.appending("report.json"))
+        for r in report.results where !(r.scenario == "readdir" && r.params[.state] == .text("replaced")) && r.params[.depth] != .int(1) {
+            XCTAssertEqual(r.status, .ok, "\(r.scenario) \(r.params): \(r.error ?? "")")
+        }
+        // Depth counts from the attach root: the scratch folder is the first of 3 components, and depth 1 cannot be.
+        let deep = results(report, "stat", [.state: .text("replaced"), .depth: .int(3)]).first
+        XCTAssertEqual(deep?.rpcsPerOp, 6, "VFS2 Shared, last component replaced: 2N")
+        let shallow = results(report, "stat", [.depth: .int(1)])
+        XCTAssertEqual(shallow.map(\.status), [.skipped, .skipped])
+        XCTAssertTrue(shallow.allSatisfy { $0.error?.contains("not deeper than the fixture folder") == true })
+        let after = tree.snapshot()
+        XCTAssertEqual(after.parent, before.parent)
+        XCTAssertEqual(after.export, before.export)
     }
 
     func testSIGTERMMidRunLeavesTheExportAsItWas() throws {
