@@ -100,6 +100,11 @@ extension Filesystem {
             let (newParentPath, newName) = try parentAndName(newPath)
             let oldParent = try resolveDirectoryForChange(oldParentPath)
             let newParent = try resolveDirectoryForChange(newParentPath)
+            if oldParent === newParent && oldName == newName {
+                // A name renamed onto itself stays as it is (the server still reports a missing one).
+                try fid(of: oldParent).renameAt(oldName, to: fid(of: newParent), newName)
+                return
+            }
             var moved = oldParent.children[oldName]
             if fidsNamePaths, let m = moved, let movedFid = m.fid {
                 // Trename through the moved fid keeps it valid; its descendants' fids still name old paths.

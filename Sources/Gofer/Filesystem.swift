@@ -175,8 +175,9 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
         for c in Array(d.children.values) {
             do { try evictTree(c) } catch { firstError = firstError ?? error }
         }
-        if d.openCount > 0 {
-            // Still open: keep it alive for its descriptions but write it back.
+        if d.openCount > 0 || !d.children.isEmpty {
+            // Still open, or above a file still open (a path must keep leading to that file's one dentry):
+            // keep it alive but write it back.
             do { try writeBack(d) } catch { firstError = firstError ?? error }
             if let firstError { throw firstError }
             return

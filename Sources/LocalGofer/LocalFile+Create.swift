@@ -42,6 +42,9 @@ extension LocalFile {
     func mknod(_ name: String, mode: UInt32, major: UInt32, minor: UInt32, uid: UInt32?, gid: UInt32) throws -> QID {
         try checkName(name)
         try gofer.checkWritable()
+        // Device nodes would reach host hardware and memory through a later open (gVisor refuses them too).
+        let type = mode_t(mode) & S_IFMT
+        if type == S_IFCHR || type == S_IFBLK { throw Errno.notPermitted }
         let ma = UInt64(major), mi = UInt64(minor)
         // glibc's makedev layout.
         let dev = (ma & 0xFFFF_F000) << 32 | (ma & 0xFFF) << 8 | (mi & 0xFFFF_FF00) << 12 | (mi & 0xFF)

@@ -63,6 +63,21 @@ final class SecurityTests: XCTestCase {
         client.close()
     }
 
+    /// A client may make FIFOs and sockets but no device node: opening one would reach host devices
+    /// (a root server would otherwise create /dev/mem or a disk inside the export on request).
+    func testDeviceNodesAreRefused() throws {
+        let h = try Harness()
+        let client = try h.client()
+        let root = try client.attach()
+        XCTAssertEqual(errnoOf { _ = try root.mknod("mem", mode: 0o020644, major: 1, minor: 1) }, .notPermitted)
+        XCTAssertEqual(errnoOf { _ = try root.mknod("disk", mode: 0o060644, major: 8, minor: 0, uid: getuid()) }, .notPermitted)
+        XCTAssertFalse(h.exists(h.path("mem")))
+        XCTAssertFalse(h.exists(h.path("disk")))
+        XCTAssertTrue(try root.mknod("fifo", mode: 0o010644).type.contains(.append))
+        XCTAssertTrue(h.exists(h.path("fifo")))
+        client.close()
+    }
+
     func testCreateThroughSymlinkedDirectoryIsRefused() throws {
         let h = try Harness()
         XCTAssertEqual(symlink(h.outside, h.path("dirlink")), 0)

@@ -1,0 +1,136 @@
+import Foundation
+import Glibc
+import Gofer
+import LocalGofer
+import P9
+import Synchronization
+import TestSupport
+import XCTest
+
+/// A server dying or closing under a client: every pending call fails within 1 s of the fault, and the client
+/// leaks no fid, tag, descriptor or thread. Each case prints its time to fail (the fault table).
+final class FaultTests: XCTestCase {
+    /// Calls put in flight per case.
+    static let calls = 4
+
+    /// goferd is stopped (SIGSTOP) so the calls are sent and unanswered, then SIGKILLed; returns the time to fail.
+    private func killDuring(_ what: String, file: String = "data", open: OpenFlags? = .readWrite,
+                            _ call: @escaping @Sendable (ClientFile, ClientFile) throws -> Void) throws {
+        let child = try GoferdChild(files: [file: patternBytes(1 << 20), "d1/d2/d3/leaf": [1]], arguments: ["--no-donate"])
+        let descriptorsBefore = openDescriptorCount()
+        let threadsBefore = threadCount()
+        let client = try child.connect()
+        let root = try client.attach()
+        var files: [ClientFile] = []
+        for _ in 0..<Self.calls {
+            let (_, f) = try root.walk([file])
+            if let open { _ = try f.open(open) }
+            files.append(f)
+        }
+        let held = client.fidsInUse
+        XCTAssertEqual(held, 1 + Self.calls)
+
+        XCTAssertEqual(kill(child.pid, SIGSTOP), 0)
+        let failedAt = Mutex<[UInt64]>([])
+        let errors = Mutex<[String]>([])
+        let workers = files.map { f in
+            Worker {
+                do { try call(root, f) } catch {
+                    failedAt.withLock { $0.append(monotonicNanoseconds()) }
+                    errors.withLock { $0.append("\(error)") }
+                }
+            }
+        }
+        XCTAssertTrue(waitUntil { client.tagsInUse == Self.calls }, "\(what): every call in flight before the fault")
+        let fault = monotonicNanoseconds()
+        XCTAssertEqual(kill(child.pid, SIGKILL), 0)
+        for w in workers { XCTAssertTrue(w.join(timeout: 5), "\(what): a call hung after the server died") }
+        let times = failedAt.withLock { $0 }
+        XCTAssertEqual(times.count, Self.calls, "\(what): every pending call fails (\(errors.withLock { $0 }))")
+        let worst = Double((times.max() ?? fault) - fault) / 1e6
+        print("fault: goferd SIGKILLed during \(what): \(times.count)/\(Self.calls) pending calls failed, the last after \(String(format: "%.2f", worst)) ms")
+        XCTAssertLessThan(worst, 1000, "\(what): pending calls fail within 1 s")
+
+        XCTAssertTrue(client.isClosed)
+        XCTAssertEqual(client.tagsInUse, 0, "\(what): no tag left")
+        XCTAssertEqual(client.fidsInUse, held, "\(what): a failed call frees any fid it took")
+        for f in files { try? f.clunk() }
+        try? root.clunk()
+        XCTAssertEqual(client.fidsInUse, 0, "\(what): fids of a dead connection are freed by clunk")
+        client.close()
+        child.waitForExit()
+        XCTAssertTrue(waitUntil { openDescriptorCount() == descriptorsBefore }, "\(what): no descriptor left in the client")
+        XCTAssertTrue(waitUntil { threadCount() == threadsBefore }, "\(what): no thread left in the client")
+    }
+
+    func testServerKilledDuringReads() throws {
+        try killDuring("a read") { _, f in
+            var buffer = [UInt8](repeating: 0, count: 256 << 10)
+            _ = try buffer.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }
+        }
+    }
+
+    func testServerKilledDuringWrites() throws {
+        // 256 KiB each: more than the socket buffers hold, so some callers are still sending when it dies.
+        try killDuring("a write") { _, f in
+            let bytes = patternBytes(256 << 10, seed: 9)
+            _ = try bytes.withUnsafeBytes { try f.write(from: $0, at: 0) }
+        }
+    }
+
+    func testServerKilledDuringWalks() throws {
+        try killDuring("a walk", open: nil) { root, _ in
+            _ = try root.walk(["d1", "d2", "d3", "leaf"])
+        }
+    }
+
+    /// The in-process server stops (closing every connection) while callers keep calls in flight.
+    func testServerClosingWithCallsInFlight() throws {
+        let tmp = try TemporaryDirectory(prefix: "fault-close")
+        defer { tmp.remove() }
+        try tmp.write("data", patternBytes(1 << 20))
+        let server = Server(fileServer: try LocalGofer(root: tmp.path), options: ServerOptions(workers: 2))
+        let descriptorsBefore = openDescriptorCount()
+        let threadsBefore = threadCount()
+        var sv: [Int32] = [-1, -1]
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &sv), 0)
+        server.serve(fd: sv[1])
+        let client = try Client(transport: StreamTransport(fd: sv[0]))
+        let root = try client.attach()
+        let failedAt = Mutex<[UInt64]>([])
+        let completed = Atomic<Int>(0)
+        let workers = (0..<Self.calls).map { i in
+            Worker {
+                let (_, f) = try root.walk(["data"])
+                if let fd = try f.open(.readOnly).hostFD { try fd.close() }
+                var buffer = [UInt8](repeating: 0, count: 64 << 10)
+                do {
+                    while true {
+                        _ = try buffer.withUnsafeMutableBytes { try f.read(into: $0, at: UInt64(i) << 16) }
+                        completed.add(1, ordering: .relaxed)
+                    }
+                } catch {
+                    failedAt.withLock { $0.append(monotonicNanoseconds()) }
+                }
+                try? f.clunk()
+            }
+        }
+        XCTAssertTrue(waitUntil { completed.load(ordering: .relaxed) >= 100 && client.tagsInUse > 0 })
+        let fault = monotonicNanoseconds()
+        server.stop()
+        for w in workers { XCTAssertTrue(w.join(timeout: 5), "a call hung after the server closed") }
+        let times = failedAt.withLock { $0 }
+        XCTAssertEqual(times.count, Self.calls, "every caller saw the connection fail")
+        let worst = Double((times.max() ?? fault) - fault) / 1e6
+        print("fault: server closed with calls in flight: \(times.count)/\(Self.calls) callers failed, the last after \(String(format: "%.2f", worst)) ms")
+        XCTAssertLessThan(worst, 1000)
+        XCTAssertTrue(client.isClosed)
+        XCTAssertEqual(client.tagsInUse, 0)
+        try? root.clunk()
+        XCTAssertEqual(client.fidsInUse, 0, "every fid freed")
+        client.close()
+        XCTAssertTrue(waitUntil { server.connectionCount == 0 })
+        XCTAssertTrue(waitUntil { openDescriptorCount() == descriptorsBefore }, "no descriptor left")
+        XCTAssertTrue(waitUntil { threadCount() <= threadsBefore }, "no thread left")
+    }
+}
