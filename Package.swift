@@ -23,7 +23,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
-        // Syscalls Swift cannot see: SCM_RIGHTS, preadv2/pwritev2, process_vm_readv/writev, CPU affinity, statx, getdents64.
+        // Syscalls Swift cannot see: SCM_RIGHTS, preadv2/pwritev2, process_vm_readv/writev, openat2, statx, getdents64, CPU affinity.
         .target(name: "CShims"),
         // The EINTR retry every module's syscalls share.
         .target(name: "Syscall", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
@@ -43,7 +43,7 @@ let package = Package(
             "P9", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "Gofer", dependencies: [
-            "P9", "SafeMem", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
+            "CShims", "P9", "SafeMem", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         // Process and host support shared by the bench and the tests: spawning, CPU placement, temporary folders.
         .target(name: "HostSupport", dependencies: ["NUMA", .product(name: "SystemPackage", package: "swift-system")]),

@@ -97,6 +97,9 @@ public enum BenchCLI {
                 }
                 out.append("  \(k.flag) (\(k.rawValue)): default \(d.joined(separator: ",")); accepts \(k.accepted)")
             }
+            if let d = s.directParams {
+                out.append("  --resolver direct: adds rows with \(d.map(\.rawValue).joined(separator: ", ")) (the host descriptor is the data path)")
+            }
             out.append("")
         }
         out.append("Suites: quick (under a minute), ci (what Benchmarks/thresholds.json gates on), full.")

@@ -49,7 +49,7 @@ struct RunCommand: ExecutableCommand {
     var scenario: String?
     @Option(help: "Interop modes: exclusive,writethrough,shared,none or all.")
     var mode: String?
-    @Option(help: "Path resolvers: vfs2 (fused Twalkgetattr), vfs1 (the revalidating baseline; shared and none only), multi (Tmultigetattr).")
+    @Option(help: "Path resolvers: vfs2 (fused Twalkgetattr), vfs1 (the revalidating baseline; shared and none only), multi (Tmultigetattr), direct (openat2 under a donated root; data scenarios get direct rows beside theirs).")
     var resolver: String?
     @Option(help: "Data paths: hostfd (pread/pwrite on a donated FD) or 9p (Tread/Twrite).")
     var path: String?

@@ -107,7 +107,7 @@ final class NativeStat: ScenarioInstance {
     let fixtures: Fixtures
     let depth: Int
     let replaced: Bool
-    let buffer = UnsafeMutableRawPointer.allocate(byteCount: Int(CSHIMS_STATX_SIZE), alignment: 16)
+    let buffer = UnsafeMutablePointer<statx>.allocate(capacity: 1)
 
     init(_ params: ParamSet, _ env: NativeEnvironment) throws {
         fixtures = env.fixtures
@@ -124,7 +124,7 @@ final class NativeStat: ScenarioInstance {
     func background() throws { try fixtures.replaceStatLeaf(depth: depth) }
 
     func op(thread: Int) throws -> Int {
-        guard cshims_statx(root, path, 0, CSHIMS_STATX_BASIC_STATS, buffer) == 0 else { throw NativeError("statx", name) }
+        guard cshims_statx(root, path, 0, UInt32(STATX_BASIC_STATS), buffer) == 0 else { throw NativeError("statx", name) }
         return 0
     }
 

@@ -124,12 +124,18 @@ public struct RunOptions: Sendable {
         return ScenarioSpec.all.filter { names.contains($0.name) }
     }
 
-    /// The parameter combinations of `spec` (flags first, then the suite's defaults).
+    /// The parameter combinations of `spec` (flags first, then the suite's defaults), and its direct rows when the
+    /// resolvers asked for include `direct` and the scenario takes no resolver otherwise.
     public func combinations(of spec: ScenarioSpec) -> [ParamSet] {
         let keys = spec.params + linkKeys  // the link applies to every scenario, and only when asked for
         var v: [ParamKey: [ParamValue]] = [:]
         for k in keys { v[k] = values[k] ?? suite.values(k, for: spec.name) }
-        return ParamSet.crossProduct(keys, v)
+        let rows = ParamSet.crossProduct(keys, v)
+        guard let direct = spec.directParams,
+              (values[.resolver] ?? suite.values(.resolver, for: spec.name)).contains(.text("direct")) else { return rows }
+        let directKeys = direct + linkKeys
+        for k in directKeys { v[k] = k == .resolver ? [.text("direct")] : values[k] ?? suite.values(k, for: spec.name) }
+        return rows + ParamSet.crossProduct(directKeys, v)
     }
 
     /// Repetitions per combination, flag or suite.

@@ -100,10 +100,15 @@ func requireFixtures(_ env: ScenarioEnvironment) throws -> Fixtures {
     return f
 }
 
-/// Skips a hostfd combination when the server donated no descriptor.
+/// Skips a hostfd combination when the server donated no descriptor, and a direct row when the server donated no
+/// root (the file was then opened by the vfs2 route, which `--resolver vfs2` measures under its own name).
 func requireHostFD(_ params: ParamSet, _ handle: Handle) throws {
     if params[.path]?.textValue == "hostfd" && !handle.hasHostFD {
         throw BenchError.skip("path hostfd: the server donates no host FDs (plain 9P2000.L server or TCP)")
+    }
+    if params[.resolver]?.textValue == "direct" && handle.file != nil {
+        throw BenchError.skip("resolver direct: the server donated no root (plain 9P2000.L server, TCP, read-only export "
+                              + "or --no-donate), so the file was opened by the vfs2 route")
     }
 }
 

@@ -9,6 +9,9 @@ public struct ScenarioSpec: Sendable {
     public let op: String
     /// Whether ops move payload bytes (then MiB/s is reported).
     public let movesBytes: Bool
+    /// For a scenario whose params lack `resolver`: the params of its `--resolver direct` rows, which run beside the
+    /// usual ones (no `path` or `multiblock`: the direct resolver's data path is the host descriptor it opened itself).
+    public var directParams: [ParamKey]? = nil
 
     /// Every scenario, in run order.
     public static let all: [ScenarioSpec] = [
@@ -19,15 +22,15 @@ public struct ScenarioSpec: Sendable {
                      movesBytes: false),
         ScenarioSpec(name: "open-read-close", params: [.mode, .path, .blockSize, .msize],
                      op: "open + read one block of `block_size` at offset 0 + close, of a file opened once before (cached)",
-                     movesBytes: true),
+                     movesBytes: true, directParams: [.mode, .resolver, .blockSize, .msize]),
         ScenarioSpec(name: "seq-read", params: [.mode, .path, .blocks, .blockSize, .multiblock, .fileSize, .msize],
                      op: "one I/O unit of `blocks` x `block_size` bytes read sequentially from a file of `file_size` "
                          + "(wrapping at the end), as a BlockSeq of `blocks` blocks",
-                     movesBytes: true),
+                     movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize, .msize]),
         ScenarioSpec(name: "seq-write", params: [.mode, .path, .blocks, .blockSize, .multiblock, .fileSize, .msize],
                      op: "one I/O unit of `blocks` x `block_size` bytes written sequentially into a file of `file_size` "
                          + "(wrapping at the end), as a BlockSeq of `blocks` blocks",
-                     movesBytes: true),
+                     movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize, .msize]),
         ScenarioSpec(name: "null-rpc", params: [.threads],
                      op: "one Tgetattr on a walked fid through the Client (no filesystem): raw RPC latency; "
                          + "`threads` callers share the connection",
@@ -42,7 +45,7 @@ public struct ScenarioSpec: Sendable {
         ScenarioSpec(name: "readdir", params: [.mode, .entries, .state],
                      op: "one full listing of a folder of `entries` files (cold: caches dropped before each op, background; "
                          + "warm: whatever the mode caches is kept; replaced is skipped)",
-                     movesBytes: false),
+                     movesBytes: false, directParams: [.mode, .resolver, .entries, .state]),
         ScenarioSpec(name: "rename", params: [.mode, .resolver],
                      op: "rename a file a -> b and back b -> a (the pair); fs.reclaim() between ops (background)",
                      movesBytes: false),
@@ -51,15 +54,15 @@ public struct ScenarioSpec: Sendable {
                      movesBytes: false),
         ScenarioSpec(name: "fsync", params: [.mode, .path],
                      op: "write 4 KiB + fsync, cycling through the first 64 KiB of a file",
-                     movesBytes: false),
+                     movesBytes: false, directParams: [.mode, .resolver]),
         ScenarioSpec(name: "rand-read", params: [.mode, .path, .blocks, .blockSize, .multiblock, .fileSize],
                      op: "one I/O unit of `blocks` x `block_size` bytes read at a random unit-aligned offset of a file of "
                          + "`file_size` (offsets drawn from --seed), as a BlockSeq of `blocks` blocks",
-                     movesBytes: true),
+                     movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize]),
         ScenarioSpec(name: "rand-write", params: [.mode, .path, .blocks, .blockSize, .multiblock, .fileSize],
                      op: "one I/O unit of `blocks` x `block_size` bytes written at a random unit-aligned offset of a file of "
                          + "`file_size` (offsets drawn from --seed), as a BlockSeq of `blocks` blocks",
-                     movesBytes: true),
+                     movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize]),
     ]
 
     /// The scenario called `name`.
@@ -122,10 +125,11 @@ public struct Suite: Sendable {
         name: "ci", scenarios: core + ["create-unlink", "readdir", "fsync", "rand-read"],
         defaults: base.merging([.mode: t("exclusive", "writethrough", "shared"), .resolver: t("vfs2", "vfs1", "multi"), .depth: n(3, 20),
                                 .fileSize: n(16 << 20)]) { $1 },
-        overrides: ["open-read-close": [.mode: t("exclusive", "shared"), .blockSize: n(4 << 10)],
+        overrides: ["stat": [.resolver: t("vfs2", "vfs1", "multi", "direct")],
+                    "open-read-close": [.mode: t("exclusive", "shared"), .resolver: t("direct"), .blockSize: n(4 << 10)],
                     "seq-read": [.mode: t("exclusive", "shared"), .blocks: n(1, 16), .blockSize: n(4 << 10, 64 << 10)],
                     "seq-write": [.mode: t("shared"), .blocks: n(1, 16)],
-                    "create-unlink": [.mode: t("exclusive", "shared"), .resolver: t("vfs2")],
+                    "create-unlink": [.mode: t("exclusive", "shared"), .resolver: t("vfs2", "direct")],
                     "readdir": [.mode: t("exclusive", "shared"), .entries: n(1000), .state: t("cold")],
                     "fsync": [.mode: t("shared"), .path: t("hostfd", "9p")],
                     "rand-read": [.mode: t("shared"), .blocks: n(1), .blockSize: n(4 << 10), .multiblock: t("buffered")]],
@@ -136,7 +140,7 @@ public struct Suite: Sendable {
     public static let full = Suite(
         name: "full", scenarios: ScenarioSpec.all.map(\.name),
         defaults: [
-            .mode: t("exclusive", "writethrough", "shared", "none"), .resolver: t("vfs2", "vfs1", "multi"),
+            .mode: t("exclusive", "writethrough", "shared", "none"), .resolver: t("vfs2", "vfs1", "multi", "direct"),
             .path: t("hostfd", "9p"), .blocks: n(1, 4, 16), .blockSize: n(4 << 10, 64 << 10, 1 << 20),
             .multiblock: t("buffered", "scatter"), .fileSize: n(64 << 20), .depth: n(3, 20),
             .state: t("cold", "warm", "replaced"), .threads: n(1, 2), .msize: n(defaultMsize), .entries: n(10_000),

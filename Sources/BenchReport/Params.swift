@@ -24,7 +24,7 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     public var choices: [String]? {
         switch self {
         case .mode: return ["exclusive", "writethrough", "shared", "none"]
-        case .resolver: return ["vfs2", "vfs1", "multi"]
+        case .resolver: return ["vfs2", "vfs1", "multi", "direct"]
         case .path: return ["hostfd", "9p"]
         case .multiblock: return ["buffered", "scatter"]
         case .state: return ["cold", "warm", "replaced"]

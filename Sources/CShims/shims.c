@@ -2,9 +2,12 @@
 #include "CShims.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 ssize_t cshims_sendmsg_fds(int sock, const struct iovec *iov, int iovcnt, const int *fds, int nfds) {
@@ -84,6 +87,24 @@ ssize_t cshims_process_vm_readv(pid_t pid, const struct iovec *local, unsigned l
 ssize_t cshims_process_vm_writev(pid_t pid, const struct iovec *local, unsigned long liovcnt,
                                  const struct iovec *remote, unsigned long riovcnt) {
     return process_vm_writev(pid, local, liovcnt, remote, riovcnt, 0);
+}
+
+int cshims_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long resolve) {
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = (unsigned long long)(unsigned int)(flags | O_CLOEXEC);
+    how.mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? mode : 0;
+    how.resolve = resolve;
+    long r;
+    int races = 0;
+    // EAGAIN: the kernel could not rule out that a concurrent rename let a `..` escape; a retry usually succeeds.
+    do { r = syscall(SYS_openat2, dirfd, path, &how, sizeof(how)); }
+    while (r < 0 && (errno == EINTR || (errno == EAGAIN && ++races < 16)));
+    return (int)r;
+}
+
+int cshims_statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *out) {
+    return statx(dirfd, path, flags, mask, out);
 }
 
 int cshims_set_affinity(const int *cpus, int ncpus) {

@@ -4,18 +4,19 @@ import SystemPackage
 extension Filesystem {
     /// stat(2): follows a final symlink.
     public func stat(_ path: String) throws(GoferError) -> FileStat {
-        try locked("stat \(path)") { try resolver.stat(try pathComponents(path), followFinal: true, in: self) }
+        try locked("stat \(path)") { try resolver.stat(path: path, followFinal: true, in: self) }
     }
 
     /// lstat(2): does not follow a final symlink.
     public func lstat(_ path: String) throws(GoferError) -> FileStat {
-        try locked("lstat \(path)") { try resolver.stat(try pathComponents(path), followFinal: false, in: self) }
+        try locked("lstat \(path)") { try resolver.stat(path: path, followFinal: false, in: self) }
     }
 
     /// mkdir(2). Instantiates no dentry for the new directory.
     public func mkdir(_ path: String, mode: UInt32 = 0o755) throws(GoferError) {
         try locked("mkdir \(path)") {
             let (parentPath, name) = try parentAndName(path)
+            if try resolver.apply(.mkdir(parent: parentPath, name: name, mode: mode), in: self) { return }
             let parent = try resolveDirectoryForChange(parentPath)
             if options.cachesMetadata, parent.children[name] != nil { throw Errno.fileExists }
             _ = try fid(of: parent).mkdir(name, mode: mode & 0o7777, gid: Frame.noGID, uid: uid)
@@ -33,6 +34,7 @@ extension Filesystem {
     /// unlink or rmdir (`flags` AT_REMOVEDIR), with the lock held.
     private func remove(_ path: String, flags: UInt32) throws {
         let (parentPath, name) = try parentAndName(path)
+        if try resolver.apply(.remove(parent: parentPath, name: name, directory: flags & 0x200 != 0), in: self) { return }
         let parent = try resolveDirectoryForChange(parentPath)
         if options.cachesMetadata && parent.negative.contains(name) { throw Errno.noSuchFileOrDirectory }
         if options.cachesMetadata, let c = parent.children[name] {
@@ -49,6 +51,7 @@ extension Filesystem {
     public func symlink(_ target: String, at path: String) throws(GoferError) {
         try locked("symlink \(path)") {
             let (parentPath, name) = try parentAndName(path)
+            if try resolver.apply(.symlink(parent: parentPath, name: name, target: target), in: self) { return }
             let parent = try resolveDirectoryForChange(parentPath)
             if options.cachesMetadata, parent.children[name] != nil { throw Errno.fileExists }
             _ = try fid(of: parent).symlink(name, target: target, gid: Frame.noGID, uid: uid)
@@ -60,6 +63,7 @@ extension Filesystem {
     /// readlink(2); the target is cached except in Shared.
     public func readlink(_ path: String) throws(GoferError) -> String {
         try locked("readlink \(path)") {
+            if let target = try resolver.readlink(try pathComponents(path), in: self) { return target }
             let d = try resolve(path, followFinal: false)
             guard d.isSymlink else { throw Errno.invalidArgument }
             return try symlinkTarget(of: d)
@@ -69,6 +73,7 @@ extension Filesystem {
     /// Lists a directory (without "." and ".."). Cached in Exclusive/Writethrough.
     public func readdir(_ path: String) throws(GoferError) -> [DirectoryEntry] {
         try locked("readdir \(path)") {
+            if let entries = try resolver.readdir(try pathComponents(path), in: self) { return entries }
             let d = try resolve(path)
             guard d.isDirectory else { throw Errno.notDirectory }
             guard mayAccess(d, .read) else { throw Errno.permissionDenied }
@@ -98,6 +103,8 @@ extension Filesystem {
         try locked("rename \(oldPath) to \(newPath)") {
             let (oldParentPath, oldName) = try parentAndName(oldPath)
             let (newParentPath, newName) = try parentAndName(newPath)
+            let change = PathChange.rename(oldParent: oldParentPath, oldName: oldName, newParent: newParentPath, newName: newName)
+            if try resolver.apply(change, in: self) { return }
             let oldParent = try resolveDirectoryForChange(oldParentPath)
             let newParent = try resolveDirectoryForChange(newParentPath)
             if oldParent === newParent && oldName == newName {
@@ -134,6 +141,7 @@ extension Filesystem {
     /// truncate(2).
     public func truncate(_ path: String, size: UInt64) throws(GoferError) {
         try locked("truncate \(path)") {
+            if try resolver.apply(.truncate(try pathComponents(path), size: size), in: self) { return }
             let d = try resolve(path)
             try truncate(d, size: size)
         }
@@ -151,6 +159,7 @@ extension Filesystem {
     /// chmod(2).
     public func chmod(_ path: String, mode: UInt32) throws(GoferError) {
         try locked("chmod \(path)") {
+            if try resolver.apply(.chmod(try pathComponents(path), mode: mode), in: self) { return }
             let d = try resolve(path)
             var attr = SetAttr()
             attr.mode = mode & 0o7777
@@ -163,6 +172,7 @@ extension Filesystem {
     /// Exclusive/Writethrough keep them on the dentry and write them back on fsync or release.
     public func setTimes(_ path: String, atime: Timespec?, mtime: Timespec?) throws(GoferError) {
         try locked("setTimes \(path)") {
+            if try resolver.apply(.setTimes(try pathComponents(path), atime: atime, mtime: mtime), in: self) { return }
             let d = try resolve(path)
             if let a = atime { d.attr.atime = a }
             if let m = mtime { d.attr.mtime = m }

@@ -27,6 +27,8 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     var cached: [ObjectIdentifier: Dentry] = [:]
     /// Stale dentries whose fids are released by `reclaim()`, outside operations.
     var staleQueue: [Dentry] = []
+    /// The O_PATH descriptor of the attach root the server donated for the direct resolver (nil: none; closed on release).
+    var donatedRoot: FileDescriptor?
     var tick: UInt64 = 0
     private var isReleased = false
 
@@ -60,6 +62,7 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
             }
         }
         gids = groups
+        donatedRoot = resolver.donatedRoot(of: rootFile, uid: nUname ?? client.options.nUname)
     }
 
     deinit { release() }
@@ -109,6 +112,8 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
         guard !isReleased else { return }
         try? writeBackAndEvictAll()
         closeHandles(root)
+        try? donatedRoot?.close()
+        donatedRoot = nil
         try? root.fid?.clunk()
         root.fid = nil
         isReleased = true

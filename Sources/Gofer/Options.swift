@@ -18,6 +18,9 @@ public enum ResolverKind: String, Sendable, CaseIterable {
     case vfs1
     /// One Tmultigetattr for the whole path; fid-less dentries get a fid only when an operation needs one.
     case multi
+    /// directfs: the client resolves paths itself with openat2(RESOLVE_BENEATH) under a root descriptor the server
+    /// donates once, and uses *at syscalls instead of RPCs; the vfs2 route where nothing was donated.
+    case direct
 }
 
 /// How the 9P data path handles a BlockSeq of several blocks.

@@ -73,6 +73,8 @@ final class WireGoldenTests: XCTestCase {
     static let rremovexattr = "07 00 00 00 27 01 00"
     static let rgetattr = "a0 00 00 00 19 01 00  \(F.allHex)  \(F.q1Hex)  \(F.attrHex)"
     static let rbind = "a0 00 00 00 91 01 00  \(F.q1Hex)  \(F.allHex)  \(F.attrHex)"
+    static let tdonateroot = "0b 00 00 00 92 01 00  01 00 00 00"
+    static let rdonateroot = "14 00 00 00 93 01 00  \(F.q1Hex)"
     static let rreaddirDiod = """
         3d 00 00 00 29 01 00  32 00 00 00
         \(F.q1Hex)  01 00 00 00 00 00 00 00  04  01 00 64
@@ -105,6 +107,17 @@ final class WireGoldenTests: XCTestCase {
                                                              FullStat(qid: q2, valid: .basic, attr: attr)]))
         try golden(Self.tchannel, Tchannel(id: 0, control: 1))
         try golden(Self.rchannel, Rchannel(offset: 0x1000, length: 0x2000))
+    }
+
+    /// This project's root donation (type 146/147, README "Direct resolution"): fid[4], and qid[13] beside the descriptor.
+    func testDonateRootMessages() throws {
+        try golden(Self.tdonateroot, Tdonateroot(fid: 1))
+        try golden(Self.rdonateroot, Rdonateroot(qid: F.q1))
+        XCTAssertEqual(MessageType.tdonateroot.description, "Tdonateroot")
+        XCTAssertEqual(MessageType.tdonateroot.reply, .rdonateroot)
+        // A body cut short is a truncation, as for every other message.
+        XCTAssertEqual(F.decodeAnyError(Array(F.hex(Self.rdonateroot).prefix(19)), limit: 1 << 20),
+                       .truncated(field: "frame", offset: 0, needed: 20, available: 19))
     }
 
     func testXattrExtensionMessages() throws {

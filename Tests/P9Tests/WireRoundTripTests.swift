@@ -115,6 +115,8 @@ final class WireRoundTripTests: XCTestCase {
         try roundTrip(Rmultigetattr(stats: []))
         try roundTrip(Tbind(directoryFid: 26, socketType: 0, name: "sock", uid: 1, gid: 2, newFid: 27))
         try roundTrip(Rbind(qid: q2, valid: .all, attr: attr))
+        try roundTrip(Tdonateroot(fid: 28))
+        try roundTrip(Rdonateroot(qid: q1))
         try roundTrip(Tchannel(id: 0, control: 1))
         try roundTrip(Rchannel(offset: 4096, length: 1 << 20))
 

@@ -49,6 +49,9 @@ final class WireVersionTests: XCTestCase {
         XCTAssertFalse(P9Version.supports(.tmultigetattr, version: 12))
         XCTAssertTrue(P9Version.supports(.tmultigetattr, version: 13))
         XCTAssertFalse(P9Version.supports(.tbind, version: UInt32.max))
+        // The root donation is a probe no version enables (sent on N >= 1 connections; never listed as an extension).
+        XCTAssertFalse(P9Version.supports(.tdonateroot, version: UInt32.max))
+        XCTAssertFalse(P9Version.extensions(version: UInt32.max).contains(.tdonateroot))
         XCTAssertFalse(P9Version.supports(.rbind, version: 13))
         XCTAssertTrue(P9Version.supports(.twalk, version: 0))
         XCTAssertTrue(P9Version.supports(.tlock, version: 0))

@@ -1,5 +1,5 @@
 // Syscalls and macros Swift cannot import directly: SCM_RIGHTS control messages (CMSG_* are macros),
-// preadv2/pwritev2 and process_vm_readv/writev (declared only under _GNU_SOURCE).
+// preadv2/pwritev2, process_vm_readv/writev and statx (declared only under _GNU_SOURCE), openat2 (no libc wrapper).
 #ifndef CSHIMS_H
 #define CSHIMS_H
 
@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <linux/openat2.h>  // RESOLVE_* (struct open_how stays inside the shim)
+#include <linux/stat.h>     // struct statx, STATX_*
 
 #include "CShimsNative.h"
 
@@ -34,6 +36,14 @@ ssize_t cshims_process_vm_readv(pid_t pid, const struct iovec *local, unsigned l
 /// process_vm_writev(2).
 ssize_t cshims_process_vm_writev(pid_t pid, const struct iovec *local, unsigned long liovcnt,
                                  const struct iovec *remote, unsigned long riovcnt);
+
+/// openat2(2) with `resolve` (RESOLVE_*) and O_CLOEXEC added to `flags`; `mode` is used with O_CREAT/O_TMPFILE only.
+/// Returns the descriptor or -1 with errno set (ENOSYS where the kernel lacks openat2). Retries EINTR, and EAGAIN
+/// (a `..` the kernel could not check against a concurrent rename) up to 16 times.
+int cshims_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long resolve);
+
+/// statx(2) into `out`; returns 0 or -1 with errno set.
+int cshims_statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *out);
 
 /// Sets the calling thread's CPU affinity to the CPUs listed; returns 0 or an errno value.
 int cshims_set_affinity(const int *cpus, int ncpus);

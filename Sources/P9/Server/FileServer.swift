@@ -78,6 +78,8 @@ public protocol ServerFile: AnyObject, Sendable {
     /// Tgetlock: the first conflicting lock, or `type` .unlock when none.
     func getLock(type: LockType, start: UInt64, length: UInt64, procID: UInt32, clientID: String) throws
         -> (type: LockType, start: UInt64, length: UInt64, procID: UInt32, clientID: String)
+    /// Tdonateroot: an O_PATH descriptor of this directory, which the server sends and then closes.
+    func donateRoot() throws -> OpenedFile
     /// Tclunk: releases resources now (the server drops its reference afterwards).
     func clunk()
 }
@@ -170,6 +172,8 @@ extension ServerFile {
         -> (type: LockType, start: UInt64, length: UInt64, procID: UInt32, clientID: String) {
         throw notImplemented
     }
+    /// Default: ENOSYS.
+    public func donateRoot() throws -> OpenedFile { throw notImplemented }
     /// Default: nothing to release early.
     public func clunk() {}
 }

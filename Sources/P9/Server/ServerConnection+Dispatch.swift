@@ -269,6 +269,14 @@ extension ServerConnection {
             let r = try file(m.fid).getLock(type: m.type, start: m.start, length: m.length, procID: m.procID, clientID: m.clientID)
             return try c.reply(Rgetlock(type: r.type, start: r.start, length: r.length, procID: r.procID, clientID: r.clientID))
 
+        case .tdonateroot:
+            // A donated root can be opened for writing: a read-only server refuses (EROFS), as one without FD passing does.
+            let m = try c.decode(Tdonateroot.self)
+            let f = try mutable(m.fid)
+            guard context.donateFDs else { throw Errno.notSupported }
+            let r = try f.donateRoot()
+            return try c.reply(Rdonateroot(qid: r.qid), fd: r.hostFD)
+
         default:
             // Tauth, xattrs, Tlconnect, Tchannel, Tbind, R messages sent as requests: not served, connection kept.
             throw Errno(rawValue: ENOSYS)

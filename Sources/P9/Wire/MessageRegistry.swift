@@ -97,6 +97,8 @@ public enum MessageRegistry {
         case .rmultigetattr: return try Rmultigetattr(from: &body)
         case .tbind: return try Tbind(from: &body)
         case .rbind: return try Rbind(from: &body)
+        case .tdonateroot: return try Tdonateroot(from: &body)
+        case .rdonateroot: return try Rdonateroot(from: &body)
         case .tchannel: return try Tchannel(from: &body)
         case .rchannel: return try Rchannel(from: &body)
         }

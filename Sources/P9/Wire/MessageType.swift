@@ -44,6 +44,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     case tsetattrclunk = 140, rsetattrclunk = 141
     case tmultigetattr = 142, rmultigetattr = 143
     case tbind = 144, rbind = 145
+    /// This project's root donation (not gVisor's): enabled by no version N, probed on gVisor-style connections.
+    case tdonateroot = 146, rdonateroot = 147
     case tchannel = 250, rchannel = 251
 
     /// The conventional name, e.g. "Twalkgetattr" (report keys use it).
@@ -69,6 +71,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         case .tsetattrclunk, .rsetattrclunk: return 12
         case .tmultigetattr, .rmultigetattr: return 13
         case .tbind, .rbind: return UInt32.max
+        // No N enables it: a client probes it on an N >= 1 connection (see Tdonateroot).
+        case .tdonateroot, .rdonateroot: return UInt32.max
         default: return 0
         }
     }
@@ -163,6 +167,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         table[143] = "Rmultigetattr"
         table[144] = "Tbind"
         table[145] = "Rbind"
+        table[146] = "Tdonateroot"
+        table[147] = "Rdonateroot"
         table[250] = "Tchannel"
         table[251] = "Rchannel"
         return table

@@ -30,15 +30,15 @@ public enum P9Version {
         n == 0 ? base : "\(base).Google.\(n)"
     }
 
-    /// Whether message `t` (T or R) may be used at level `n`; Tbind/Rbind never.
+    /// Whether message `t` (T or R) may be used at level `n`; Tbind/Rbind never, Tdonateroot only as a probe.
     public static func supports(_ t: MessageType, version n: UInt32) -> Bool {
         switch t {
-        case .tbind, .rbind, .tlerror: return false
+        case .tbind, .rbind, .tlerror, .tdonateroot, .rdonateroot: return false
         default: return t.minimumVersion <= n
         }
     }
 
-    /// The extension T messages enabled at level `n` (Tbind excluded), ordered by level then number.
+    /// The extension T messages enabled at level `n` (Tbind and the Tdonateroot probe excluded), ordered by level then number.
     public static func extensions(version n: UInt32) -> [MessageType] {
         MessageType.allCases
             .filter { $0.isRequest && $0.minimumVersion >= 1 && supports($0, version: n) }
