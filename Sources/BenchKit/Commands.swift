@@ -43,7 +43,8 @@ struct RunCommand: ExecutableCommand {
             (binary: 4K = 4096), durations ns/us/ms/s. Flags replace the suite's defaults for every scenario.
             """)
 
-    @Option(help: "Suite of scenarios and defaults: quick (under a minute), ci (what Benchmarks/thresholds.json gates on), full.")
+    @Option(help: ArgumentHelp("Suite of scenarios and defaults: quick (under a minute), ci (what Benchmarks/thresholds.json "
+                               + "gates on), ci-diod (CI's diod pass; runs against diod), full (10 repetitions)."))
     var suite: String?
     @Option(help: ArgumentHelp("Scenarios to run, comma-separated (default: the suite's; see `bench list`).", valueName: "names"))
     var scenario: String?
@@ -107,6 +108,14 @@ struct RunCommand: ExecutableCommand {
     var memNode: String?
     @Option(name: .customLong("server-cpu-node"), help: "Run the server the bench starts (builtin, inproc, diod) on this NUMA node.")
     var serverCPUNode: String?
+    @Option(name: .customLong("client-cpus"), help: ArgumentHelp(
+        "Pin the bench's client threads to these CPUs (like taskset: 1, 0,2, 0-3), or any (unpinned). Default on 2+ CPUs: "
+            + "one CPU, another than the server's.", valueName: "list"))
+    var clientCPUs: String?
+    @Option(name: .customLong("server-cpus"), help: ArgumentHelp(
+        "Pin the server the bench starts (builtin child, inproc threads, diod) to these CPUs, or any. Default on 2+ CPUs: "
+            + "one CPU, another than the client's.", valueName: "list"))
+    var serverCPUs: String?
     @Flag(name: .customLong("no-limits"), help: "Skip measuring the machine's limits (socket round trip and stream, memcpy, pread).")
     var noLimits = false
 
@@ -120,7 +129,7 @@ struct RunCommand: ExecutableCommand {
             ("--repetitions", repetitions), ("--warmup", warmup), ("--duration", duration), ("--ops", ops),
             ("--server", server), ("--aname", aname), ("--uname", uname), ("--uid", uid), ("--out", out),
             ("--format", format), ("--seed", seed), ("--trace", trace), ("--cpu-node", cpuNode), ("--mem-node", memNode),
-            ("--server-cpu-node", serverCPUNode),
+            ("--server-cpu-node", serverCPUNode), ("--client-cpus", clientCPUs), ("--server-cpus", serverCPUs),
         ].filter { $0.1 != nil }
         if quiet { out.append(("--quiet", nil)) }
         if noLimits { out.append(("--no-limits", nil)) }
@@ -170,8 +179,8 @@ struct CheckCommand: ExecutableCommand {
         discussion: "Rules: RPC counts (exact or a maximum), ratios inside one run, and baseline rules (with --baseline). "
             + "results/README.md describes the rule file.")
 
-    @Argument(help: ArgumentHelp("The report.json to judge.", valueName: "report"))
-    var report: String
+    @Argument(help: ArgumentHelp("The report.json files to judge; rules select over all their results together.", valueName: "report"))
+    var reports: [String]
     @Option(help: ArgumentHelp("The rule file, e.g. Benchmarks/thresholds.json.", valueName: "file"))
     var thresholds: String
     @Option(help: ArgumentHelp("A report to judge baseline rules against.", valueName: "report"))
@@ -179,7 +188,11 @@ struct CheckCommand: ExecutableCommand {
     @Flag(help: "Treat a rule that matches no result as an error.")
     var strict = false
 
-    func execute(argv: [String]) -> Int32 { BenchCLI.check(report: report, thresholds: thresholds, baseline: baseline, strict: strict) }
+    func validate() throws {
+        if reports.isEmpty { throw ValidationError("give at least one report.json") }
+    }
+
+    func execute(argv: [String]) -> Int32 { BenchCLI.check(reports: reports, thresholds: thresholds, baseline: baseline, strict: strict) }
 }
 
 /// Output formats of `bench compare`.
@@ -191,7 +204,8 @@ enum CompareFormat: String, ExpressibleByArgument, CaseIterable {
 struct CompareCommand: ExecutableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Compares two reports: median deltas per matching result with a Mann-Whitney U verdict (p < 0.05).")
+        abstract: "Compares two reports: median ratios per matching result with a 95% interval; faster/slower needs a "
+            + "Mann-Whitney U test (p < 0.05) and a median change of at least --min-change.")
 
     @Argument(help: ArgumentHelp("The older report.json.", valueName: "old"))
     var old: String
@@ -201,9 +215,17 @@ struct CompareCommand: ExecutableCommand {
     var format: CompareFormat = .text
     @Flag(name: .customLong("fail-on-slower"), help: "Exit 2 when any row is slower.")
     var failOnSlower = false
+    @Option(name: .customLong("min-change"), help: ArgumentHelp(
+        "Smallest median change, in percent, that can be called faster or slower (smaller ones are same whatever p).",
+        valueName: "pct"))
+    var minChange: Double = 5
+
+    func validate() throws {
+        guard minChange >= 0, minChange.isFinite else { throw ValidationError("--min-change: a percentage >= 0, e.g. 5") }
+    }
 
     func execute(argv: [String]) -> Int32 {
-        BenchCLI.compare(old: old, new: new, markdown: format == .markdown, failOnSlower: failOnSlower)
+        BenchCLI.compare(old: old, new: new, markdown: format == .markdown, failOnSlower: failOnSlower, minChange: minChange / 100)
     }
 }
 
@@ -230,8 +252,6 @@ struct ServeSubcommand: ExecutableCommand {
     var controlFD: Int32
     @Option(help: "The folder to export.")
     var root: String
-    @Option(name: .customLong("cpu-node"), help: "Run the server's threads on this NUMA node.")
-    var cpuNode: Int?
 
-    func execute(argv: [String]) -> Int32 { ServeCommand.serve(control: controlFD, root: root, cpuNode: cpuNode) }
+    func execute(argv: [String]) -> Int32 { ServeCommand.serve(control: controlFD, root: root) }
 }

@@ -186,12 +186,37 @@ public final class Fixtures: Sendable {
 
     /// The local path of the read file of `size` bytes (for the pread limit; nil when the files are out of reach).
     public func localReadPath(size: Int) -> String? { local.map { $0 + "/data/read-\(size)" } }
+    /// The local path of the small file (for open-read-close's pread limit; nil when the files are out of reach).
+    public var localSmallPath: String? { local.map { $0 + "/data/small" } }
 
     /// Removes the scratch folder and everything in it (what the bench made, and nothing else: the folder is its own).
     public func remove() throws { try store.removeTree(folder) }
 }
 
-/// A new temporary directory (mkdtemp); failing is a fixture error.
-func temporaryDirectory(prefix: String) throws -> String {
-    do { return try makeTemporaryDirectory(prefix: prefix) } catch { throw BenchError.fixture("mkdtemp: \(error)") }
+/// A new temporary directory (mkdtemp) in `parent` (the system temporary folder by default); failing is a fixture error.
+func temporaryDirectory(prefix: String, in parent: String = NSTemporaryDirectory()) throws -> String {
+    do { return try makeTemporaryDirectory(prefix: prefix, in: parent) } catch { throw BenchError.fixture("mkdtemp: \(error)") }
+}
+
+/// The folder a run's export goes in and its file system type: /dev/shm when it is a writable tmpfs (no disk
+/// write-back disturbs the measurements and fsync costs no disk flush), else the system temporary folder.
+func exportParent() -> (path: String, fsType: String?) {
+    if access("/dev/shm", W_OK) == 0, fileSystemType(of: "/dev/shm") == "tmpfs" { return ("/dev/shm", "tmpfs") }
+    let tmp = NSTemporaryDirectory()
+    return (tmp, fileSystemType(of: tmp))
+}
+
+/// The type of the file system holding `path` ("tmpfs", "ext4"), from the longest matching mount point in /proc/self/mounts.
+func fileSystemType(of path: String) -> String? {
+    guard let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return nil }
+    let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+    var best: (length: Int, type: String)?
+    for line in mounts.split(separator: "\n") {
+        let f = line.split(separator: " ")
+        guard f.count >= 3 else { continue }
+        let point = f[1].replacingOccurrences(of: "\\040", with: " ")
+        let inside = point == "/" || target == point || target.hasPrefix(point + "/")
+        if inside, point.count >= (best?.length ?? -1) { best = (point.count, String(f[2])) }
+    }
+    return best?.type
 }

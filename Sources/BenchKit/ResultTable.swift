@@ -1,4 +1,5 @@
 import BenchReport
+import HostSupport
 
 /// The readable table printed while a run goes: each figure beside its limit measured in the same run.
 struct ResultTable {
@@ -19,7 +20,7 @@ struct ResultTable {
     }
 
     private var widths: [Int] {
-        [16] + (serverWidth.map { [$0] } ?? []) + [max(6, paramsWidth), 7, 11, 9, 8, 9, 9, 14] + (showsNative ? [9] : [])
+        [16] + (serverWidth.map { [$0] } ?? []) + [max(6, paramsWidth), 7, 11, 9, 8, 9, 9, 18] + (showsNative ? [9] : [])
     }
 
     /// `cells` without the optional columns, which are put in when shown.
@@ -35,22 +36,23 @@ struct ResultTable {
         }.joined(separator: " ")
     }
 
-    /// The limits line (and a note on the "vs limit" column).
+    /// The limits line, with the placement they (and the run) used.
     func printLimits() {
         func gib(_ v: Double?) -> String { v.map { Units.fixed($0, 1) + " GiB/s" } ?? "-" }
-        let rtt = limits.socketRTTus.map { Units.fixed($0, 1) + "us" } ?? "-"
+        func us(_ v: Double?) -> String { v.map { Units.fixed($0, 1) + "us" } ?? "-" }
         var cpus = ""
         if let p = limits.placement {
-            func list(_ a: [Int]) -> String { a.map(String.init).joined(separator: ",") }
-            cpus = " [client cpus \(list(p.clientCPUs)), server cpus \(list(p.serverCPUs))]"
+            cpus = " [client cpus \(Affinity.format(p.clientCPUs)), server cpus \(Affinity.format(p.serverCPUs)) (\(p.serverModel ?? "?"))]"
         }
-        print("limits: socket rtt \(rtt), socket stream \(gib(limits.socketStreamGiBs)), memcpy 1M \(gib(limits.memcpyGiBs)), "
-              + "pread \(gib(limits.preadGiBs))\(cpus)")
-        print("vs limit: MiB/s as a fraction of pread (host FD), socket stream (9p path) or memcpy (9p served from the "
-              + "client's cache, < 0.5 RPC/op); for scenarios that move no bytes, socket rtt / p50")
+        print("limits: socket rtt \(us(limits.socketRTTus)) (same cpu \(us(limits.socketRTTSameCPUus)), cross cpu "
+              + "\(us(limits.socketRTTCrossCPUus))), socket stream 1M \(gib(limits.socketStreamGiBs)), memcpy 1M "
+              + "\(gib(limits.memcpyGiBs)), pread 1M \(gib(limits.preadGiBs))\(cpus)")
     }
 
     func header() {
+        print("vs limit: the op's limit time / p50, 1.0 = at the limit: rpcs/op x socket rtt (every RPC at the wire's round "
+              + "trip) + payload at the socket stream rate for its message size (stream) + bytes the client copied at memcpy "
+              + "over a buffer as large as the file (memcpy) + host-FD bytes at pread of the op's size (pread)")
         if showsNative {
             print("vs native: the result's p50 over the p50 of the native floor of the same scenario and parameters "
                   + "(plain syscalls; 1.0x = no cost on top of the kernel)")
@@ -59,18 +61,10 @@ struct ResultTable {
                    native: "vs native"))
     }
 
-    /// The result's figure against its limit: "pread 0.42", "sock 0.05", "memcpy 0.10" or "rtt/p50 0.83" ("-" when unknown).
+    /// The result's `vs_limit` and its basis ("0.83 rtt", "0.42 pread"), "-" when it has none.
     func versusLimit(_ r: ResultRecord) -> String {
-        if let mib = r.throughput?.mibPerS?.median {
-            // 9P data that mostly came from the client's page cache (under half an RPC per op) never crossed the socket.
-            let rpcs = r.rpcsPerOp ?? 0
-            let (name, limit): (String, Double?) = r.params[.path]?.textValue != "9p" ? ("pread ", limits.preadGiBs)
-                : (rpcs >= 0.5 ? ("sock ", limits.socketStreamGiBs) : ("memcpy ", limits.memcpyGiBs))
-            guard let limit, limit > 0 else { return "-" }
-            return name + Units.fixed(mib / (limit * 1024), 3)
-        }
-        guard let p50 = r.latency?.p50.map(Double.init), p50 > 0, let rtt = limits.socketRTTus else { return "-" }
-        return "rtt/p50 " + Units.fixed(rtt * 1000 / p50, 2)
+        guard let v = r.vsLimit, let basis = r.vsLimitBasis else { return "-" }
+        return Units.fixed(v, v < 0.1 ? 3 : 2) + " " + basis
     }
 
     func row(_ r: ResultRecord) {

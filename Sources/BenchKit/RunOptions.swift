@@ -1,4 +1,5 @@
 import BenchReport
+import HostSupport
 import NUMA
 import P9
 
@@ -88,6 +89,8 @@ public struct RunOptions: Sendable {
         get { servers[0] }
         set { servers = [newValue] }
     }
+    /// Whether `--server` was given (a suite's own server then does not replace it).
+    private var serverGiven = false
     /// The aname to attach (an external server).
     public var aname: String?
     /// The user name to attach as.
@@ -110,6 +113,10 @@ public struct RunOptions: Sendable {
     public var memNode: Int?
     /// NUMA node the embedded server (builtin child, inproc, diod) runs on (nil: unbound).
     public var serverCPUNode: Int?
+    /// CPUs the bench's client threads run on (nil: the default placement).
+    public var clientCPUs: CPUChoice?
+    /// CPUs the server the bench starts runs on (nil: the default placement).
+    public var serverCPUs: CPUChoice?
     /// Whether to measure the machine's limits before the scenarios (`--no-limits` turns it off).
     public var limits = true
     /// The command line, for the report's context.
@@ -158,7 +165,7 @@ public struct RunOptions: Sendable {
     /// `bench run` flags that take a value.
     public static let valueFlags: Set<String> = Set(ParamKey.allCases.map(\.flag)).union([
         "--suite", "--scenario", "--repetitions", "--warmup", "--ops", "--duration", "--server", "--aname", "--uname", "--uid",
-        "--out", "--format", "--seed", "--trace", "--cpu-node", "--mem-node", "--server-cpu-node",
+        "--out", "--format", "--seed", "--trace", "--cpu-node", "--mem-node", "--server-cpu-node", "--client-cpus", "--server-cpus",
     ])
 
     /// Parses `bench run` arguments (without the program name and subcommand).
@@ -191,8 +198,8 @@ public struct RunOptions: Sendable {
         return o
     }
 
-    /// Checks what single flags cannot: --ops with --duration, --link-jitter without --link-delay, --server-cpu-node
-    /// with an external server.
+    /// Checks what single flags cannot: --ops with --duration, --link-jitter without --link-delay, a server placement
+    /// with an external server, a node and a CPU list for the same side.
     public func validate() throws(UsageError) {
         if ops != nil && durationNs != nil { throw UsageError("--ops and --duration exclude each other; give one") }
         if values[.linkJitter] != nil && values[.linkDelay] == nil {
@@ -200,6 +207,13 @@ public struct RunOptions: Sendable {
         }
         if serverCPUNode != nil, let other = servers.first(where: { !$0.isStartedByBench && $0 != .native }) {
             throw UsageError("--server-cpu-node binds only a server the bench starts (builtin, inproc, diod), not \(other)")
+        }
+        if case .cpus = serverCPUs, let other = servers.first(where: { !$0.isStartedByBench && $0 != .native }) {
+            throw UsageError("--server-cpus pins only a server the bench starts (builtin, inproc, diod), not \(other)")
+        }
+        if clientCPUs != nil && cpuNode != nil { throw UsageError("--client-cpus and --cpu-node exclude each other; give one") }
+        if serverCPUs != nil && serverCPUNode != nil {
+            throw UsageError("--server-cpus and --server-cpu-node exclude each other; give one")
         }
     }
 
@@ -231,8 +245,11 @@ public struct RunOptions: Sendable {
         switch flag {
         case "--suite":
             let s = try text()
-            guard let named = Suite.named(s) else { throw UsageError("--suite: \"\(s)\" is not accepted; expected quick|ci|full") }
+            guard let named = Suite.named(s) else {
+                throw UsageError("--suite: \"\(s)\" is not accepted; expected \(Suite.all.map(\.name).joined(separator: "|"))")
+            }
             suite = named
+            if let server = named.server, !serverGiven { self.server = server }
         case "--scenario":
             let names = list(try text())
             for n in names where ScenarioSpec.named(n) == nil {
@@ -257,6 +274,7 @@ public struct RunOptions: Sendable {
                 if !parsed.contains(s) { parsed.append(s) }
             }
             servers = parsed
+            serverGiven = true
         case "--aname": aname = try text()
         case "--uname":
             let u = try text()
@@ -285,6 +303,18 @@ public struct RunOptions: Sendable {
         case "--cpu-node": cpuNode = try Self.node(flag, try text())
         case "--mem-node": memNode = try Self.node(flag, try text())
         case "--server-cpu-node": serverCPUNode = try Self.node(flag, try text())
+        case "--client-cpus", "--server-cpus":
+            let t = try text()
+            guard let choice = CPUChoice(t) else {
+                throw UsageError("\(flag): \"\(t)\" is not accepted; expected a CPU list like 1, 0,2 or 0-3, or any (unpinned)")
+            }
+            if case let .cpus(cpus) = choice {
+                let allowed = Affinity.current()
+                for c in cpus where !allowed.isEmpty && !allowed.contains(c) {
+                    throw UsageError("\(flag): CPU \(c) is not one this process may run on (\(Affinity.format(allowed)))")
+                }
+            }
+            if flag == "--client-cpus" { clientCPUs = choice } else { serverCPUs = choice }
         case "--no-limits": limits = false
         default:
             throw UsageError("unknown argument \"\(flag)\" for bench run (see bench help)")

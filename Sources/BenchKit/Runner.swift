@@ -28,6 +28,9 @@ public final class BenchRunner {
     public var serverExecutable = ServerHost.selfExecutable
     /// Test hook: kills the server after this many results were recorded (a server dying mid-run).
     public var killServerAfterResults: Int?
+    /// Test hook: sees each running server the bench started or located (its process, its threads' placement) once every
+    /// result was recorded.
+    public var inspectServer: ((ServerHost) -> Void)?
     /// Test hook: false keeps the measured connections at the aname, as for a server that refuses a path below its
     /// export (the scratch folder is then the first component of every path).
     public var attachAtScratchFolder = true
@@ -67,29 +70,43 @@ public final class BenchRunner {
         let plan = RunPlan(options: o)
         var table = ResultTable(print: o.quiet ? { _ in } : { line in progress.around { out0(line) } },
                                 paramsWidth: plan.paramsWidth, servers: o.servers)
-        // The client threads (this one and the workers it starts) run on --cpu-node; restored afterwards.
-        let savedAffinity = Affinity.current()
+        // The client threads (this one and the workers it starts) run on the client CPUs; restored afterwards.
+        let allowed = Affinity.current()
+        var placement = CPUPlacement(client: nil, server: nil, pinning: "none")
         var outcome = RunOutcome(report: Report(context: RunContext.collect(argv: o.argv, seed: o.seed), results: []), paths: [],
                                  exitCode: 1)
         defer {
             progress.finish()
             trace?.close()
-            if o.cpuNode != nil { Affinity.bind(to: savedAffinity) }
+            if placement.client != nil { Affinity.bind(to: allowed) }
         }
         do {
-            if let node = o.cpuNode { try NUMA.runCurrentThread(onNode: node) }
-            for spec in o.servers { sessions.append(try ServerSession(spec: spec, options: o, executable: serverExecutable,
-                                                                   attachAtScratchFolder: attachAtScratchFolder)) }
+            placement = try CPUPlacement.resolve(o, allowed: allowed)
+            if let cpus = placement.client, !Affinity.bind(to: cpus) { throw AffinityError(cpus: cpus) }
+        } catch {
+            fatal = "\(error)"
+        }
+        do {
+            for spec in o.servers {
+                sessions.append(try ServerSession(spec: spec, options: o, executable: serverExecutable, serverCPUs: placement.server,
+                                                  attachAtScratchFolder: attachAtScratchFolder))
+            }
         } catch {
             progress.finish()
             printError("bench: \(error)")
             return outcome  // no report: nothing was measured
         }
         do {
-            if let t = o.trace { trace = try TraceWriter(path: t) }
-            for (i, session) in sessions.enumerated() { session.prepare(plan.scenarios(of: i)) }
-            if o.limits { limits = measureLimits(sessions.lazy.compactMap(\.fixtures).first { $0.local != nil }, plan) }
-            if !o.linkKeys.isEmpty { for s in sessions { s.measureRelayCost() } }
+            if fatal == nil {
+                if let t = o.trace { trace = try TraceWriter(path: t) }
+                for (i, session) in sessions.enumerated() {
+                    session.prepare(plan.scenarios(of: i))
+                    // One direct connection per msize, made before the limits: they need the msize each server grants.
+                    try session.connect(msizes: Set(plan.scenarios(of: i).flatMap { $0.1.map(requestedMsize) }))
+                }
+                if o.limits { limits = measureLimits(sessions, plan, placement, allowed: allowed) }
+                if !o.linkKeys.isEmpty { for s in sessions { s.measureRelayCost() } }
+            }
         } catch {
             fatal = "\(error)"
         }
@@ -113,6 +130,7 @@ public final class BenchRunner {
                 } else {
                     do {
                         try runOne(step.spec, p, on: session, trace: trace, into: &record)
+                        record.judge(against: limits)
                     } catch let BenchError.skip(reason) {
                         record.status = .skipped
                         record.error = reason
@@ -129,10 +147,11 @@ public final class BenchRunner {
             }
         }
         VersusNative.apply(to: &results)
+        if let inspectServer { for s in sessions { if let host = s.host { inspectServer(host) } } }
         let interrupted = interruptRequested.load(ordering: .relaxed)
         progress.finish()
-        let report = Report(context: RunContext.collect(argv: o.argv, seed: o.seed, cpuNode: o.cpuNode, memNode: o.memNode,
-                                                        serverCPUNode: o.serverCPUNode, limits: limits),
+        let report = Report(context: RunContext.collect(argv: o.argv, seed: o.seed, placement: placement.context(o), limits: limits,
+                                                        exportFS: sessions.first?.exportFS),
                             results: results)
         var paths: [String] = []
         var code: Int32 = results.contains { $0.status == .failed } ? 3 : 0
@@ -166,7 +185,7 @@ public final class BenchRunner {
             stats = RPCStats()  // nothing native is an RPC: it stays at 0
             copies = PayloadCopies()
         } else {
-            let msize = p[.msize]?.intValue ?? options.values[.msize]?.first?.intValue ?? Suite.defaultMsize
+            let msize = requestedMsize(p)
             let client = try session.client(msize: msize, params: p)
             record.server = session.info(client, p)
             let env = ScenarioEnvironment(client: client, fixtures: session.fixtures, aname: session.measuredAname, uname: options.uname,
@@ -179,7 +198,7 @@ public final class BenchRunner {
         var m = Measurement()
         let settings = MeasureSettings(repetitions: options.effectiveRepetitions, warmup: options.effectiveWarmup,
                                        durationNs: options.durationNs ?? options.suite.durationNs, ops: options.ops,
-                                       trace: trace, label: spec.name + " " + p.description, cpuNode: options.cpuNode)
+                                       trace: trace, label: spec.name + " " + p.description, serverCPU: session.serverCPU)
         do {
             try measure(instance, stats: stats, copies: copies, settings: settings, partial: &m)
             record.record(m, movesBytes: spec.movesBytes)
@@ -194,23 +213,49 @@ public final class BenchRunner {
         return "\(error)"
     }
 
-    /// The limits of this run: pread reads the largest read fixture of a server whose files are on this machine (or an
-    /// 8 MiB file made for it in a folder of its own).
-    private func measureLimits(_ fixtures: Fixtures?, _ plan: RunPlan) -> Limits {
+    /// The msize `p` asks for (the flag's or the bench default when the scenario has no msize parameter).
+    private func requestedMsize(_ p: ParamSet) -> Int {
+        p[.msize]?.intValue ?? options.values[.msize]?.first?.intValue ?? Suite.defaultMsize
+    }
+
+    /// The limits of this run, measured with its placement and server model at the data sizes its ops use (each
+    /// server's at the msize it granted; the native floor's at pread); pread reads the fixtures of a server whose files
+    /// are on this machine (made for it when missing; a folder of its own otherwise).
+    private func measureLimits(_ sessions: [ServerSession], _ plan: RunPlan, _ placement: CPUPlacement,
+                               allowed: [Int]) -> Limits {
         let o = options
-        let sizes = plan.steps.filter { $0.spec.name == "seq-read" || $0.spec.name == "rand-read" }.flatMap { $0.items.map { $0.1.int(.fileSize) } }
-        var file: String?
-        var made: String?
-        if let fixtures {
-            let size = sizes.max() ?? 8 << 20
-            if (try? fixtures.makeReadFile(size: size)) != nil { file = fixtures.localReadPath(size: size) }
-        } else if let dir = try? temporaryDirectory(prefix: "bench-limits"),
-                  (try? Fixtures(local: dir, prefix: "", seed: o.seed).makeReadFile(size: 8 << 20)) != nil {
-            made = dir
-            file = dir + "/data/read-\(8 << 20)"
+        var needs: [VersusLimit.Need] = []
+        var readSizes: [Int] = []
+        for (i, session) in sessions.enumerated() {
+            for (spec, combos) in plan.scenarios(of: i) where spec.movesBytes {
+                for p in combos {
+                    needs += VersusLimit.needs(p, msize: session.grantedMsize(requestedMsize(p)), native: session.spec == .native)
+                    if spec.name == "seq-read" || spec.name == "rand-read" { readSizes.append(p.int(.fileSize)) }
+                }
+            }
         }
-        defer { if let made { try? FileManager.default.removeItem(atPath: made) } }
-        return Limits.measure(cpuNode: o.cpuNode, memNode: o.memNode, serverCPUNode: o.serverCPUNode, preadFile: file)
+        var scratch: String?
+        let local = sessions.lazy.compactMap(\.fixtures).first { $0.local != nil }
+        let files = local ?? (try? temporaryDirectory(prefix: "bench-limits", in: exportParent().path)).flatMap { dir in
+            scratch = dir
+            return try? Fixtures(local: dir, prefix: "", seed: o.seed)
+        }
+        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        let reference = readSizes.max() ?? 8 << 20
+        // The server model of the first server that is one: threads of this process for inproc, a process otherwise.
+        let model: ServerModel = sessions.first { $0.spec != .native }?.spec == .inproc ? .thread : .process
+        let limitsPlan = LimitsPlan(
+            model: model, clientCPUs: placement.client, serverCPUs: placement.server,
+            allowed: allowed, memNode: o.memNode,
+            nodes: Placement(cpuNode: o.cpuNode, memNode: o.memNode, serverCPUNode: o.serverCPUNode), needs: needs,
+            referenceFile: files.flatMap { f in (try? f.makeReadFile(size: reference)).flatMap { f.localReadPath(size: reference) } },
+            preadFile: { fileBytes, unit in
+                guard let files else { return nil }
+                // open-read-close reads one unit at the start of the small file.
+                guard let size = fileBytes else { return (try? files.makeSmallFile(size: unit)).flatMap { files.localSmallPath } }
+                return (try? files.makeReadFile(size: size)).flatMap { files.localReadPath(size: size) }
+            })
+        return Limits.measure(limitsPlan)
     }
 
     private func defaultOutputDirectory() -> String {

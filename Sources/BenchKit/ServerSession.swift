@@ -41,6 +41,10 @@ final class ServerSession {
     private var nativeRoot: Int32 = -1
     /// Whether the measured connections may attach at the scratch folder (a test turns it off).
     private let attachAtScratchFolder: Bool
+    /// The type of the file system the bench's own folder is on ("tmpfs"; nil for an external server).
+    private(set) var exportFS: String?
+    /// The msize each requested msize was granted on a direct connection (`connect(msizes:)`).
+    private var granted: [Int: Int] = [:]
     /// RPCs of the fixtures' connection by message name, read when it closes (nil for native).
     private(set) var fixtureRPCs: [String: Int]?
 
@@ -49,15 +53,20 @@ final class ServerSession {
 
     /// Starts (or locates) the server of `spec` and reaches it (connect, version, attach) on the fixtures' connection;
     /// throws `BenchError.unreachable` naming the address and the cause, or the server's start error.
-    init(spec: ServerSpec, options: RunOptions, executable: String, attachAtScratchFolder: Bool = true) throws {
+    /// `serverCPUs` pins a server the bench starts (nil: unpinned).
+    init(spec: ServerSpec, options: RunOptions, executable: String, serverCPUs: [Int]? = nil,
+         attachAtScratchFolder: Bool = true) throws {
         self.spec = spec
         self.attachAtScratchFolder = attachAtScratchFolder
         self.options = options
         name = spec.description
         connections = Connections(seed: options.seed)
+        // In /dev/shm when it is a tmpfs (exportParent), the native floor's folder beside the servers' exports.
+        let parent = exportParent()
         let folder = spec.isStartedByBench || spec == .native
-            ? try temporaryDirectory(prefix: spec == .native ? "bench-native" : "bench-export") : nil
+            ? try temporaryDirectory(prefix: spec == .native ? "bench-native" : "bench-export", in: parent.path) : nil
         ownFolder = folder
+        if folder != nil { exportFS = parent.fsType }
         switch spec {
         case .diod: aname = folder!  // diod's aname is the exported path
         case .external: aname = options.aname ?? ""
@@ -71,8 +80,7 @@ final class ServerSession {
                 store = LocalFixtureStore(root: folder!)
                 return
             }
-            let host = try ServerHost(spec: spec, export: folder, aname: options.aname, executable: executable,
-                                      cpuNode: options.serverCPUNode)
+            let host = try ServerHost(spec: spec, export: folder, aname: options.aname, executable: executable, cpus: serverCPUs)
             self.host = host
             name = host.address ?? name
             store = try Self.reach(host, name: name, aname: aname, options: options,
@@ -164,6 +172,27 @@ final class ServerSession {
         guard let host else { throw BenchError.server("native results have no connection") }
         return try connections.client(msize: msize, params: params, host: host,
                                       options: ClientOptions(msize: msize, uname: options.uname, nUname: options.uid))
+    }
+
+    /// Opens the direct measured connection of each msize in `msizes` (before the limits, which need what was granted).
+    func connect(msizes: Set<Int>) throws {
+        guard let host, setupError == nil else { return }
+        for msize in msizes.sorted() {
+            granted[msize] = try connections.client(msize: msize, link: nil, host: host,
+                                                    options: ClientOptions(msize: msize, uname: options.uname, nUname: options.uid)).msize
+        }
+    }
+
+    /// The msize the server granted for a request of `msize` (nil: not connected, or native).
+    func grantedMsize(_ msize: Int) -> Int? { granted[msize] }
+
+    /// Where the server's CPU time is read: its process, this one for inproc, nowhere for native and external servers.
+    var serverCPU: ServerCPUSource {
+        switch spec {
+        case .inproc: return .inproc
+        case .external, .native: return .none
+        case .builtin, .diod: return host?.processID.map { .process($0) } ?? .none
+        }
     }
 
     /// Measures the link relay's own cost on this server (when the run asks for a link and the server answered).

@@ -29,7 +29,8 @@ public struct ScenarioSpec: Sendable {
                      movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize, .msize]),
         ScenarioSpec(name: "seq-write", params: [.mode, .path, .blocks, .blockSize, .multiblock, .fileSize, .msize],
                      op: "one I/O unit of `blocks` x `block_size` bytes written sequentially into a file of `file_size` "
-                         + "(wrapping at the end), as a BlockSeq of `blocks` blocks",
+                         + "(wrapping at the end), as a BlockSeq of `blocks` blocks; in exclusive and writethrough every "
+                         + "repetition ends with an fsync inside the measured time (the write-back is measured)",
                      movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize, .msize]),
         ScenarioSpec(name: "null-rpc", params: [.threads],
                      op: "one Tgetattr on a walked fid through the Client (no filesystem): raw RPC latency; "
@@ -61,7 +62,8 @@ public struct ScenarioSpec: Sendable {
                      movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize]),
         ScenarioSpec(name: "rand-write", params: [.mode, .path, .blocks, .blockSize, .multiblock, .fileSize],
                      op: "one I/O unit of `blocks` x `block_size` bytes written at a random unit-aligned offset of a file of "
-                         + "`file_size` (offsets drawn from --seed), as a BlockSeq of `blocks` blocks",
+                         + "`file_size` (offsets drawn from --seed), as a BlockSeq of `blocks` blocks; in exclusive and "
+                         + "writethrough every repetition ends with an fsync inside the measured time (the write-back is measured)",
                      movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize]),
     ]
 
@@ -85,6 +87,8 @@ public struct Suite: Sendable {
     public let warmup: Int
     /// Length of one repetition.
     public let durationNs: UInt64
+    /// The server the suite runs against unless `--server` says otherwise (nil: builtin).
+    public var server: ServerSpec? = nil
 
     /// The bench's default msize request: 1 MiB of payload plus room for the header.
     public static let defaultMsize = (1 << 20) + (4 << 10)
@@ -94,8 +98,11 @@ public struct Suite: Sendable {
         overrides[scenario]?[key] ?? defaults[key] ?? []
     }
 
-    /// The suite called `name` (quick, ci or full).
-    public static func named(_ name: String) -> Suite? { [quick, ci, full].first { $0.name == name } }
+    /// Every suite, in the order `--suite` lists them.
+    public static let all = [quick, ci, full, ciDiod]
+
+    /// The suite called `name` (quick, ci, ci-diod or full).
+    public static func named(_ name: String) -> Suite? { all.first { $0.name == name } }
 
     private static func t(_ words: String...) -> [ParamValue] { words.map { .text($0) } }
     private static func n(_ ints: Int...) -> [ParamValue] { ints.map { .int($0) } }
@@ -109,15 +116,15 @@ public struct Suite: Sendable {
     /// The scenarios of issue 9 (stat, data paths, null RPC).
     private static let core = ["stat", "open-read-close", "seq-read", "seq-write", "null-rpc"]
 
-    /// Under a minute on a 2-core machine: every scenario, the main modes.
+    /// Under a minute on a 2-core machine: every scenario, the main modes (Exclusive writes with their write-back).
     public static let quick = Suite(
         name: "quick", scenarios: ScenarioSpec.all.map(\.name), defaults: base,
-        overrides: ["open-read-close": [.blockSize: n(4 << 10)], "seq-write": [.mode: t("shared")],
+        overrides: ["open-read-close": [.blockSize: n(4 << 10)],
                     "create-unlink": [.resolver: t("vfs2")], "mkdir-rmdir": [.resolver: t("vfs2")],
                     "rename": [.resolver: t("vfs2")], "readlink": [.resolver: t("vfs2")],
                     "readdir": [.state: t("cold", "warm")],
                     "rand-read": [.blocks: n(1), .blockSize: n(4 << 10), .multiblock: t("buffered")],
-                    "rand-write": [.mode: t("shared"), .blocks: n(1), .blockSize: n(4 << 10), .multiblock: t("buffered")]],
+                    "rand-write": [.blocks: n(1), .blockSize: n(4 << 10), .multiblock: t("buffered")]],
         repetitions: 5, warmup: 20, durationNs: 100_000_000)
 
     /// What CI gates on (every scenario Benchmarks/thresholds.json selects), under ~2 minutes.
@@ -135,8 +142,20 @@ public struct Suite: Sendable {
                     "rand-read": [.mode: t("shared"), .blocks: n(1), .blockSize: n(4 << 10), .multiblock: t("buffered")]],
         repetitions: 5, warmup: 20, durationNs: 150_000_000)
 
+    /// The small diod pass of CI: the stat RPC model on a plain 9P2000.L server (the direct resolver's vfs2 route
+    /// included) and the Tread split at its msize (65536), so that the diod rules of Benchmarks/thresholds.json are
+    /// judged; a few seconds.
+    public static let ciDiod = Suite(
+        name: "ci-diod", scenarios: ["stat", "seq-read", "create-unlink"],
+        defaults: base.merging([.mode: t("shared"), .resolver: t("vfs2", "vfs1", "direct"), .depth: n(3),
+                                .state: t("cold", "warm", "replaced"), .path: t("9p"), .blocks: n(1, 16), .multiblock: t("scatter"),
+                                .fileSize: n(1 << 20)]) { $1 },
+        overrides: ["seq-read": [.resolver: t("vfs2")], "create-unlink": [.mode: t("exclusive"), .resolver: t("direct")]],
+        repetitions: 2, warmup: 5, durationNs: 50_000_000, server: .diod)
+
     /// Everything: every mode, resolver and strategy; the I/O cross products trimmed to 1 and 16 blocks of 64K and
-    /// 1M (sequential) or 4K (random) so that a release run stays under ~8 minutes on a 2-core machine.
+    /// 1M (sequential) or 4K (random); 10 repetitions (what `bench compare` needs to see small changes) of 100 ms, so
+    /// that a release run stays under ~8 minutes on a 2-core machine.
     public static let full = Suite(
         name: "full", scenarios: ScenarioSpec.all.map(\.name),
         defaults: [
@@ -150,5 +169,5 @@ public struct Suite: Sendable {
                     "readdir": [.state: t("cold", "warm")],
                     "rand-read": [.blocks: n(1, 16), .blockSize: n(4 << 10)],
                     "rand-write": [.blocks: n(1, 16), .blockSize: n(4 << 10)]],
-        repetitions: 5, warmup: 50, durationNs: 200_000_000)
+        repetitions: 10, warmup: 50, durationNs: 100_000_000)
 }

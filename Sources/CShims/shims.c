@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,6 +38,10 @@ ssize_t cshims_sendmsg_fds(int sock, const struct iovec *iov, int iovcnt, const 
 }
 
 ssize_t cshims_recvmsg_fds(int sock, const struct iovec *iov, int iovcnt, int *fds, int maxfds, int *nfds) {
+    return cshims_recvmsg_flags(sock, iov, iovcnt, fds, maxfds, nfds, 0);
+}
+
+ssize_t cshims_recvmsg_flags(int sock, const struct iovec *iov, int iovcnt, int *fds, int maxfds, int *nfds, int flags) {
     struct msghdr msg;
     memset(&msg, 0, sizeof(msg));
     msg.msg_iov = (struct iovec *)iov;
@@ -49,7 +54,7 @@ ssize_t cshims_recvmsg_fds(int sock, const struct iovec *iov, int iovcnt, int *f
     msg.msg_controllen = sizeof(control.buf);
     *nfds = 0;
     ssize_t n;
-    do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags); } while (n < 0 && errno == EINTR);
     if (n < 0) return n;
     int got = 0;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
@@ -115,4 +120,31 @@ int cshims_set_affinity(const int *cpus, int ncpus) {
         CPU_SET(cpus[i], &set);
     }
     return sched_setaffinity(0, sizeof(set), &set) == 0 ? 0 : errno;
+}
+
+ssize_t cshims_splice(int in, long long *off_in, int out, size_t len, int nonblock) {
+    loff_t off = off_in ? (loff_t)*off_in : 0;
+    unsigned int flags = SPLICE_F_MOVE | (nonblock ? SPLICE_F_NONBLOCK : 0);
+    ssize_t n;
+    do { n = splice(in, off_in ? &off : NULL, out, NULL, len, flags); } while (n < 0 && errno == EINTR);
+    if (n > 0 && off_in) *off_in = (long long)off;
+    return n;
+}
+
+int cshims_pipe(int fds[2], int capacity, int *granted) {
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    int got = fcntl(fds[1], F_GETPIPE_SZ);
+    if (capacity > got) {
+        int set = fcntl(fds[1], F_SETPIPE_SZ, capacity);
+        if (set < 0 && errno == EPERM) {
+            // Unprivileged: at most fs.pipe-max-size.
+            int limit = 0;
+            FILE *f = fopen("/proc/sys/fs/pipe-max-size", "re");
+            if (f) { if (fscanf(f, "%d", &limit) != 1) limit = 0; fclose(f); }
+            if (limit > got) set = fcntl(fds[1], F_SETPIPE_SZ, limit < capacity ? limit : capacity);
+        }
+        if (set > 0) got = set;
+    }
+    *granted = got;
+    return 0;
 }

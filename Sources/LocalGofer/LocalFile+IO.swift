@@ -49,6 +49,12 @@ extension LocalFile {
         return try retryingOnInterrupt { pread(fd.rawValue, base, buffer.count, off_t(truncatingIfNeeded: offset)) }
     }
 
+    /// The open descriptor of a regular file opened for reading (closed only at deinit, so it outlives the request).
+    func readSource() -> FileDescriptor? {
+        guard fileType == S_IFREG else { return nil }
+        return state.withLock { s in s.flags.accessMode == .writeOnly ? nil : s.fd }
+    }
+
     func write(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws -> Int {
         try gofer.checkWritable()
         let fd = try openFD()

@@ -52,8 +52,18 @@ struct Goferd: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Largest msize granted, in bytes (suffixes K, M; at most 8M).", valueName: "BYTES"))
     var msize: String = "8M"
 
-    @Option(name: .long, help: ArgumentHelp("Worker threads serving requests (shared by all connections).", valueName: "N"))
+    @Option(name: .long, help: ArgumentHelp(
+        "Threads beyond one per connection, shared by all: one takes over reading a connection whose request runs long.",
+        valueName: "N"))
     var workers: Int = 8
+
+    @Option(name: .long, help: ArgumentHelp("Threads one connection may use at once (at least 2).", valueName: "N"))
+    var threadsPerConnection: Int = 8
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Before blocking on a socket, poll it for up to this long (e.g. 20us; suffixes ns, us, ms, s). Default: off.",
+        valueName: "DURATION"))
+    var spin: String?
 
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "LEVEL"))
     var logLevel: String = "info"
@@ -69,7 +79,13 @@ struct Goferd: ParsableCommand {
             throw ValidationError("--msize \(msize): expected \(ServerOptions.msizeFloor)...8M bytes")
         }
         _ = m
-        guard workers >= 1, workers <= 1024 else { throw ValidationError("--workers is 1...1024") }
+        guard workers >= 0, workers <= 1024 else { throw ValidationError("--workers is 0...1024") }
+        guard threadsPerConnection >= 2, threadsPerConnection <= 1024 else {
+            throw ValidationError("--threads-per-connection is 2...1024")
+        }
+        if let spin, Self.parseDuration(spin) == nil {
+            throw ValidationError("--spin \(spin): expected a duration such as 20us or 1ms")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a level") }
         var st = stat()
         guard stat(root, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { throw ValidationError("--root \(root) is not a directory") }
@@ -91,7 +107,8 @@ struct Goferd: ParsableCommand {
         let gofer = try LocalGofer(root: root, options: LocalGoferOptions(readOnly: readOnly))
         let log = logger
         let options = ServerOptions(maxVersion: maxVersion, maxMsize: Self.parseBytes(msize)!, workers: workers,
-                                    donateFDs: !noDonate, readOnly: readOnly, allow: allow.compactMap(CIDR.init),
+                                    threadsPerConnection: threadsPerConnection, donateFDs: !noDonate, readOnly: readOnly,
+                                    allow: allow.compactMap(CIDR.init), spin: spin.flatMap(Self.parseDuration),
                                     log: { log.info("\($0)") })
         let server = Server(fileServer: gofer, options: options)
         let stopper = SignalStopper(server: server, logger: logger)
@@ -99,6 +116,7 @@ struct Goferd: ParsableCommand {
             let bound = try server.listen(Address(text)!)
             logger.notice("serving \(gofer.root) on \(bound)", metadata: [
                 "read-only": "\(readOnly)", "donate": "\(!noDonate)", "max-version": "\(maxVersion)", "workers": "\(workers)",
+                "spin": "\(spin ?? "off")",
             ])
         }
         if let fd {
@@ -121,6 +139,16 @@ struct Goferd: ParsableCommand {
         let units: [Character: Int] = ["K": 1 << 10, "k": 1 << 10, "M": 1 << 20, "m": 1 << 20]
         if let last = text.last, let unit = units[last] { return Int(text.dropLast()).map { $0 * unit } }
         return Int(text)
+    }
+
+    /// "20us", "1ms", "500ns", "2s" (a bare number is nanoseconds) → a Duration; nil when malformed or negative.
+    static func parseDuration(_ text: String) -> Duration? {
+        let units: [(String, Int64)] = [("ns", 1), ("us", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            guard let n = Int64(text.dropLast(suffix.count)), n >= 0 else { return nil }
+            return .nanoseconds(n * scale)
+        }
+        return Int64(text).flatMap { $0 >= 0 ? .nanoseconds($0) : nil }
     }
 
     /// One descriptor per fid: lift the soft RLIMIT_NOFILE to the hard limit.

@@ -128,4 +128,13 @@ final class FlagParsingTests: XCTestCase {
         XCTAssertEqual(Statistics.median([3, 1, 2]), 2)
         XCTAssertEqual(Statistics.median([4, 1, 2, 3]), 2.5)
     }
+
+    func testSuitesSetTheirServerAndRepetitionsUnlessFlagsSayOtherwise() throws {
+        XCTAssertEqual(try RunOptions.parse(["--suite", "ci-diod"]).server, .diod)
+        XCTAssertEqual(try RunOptions.parse(["--server", "inproc", "--suite", "ci-diod"]).server, .inproc, "--server wins, given first")
+        XCTAssertEqual(try RunOptions.parse(["--suite", "ci-diod", "--server", "inproc"]).server, .inproc, "or last")
+        XCTAssertEqual(try RunOptions.parse(["--suite", "ci"]).server, .builtin)
+        XCTAssertGreaterThanOrEqual(Suite.full.repetitions, 10, "compare needs 9 or more on each side to see small changes")
+        XCTAssertEqual(Suite.all.map(\.name), ["quick", "ci", "full", "ci-diod"])
+    }
 }

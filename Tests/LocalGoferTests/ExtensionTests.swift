@@ -121,12 +121,25 @@ final class ExtensionTests: XCTestCase {
         client.close()
     }
 
+    func testAuthIsAnsweredAsDiodDoesWithoutAuthentication() throws {
+        // diod's libnpclient tools send Tauth first and take ENOENT for "attach without authentication".
+        let h = try Harness()
+        let raw = try h.raw()
+        let v = try raw.call(Tversion(msize: 65536, version: "9P2000.L"), tag: Tag.none)
+        XCTAssertEqual(v.type, .rversion)
+        XCTAssertEqual(try raw.callErrno(Tauth(afid: 1, uname: "root", aname: "", nUname: 0), tag: 1), ENOENT)
+        XCTAssertEqual(try raw.call(Tattach(fid: 1, uname: "root", aname: "", nUname: 0), tag: 2).type, .rattach,
+                       "the afid named in Tauth is not taken: the attach that follows may use it")
+        XCTAssertEqual(try raw.call(Tgetattr(fid: 1), tag: 3).type, .rgetattr)
+    }
+
     func testChannelGetsENOSYSAndConnectionStaysUsable() throws {
         let h = try Harness()
         let raw = try h.raw()
         try raw.handshake()
         XCTAssertEqual(try raw.callErrno(Tchannel(id: 0, control: 0), tag: 2), ENOSYS)
-        XCTAssertEqual(try raw.callErrno(Tauth(afid: 5, uname: "root", aname: ""), tag: 3), ENOSYS)
+        // Tauth is served (ENOENT: no authentication configured), see testAuthIsAnsweredAsDiodDoesWithoutAuthentication.
+        XCTAssertEqual(try raw.callErrno(Tauth(afid: 5, uname: "root", aname: ""), tag: 3), ENOENT)
         XCTAssertEqual(try raw.callErrno(Rgetattr(valid: [], qid: QID(path: 1), attr: Attr()), tag: 4), ENOSYS,
                        "an R message sent as a request")
         try raw.send(bytes: [7, 0, 0, 0, 200, 5, 0])  // unknown type 200, empty body

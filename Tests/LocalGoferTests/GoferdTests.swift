@@ -76,6 +76,36 @@ final class GoferdTests: XCTestCase {
         XCTAssertEqual(p.terminationStatus, 0)
     }
 
+    func testSpinsWhenAskedAndRejectsAMalformedDuration() throws {
+        let tmp = try TemporaryDirectory(prefix: "goferd")
+        defer { tmp.remove() }
+        try tmp.write("export/x", patternBytes(100))
+        var sv: [Int32] = [-1, -1]
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &sv), 0)
+        let p = Process()
+        p.executableURL = try goferdURL()
+        p.arguments = ["--root", tmp.appending("export"), "--fd", "0", "--spin", "50us", "--log-level", "error"]
+        p.standardInput = FileHandle(fileDescriptor: sv[1], closeOnDealloc: true)
+        try p.run()
+        defer { if p.isRunning { p.terminate() } }
+        close(sv[1])
+        let c = try Client(transport: StreamTransport(fd: sv[0]), options: ClientOptions(spin: .microseconds(50)))
+        let root = try c.attach()
+        let (_, f) = try root.walk(["x"])
+        for _ in 0..<100 { XCTAssertEqual(try f.getAttr().attr.size, 100) }
+        c.close()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+
+        let bad = Process()
+        bad.executableURL = try goferdURL()
+        bad.arguments = ["--root", tmp.appending("export"), "--listen", "unix:\(tmp.appending("s.sock"))", "--spin", "soon"]
+        bad.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try bad.run()
+        bad.waitUntilExit()
+        XCTAssertEqual(bad.terminationStatus, 64, "a usage error")
+    }
+
     func testRejectsBadArguments() throws {
         let p = Process()
         p.executableURL = try goferdURL()

@@ -1,5 +1,6 @@
 // Syscalls and macros Swift cannot import directly: SCM_RIGHTS control messages (CMSG_* are macros),
-// preadv2/pwritev2, process_vm_readv/writev and statx (declared only under _GNU_SOURCE), openat2 (no libc wrapper).
+// preadv2/pwritev2, process_vm_readv/writev, statx, splice and pipe sizing (declared only under _GNU_SOURCE),
+// openat2 (no libc wrapper).
 #ifndef CSHIMS_H
 #define CSHIMS_H
 
@@ -24,6 +25,17 @@ ssize_t cshims_sendmsg_fds(int sock, const struct iovec *iov, int iovcnt, const 
 /// Returns bytes received (0 at EOF) or -1 with errno set; a truncated control message closes
 /// every received descriptor and fails with EMSGSIZE.
 ssize_t cshims_recvmsg_fds(int sock, const struct iovec *iov, int iovcnt, int *fds, int maxfds, int *nfds);
+
+/// `cshims_recvmsg_fds` with recvmsg flags (MSG_WAITALL, MSG_DONTWAIT) besides MSG_CMSG_CLOEXEC.
+ssize_t cshims_recvmsg_flags(int sock, const struct iovec *iov, int iovcnt, int *fds, int maxfds, int *nfds, int flags);
+
+/// splice(2) of up to `len` bytes from `in` (at `*off_in` when not NULL) to `out` with SPLICE_F_MOVE (and
+/// SPLICE_F_NONBLOCK when `nonblock`: a full pipe fails with EAGAIN instead of waiting), retried on EINTR.
+ssize_t cshims_splice(int in, long long *off_in, int out, size_t len, int nonblock);
+
+/// A close-on-exec pipe whose capacity is raised to at least `capacity` bytes when the kernel allows;
+/// returns 0 and fills `fds` (read end, write end) and `*granted` (the capacity obtained), or -1 with errno.
+int cshims_pipe(int fds[2], int capacity, int *granted);
 
 /// preadv2(2); flags are RWF_* (0 behaves as preadv).
 ssize_t cshims_preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags);

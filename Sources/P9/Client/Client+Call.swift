@@ -1,4 +1,5 @@
 import Glibc
+import Dispatch
 import Synchronization
 import SystemPackage
 
@@ -37,19 +38,25 @@ struct CallState: ~Copyable {
     }
 }
 
+/// Requests encoded and waiting for the send turn, and whether a caller holds it; guarded by `Client.sendQueue`.
+struct SendQueue {
+    var outgoing: [CallSlot] = []
+    var sending = false
+}
+
 extension Client {
     // MARK: Typed round trips
 
     /// Sends `message` and decodes the reply as `R` (Rlerror becomes `.remote`).
     @inline(__always)
     func call<T: Message, R: Message>(_ message: T, fid: FID, reply: R.Type) throws(P9Error) -> R {
-        try roundTrip(T.type, fid: fid, sink: nil, send: { (tag) throws(P9Error) in try self.sendFrame(message, tag: tag) },
+        try roundTrip(T.type, fid: fid, sink: nil, encode: { (slot) throws(P9Error) in try self.encode(message, into: slot) },
                       decode: { (slot) throws(P9Error) in try Self.decode(R.self, slot) })
     }
 
     /// Like `call`, also returning the first descriptor that came with the reply (the caller owns it).
     func callWithFD<T: Message, R: Message>(_ message: T, fid: FID, reply: R.Type) throws(P9Error) -> (R, FileDescriptor?) {
-        try roundTrip(T.type, fid: fid, sink: nil, send: { (tag) throws(P9Error) in try self.sendFrame(message, tag: tag) },
+        try roundTrip(T.type, fid: fid, sink: nil, encode: { (slot) throws(P9Error) in try self.encode(message, into: slot) },
                       decode: { (slot) throws(P9Error) in
                           let r = try Self.decode(R.self, slot)
                           return (r, slot.fds.isEmpty ? nil : FileDescriptor(rawValue: slot.fds.removeFirst()))
@@ -59,14 +66,14 @@ extension Client {
     /// One Tread of `count` bytes at `offset`, its payload received straight into `sink`; returns the bytes read.
     func read(fid: FID, into sink: UnsafeBufferPointer<iovec>, count: Int, at offset: UInt64) throws(P9Error) -> Int {
         let message = Tread(fid: fid, offset: offset, count: UInt32(count))
-        return try roundTrip(.tread, fid: fid, sink: sink, send: { (tag) throws(P9Error) in try self.sendFrame(message, tag: tag) },
+        return try roundTrip(.tread, fid: fid, sink: sink, encode: { (slot) throws(P9Error) in try self.encode(message, into: slot) },
                              decode: { (slot) throws(P9Error) in slot.payloadCount })
     }
 
     /// One Twrite of the `count` bytes `payload` holds, at `offset`, sent with writev straight from caller memory.
     func write(fid: FID, from payload: UnsafeBufferPointer<iovec>, count: Int, at offset: UInt64) throws(P9Error) -> Int {
-        try roundTrip(.twrite, fid: fid, sink: nil, send: { (tag) throws(P9Error) in
-            try self.sendWrite(tag: tag, fid: fid, from: payload, count: count, at: offset)
+        try roundTrip(.twrite, fid: fid, sink: nil, encode: { (slot) throws(P9Error) in
+            try self.encodeWrite(into: slot, fid: fid, from: payload, count: count, at: offset)
         }, decode: { (slot) throws(P9Error) in Int(try Self.decode(Rwrite.self, slot).count) })
     }
 
@@ -78,26 +85,50 @@ extension Client {
 
     // MARK: The engine
 
-    /// One RPC: takes a tag, sends, waits for the reply (holding the receive baton when free), decodes.
+    /// A call sent and not yet finished: its slot keeps the tag until `finish`.
+    struct PendingCall {
+        let slot: CallSlot
+        let type: MessageType
+        let fid: FID
+        let sent: Int
+        let start: UInt64
+    }
+
+    /// One RPC: takes a tag, encodes into its slot, sends (or leaves it to the caller sending), waits for the
+    /// reply (holding the receive baton when free), decodes.
     @inline(__always)
     func roundTrip<R>(_ type: MessageType, fid: FID, sink: UnsafeBufferPointer<iovec>?,
-                      send: (Tag) throws(P9Error) -> Int,
+                      encode: (CallSlot) throws(P9Error) -> Int,
                       decode: (CallSlot) throws(P9Error) -> R) throws(P9Error) -> R {
+        try finish(try start(type, fid: fid, sink: sink, encode: encode), decode: decode)
+    }
+
+    /// The first half of a call: tag, encode, send. On failure the tag is already freed.
+    @inline(__always)
+    func start(_ type: MessageType, fid: FID, sink: UnsafeBufferPointer<iovec>?,
+               encode: (CallSlot) throws(P9Error) -> Int) throws(P9Error) -> PendingCall {
         let slot = try begin(type, sink: sink)
-        defer { end(slot) }
         let start = stats.isTracing ? RPCStats.now() : 0
         let sent: Int
         do {
-            sent = try send(slot.tag)
+            sent = try encode(slot)
+            try submit(slot)
         } catch {
-            // Nothing reached the wire unless the transport failed, which already broke the connection.
-            if case .connectionClosed = error { try wait(slot) }
+            end(slot)
             throw error
         }
         stats.countRequest(type, bytes: sent)
+        return PendingCall(slot: slot, type: type, fid: fid, sent: sent, start: start)
+    }
+
+    /// The second half: waits for the reply, decodes it, frees the tag (always, even when it throws).
+    @inline(__always)
+    func finish<R>(_ call: PendingCall, decode: (CallSlot) throws(P9Error) -> R) throws(P9Error) -> R {
+        let slot = call.slot
+        defer { end(slot) }
         try wait(slot)
         stats.record {
-            RPCTraceEntry(timeNs: start, tag: slot.tag, type: type, fid: fid, bytesSent: sent,
+            RPCTraceEntry(timeNs: call.start, tag: slot.tag, type: call.type, fid: call.fid, bytesSent: call.sent,
                           bytesReceived: Frame.headerSize + slot.bodyCount + slot.payloadCount)
         }
         if slot.replyType == MessageType.rlerror.rawValue {
@@ -108,21 +139,36 @@ extension Client {
         do {
             return try decode(slot)
         } catch {
-            if case .wire = error { fail(.protocolViolation("malformed \(type) reply: \(error)")) }
+            if case .wire = error { fail(.protocolViolation("malformed \(call.type) reply: \(error)")) }
             throw error
         }
     }
 
+    /// Sends one Tread whose payload goes straight into `sink`; `finishRead` waits for it.
+    func startRead(fid: FID, into sink: UnsafeBufferPointer<iovec>, count: Int, at offset: UInt64) throws(P9Error) -> PendingCall {
+        let message = Tread(fid: fid, offset: offset, count: UInt32(count))
+        return try start(.tread, fid: fid, sink: sink, encode: { (slot) throws(P9Error) in try self.encode(message, into: slot) })
+    }
+
+    /// The bytes a Tread started with `startRead` read.
+    func finishRead(_ call: PendingCall) throws(P9Error) -> Int {
+        try finish(call, decode: { (slot) throws(P9Error) in slot.payloadCount })
+    }
+
     /// Takes a tag and arms its slot.
     private func begin(_ type: MessageType, sink: UnsafeBufferPointer<iovec>?) throws(P9Error) -> CallSlot {
-        try state.withLock { (s) throws(P9Error) -> CallSlot in
+        let deadline = rpcTimeoutNanoseconds.map { monotonicNanoseconds() &+ $0 } ?? 0
+        return try state.withLock { (s) throws(P9Error) -> CallSlot in
             if let b = s.broken { throw b }
             let tag = try s.tags.allocate()
             if Int(tag.rawValue) > s.slots.count { s.slots.append(CallSlot(tag: tag)) }
             let slot = s.slots[Int(tag.rawValue) - 1]
             slot.active = true
+            slot.type = type
             slot.expected = type.rawValue &+ 1
             slot.sink = sink
+            slot.deadline = deadline
+            if sink != nil { sinkCalls.add(1, ordering: .relaxed) }
             return slot
         }
     }
@@ -130,6 +176,7 @@ extension Client {
     /// Frees the tag (and anything the reply left behind).
     private func end(_ slot: CallSlot) {
         let closeNow = state.withLock { s -> Bool in
+            if slot.sink != nil { sinkCalls.subtract(1, ordering: .relaxed) }
             slot.reset()
             s.tags.release(slot.tag)
             return s.closeRequested && s.tags.inUse == 0
@@ -143,7 +190,7 @@ extension Client {
         while true {
             let next = state.withLock { s -> Next in
                 if slot.done { return .done }
-                if let b = s.broken, !s.batonHeld { return .failed(b) }
+                if let b = s.broken, !s.batonHeld { return .failed(slot.expired ? .timedOut(slot.type, rpcTimeout!) : b) }
                 if s.broken == nil && !s.batonHeld {
                     s.batonHeld = true
                     return .receive
@@ -155,104 +202,58 @@ extension Client {
             switch next {
             case .done: return
             case let .failed(e): throw e
-            case .sleep: slot.semaphore.wait()
+            case .sleep: sleep(slot)
             case .receive: receiveUntilDone(slot)
             }
         }
     }
 
-    /// Holds the baton: reads replies until `me`'s has come or the connection fails, then passes the baton on.
+    /// Sleeps until woken, or until the call's deadline (which breaks the connection).
+    private func sleep(_ slot: CallSlot) {
+        let deadline = slot.deadline
+        guard deadline != 0, !slot.expired else { return slot.semaphore.wait() }
+        let now = monotonicNanoseconds()
+        if now < deadline, slot.semaphore.wait(timeout: .now() + .nanoseconds(Int(deadline - now))) == .success { return }
+        let consumeSignal = state.withLock { s -> Bool in
+            guard slot.sleeping else { return true }  // a wake raced the timeout: its signal is pending
+            slot.sleeping = false
+            s.sleepers -= 1
+            if !slot.done { expireOverdue(&s, now: max(monotonicNanoseconds(), deadline)) }
+            return false
+        }
+        if consumeSignal { slot.semaphore.wait() }  // keeps the semaphore balanced for the next call on this tag
+    }
+
+    /// Marks every call past its deadline timed out and, if there is one, breaks the connection naming the
+    /// earliest (the baton holder's receive then fails and wakes everyone). State lock held.
+    func expireOverdue(_ s: inout CallState, now: UInt64) {
+        var first: CallSlot?
+        for slot in s.slots where slot.active && !slot.done && slot.deadline != 0 && slot.deadline <= now {
+            slot.expired = true
+            if first == nil || slot.deadline < first!.deadline { first = slot }
+        }
+        guard let first, s.broken == nil else { return }
+        s.broken = .connectionClosed("no reply to \(first.type) (tag \(first.tag.rawValue)) within \(rpcTimeout!)")
+        transport.shutdown()
+        if !s.batonHeld { s.wakeAll() }
+    }
+
+    /// Holds the baton: reads replies until `me`'s has come or the connection fails, then passes the baton on
+    /// (the framing step passes it when it completes `me`, under the same lock).
     private func receiveUntilDone(_ me: CallSlot) {
         while true {
-            let error = receiveOne(me)
-            let finished = state.withLock { s -> Bool in
-                if let error, s.broken == nil { s.broken = error; transport.shutdown() }
-                guard me.done || s.broken != nil else { return false }
-                s.batonHeld = false
-                if s.broken != nil { s.wakeAll() } else { s.wakeNextReceiver() }
-                return true
-            }
-            if finished { return }
-        }
-    }
-
-    /// Reads one reply and hands it to its owner; returns the error that breaks the connection, if any.
-    private func receiveOne(_ me: CallSlot) -> P9Error? {
-        var fds: [Int32] = []
-        defer { for fd in fds { _ = Glibc.close(fd) } }
-        let header = UnsafeMutableRawBufferPointer(rebasing: me.scratch[..<Frame.headerSize])
-        do {
-            guard try transport.receiveFully(into: header, fds: &fds) else { return .connectionClosed("server closed the connection") }
-        } catch {
-            return .connectionClosed("receive failed: \(error)")
-        }
-        let h: Frame.Header
-        do { h = try Frame.header(UnsafeRawBufferPointer(header), limit: msize) } catch {
-            return .protocolViolation("bad reply header: \(error)")
-        }
-        let target = state.withLock { s -> CallSlot? in
-            guard h.tag.rawValue >= 1, Int(h.tag.rawValue) <= s.slots.count else { return nil }
-            let t = s.slots[Int(h.tag.rawValue) - 1]
-            return t.active && !t.done ? t : nil
-        }
-        guard let target else { return .protocolViolation("reply type \(h.type) for tag \(h.tag), which no call is waiting on") }
-        guard h.type == target.expected || h.type == MessageType.rlerror.rawValue else {
-            return .protocolViolation("got \(MessageType(rawValue: h.type)?.description ?? "type \(h.type)") for a request expecting "
-                                      + "\(MessageType(rawValue: target.expected)?.description ?? "type \(target.expected)")")
-        }
-        let bodySize = h.size - Frame.headerSize
-        do {
-            if h.type == MessageType.rread.rawValue, let sink = target.sink {
-                try receivePayload(into: target, sink: sink, bodySize: bodySize, fds: &fds)
-            } else {
-                var dest = target.inline
-                if bodySize > dest.count {
-                    dest = .allocate(byteCount: bodySize, alignment: 16)
-                    target.overflow = dest
+            switch receiveSome(me) {
+            case .more: continue
+            case .done: return
+            case let .failed(error):
+                state.withLock { s in
+                    if s.broken == nil { s.broken = error; transport.shutdown() }
+                    s.batonHeld = false
+                    s.wakeAll()
                 }
-                guard try transport.receiveFully(into: UnsafeMutableRawBufferPointer(rebasing: dest[..<bodySize]), fds: &fds) else {
-                    return .connectionClosed("server closed the connection mid-reply")
-                }
-                target.bodyCount = bodySize
+                return
             }
-        } catch let e as P9Error {
-            return e
-        } catch {
-            return .connectionClosed("receive failed: \(error)")
         }
-        stats.countReceived(h.size)
-        state.withLock { s in
-            target.replyType = h.type
-            if !fds.isEmpty { target.fds.append(contentsOf: fds); fds.removeAll() }
-            target.done = true
-            if target !== me { s.wake(target) }
-        }
-        return nil
-    }
-
-    /// Rread: the 4-byte count into the slot, then the payload straight into the caller's buffers.
-    private func receivePayload(into target: CallSlot, sink: UnsafeBufferPointer<iovec>, bodySize: Int, fds: inout [Int32]) throws {
-        guard bodySize >= 4 else { throw P9Error.protocolViolation("Rread body of \(bodySize) bytes") }
-        let countBytes = UnsafeMutableRawBufferPointer(rebasing: target.inline[..<4])
-        guard try transport.receiveFully(into: countBytes, fds: &fds) else {
-            throw P9Error.connectionClosed("server closed the connection mid-reply")
-        }
-        let count = Int(UInt32(littleEndian: countBytes.loadUnaligned(as: UInt32.self)))
-        var capacity = 0
-        for v in sink { capacity += v.iov_len }
-        guard count == bodySize - 4, count <= capacity else {
-            throw P9Error.protocolViolation("Rread count \(count) in a \(bodySize)-byte body for a \(capacity)-byte read")
-        }
-        var left = count
-        for v in sink where left > 0 {
-            let n = min(left, v.iov_len)
-            guard try transport.receiveFully(into: UnsafeMutableRawBufferPointer(start: v.iov_base, count: n), fds: &fds) else {
-                throw P9Error.connectionClosed("server closed the connection mid-reply")
-            }
-            left -= n
-        }
-        target.bodyCount = 4
-        target.payloadCount = count
     }
 
     /// Marks the connection failed, wakes every waiter and unblocks the baton holder.
@@ -268,45 +269,90 @@ extension Client {
 
     // MARK: Sending
 
-    /// Encodes `message` into the send buffer and writes it, under the send lock; returns the frame size.
-    func sendFrame<T: Message>(_ message: T, tag: Tag) throws(P9Error) -> Int {
-        try sendLock.withLock { (_) throws(P9Error) -> Int in
-            let buffer = sendBuffer
-            var e = WireEncoder(base: buffer, capacity: msize)
-            let size: Int
-            do throws(WireError) { size = try Frame.encode(message, tag: tag, into: &e) } catch { throw .wire(error) }
-            do {
-                try transport.send(UnsafeRawBufferPointer(start: buffer, count: size))
-            } catch {
-                fail(.connectionClosed("send failed: \(error)"))
-                throw .connectionClosed("send failed: \(error)")
+    /// Encodes `message` into the slot's request buffer; returns the frame size.
+    func encode<T: Message>(_ message: T, into slot: CallSlot) throws(P9Error) -> Int {
+        var e = WireEncoder(base: slot.request, capacity: min(CallSlot.requestCapacity, msize))
+        var size: Int
+        do throws(WireError) { size = try Frame.encode(message, tag: slot.tag, into: &e) } catch {
+            guard msize > CallSlot.requestCapacity else { throw .wire(error) }
+            // Larger than the slot's buffer (many walk names, a long symlink target): a heap buffer up to msize.
+            var big = WireEncoder(slot.requestOverflowBuffer(msize))
+            do throws(WireError) { size = try Frame.encode(message, tag: slot.tag, into: &big) } catch { throw .wire(error) }
+        }
+        slot.sendHeader = size
+        return size
+    }
+
+    /// Encodes a Twrite header into the slot; the payload is sent from `payload` itself. Returns the frame size.
+    func encodeWrite(into slot: CallSlot, fid: FID, from payload: UnsafeBufferPointer<iovec>, count: Int,
+                     at offset: UInt64) throws(P9Error) -> Int {
+        guard Twrite.headerSize + count <= msize else { throw .wire(.messageTooLarge(size: Twrite.headerSize + count, limit: msize)) }
+        do throws(WireError) {
+            try Twrite.encodeHeader(tag: slot.tag, fid: fid, offset: offset, count: UInt32(count),
+                                    into: UnsafeMutableRawBufferPointer(start: slot.request, count: Twrite.headerSize))
+        } catch { throw .wire(error) }
+        slot.sendHeader = Twrite.headerSize
+        slot.sendPayload = payload
+        return Twrite.headerSize + count
+    }
+
+    /// Queues the slot's request; the first caller to find nobody sending sends every queued request in one
+    /// sendmsg, so requests of concurrent callers go out together and nobody waits on a lock held across a syscall.
+    private func submit(_ slot: CallSlot) throws(P9Error) {
+        var batch: [CallSlot] = []
+        let send = sendQueue.withLock { q -> Bool in
+            q.outgoing.append(slot)
+            guard !q.sending else { return false }
+            q.sending = true
+            swap(&batch, &q.outgoing)
+            return true
+        }
+        guard send else { return }
+        while true {
+            if let error = sendBatch(batch) {
+                fail(error)
+                sendQueue.withLock { q in
+                    q.outgoing.removeAll()  // their callers fail in wait: the connection is broken
+                    q.sending = false
+                }
+                throw state.withLock { $0.broken } ?? error
             }
-            return size
+            batch.removeAll(keepingCapacity: true)
+            // The emptied array goes back for the next requests; what queued meanwhile is the next batch.
+            let more = sendQueue.withLock { q -> Bool in
+                swap(&batch, &q.outgoing)
+                if batch.isEmpty { q.sending = false }
+                return !batch.isEmpty
+            }
+            guard more else { return }
         }
     }
 
-    /// Writes a Twrite header then the payload iovecs in one sendmsg, under the send lock.
-    func sendWrite(tag: Tag, fid: FID, from payload: UnsafeBufferPointer<iovec>, count: Int, at offset: UInt64) throws(P9Error) -> Int {
-        guard Twrite.headerSize + count <= msize else { throw .wire(.messageTooLarge(size: Twrite.headerSize + count, limit: msize)) }
-        return try sendLock.withLock { (_) throws(P9Error) -> Int in
-            let buffer = sendBuffer
-            do throws(WireError) {
-                try Twrite.encodeHeader(tag: tag, fid: fid, offset: offset, count: UInt32(count),
-                                        into: UnsafeMutableRawBufferPointer(start: buffer, count: Twrite.headerSize))
-            } catch { throw .wire(error) }
-            let n = payload.count + 1
-            // Stack space for the iovecs when few (the single-block path), heap otherwise.
-            return try withUnsafeTemporaryAllocation(of: iovec.self, capacity: n) { (iov) throws(P9Error) -> Int in
-                iov[0] = iovec(iov_base: buffer, iov_len: Twrite.headerSize)
-                for i in 0..<payload.count { iov[i + 1] = payload[i] }
-                do {
-                    try transport.send(UnsafeBufferPointer(iov), fds: [])
-                } catch {
-                    fail(.connectionClosed("send failed: \(error)"))
-                    throw .connectionClosed("send failed: \(error)")
+    /// Writes the requests of `batch` with one sendmsg (split only past the kernel's iovec limit).
+    private func sendBatch(_ batch: [CallSlot]) -> P9Error? {
+        var count = 0
+        for slot in batch { count += 1 + (slot.sendPayload?.count ?? 0) }
+        return withUnsafeTemporaryAllocation(of: iovec.self, capacity: count) { iov -> P9Error? in
+            var n = 0
+            for slot in batch {
+                iov[n] = iovec(iov_base: slot.requestBytes, iov_len: slot.sendHeader)
+                n += 1
+                if let payload = slot.sendPayload {
+                    for v in payload { iov[n] = v; n += 1 }
                 }
-                return Twrite.headerSize + count
             }
+            var at = 0
+            while at < n {
+                let chunk = min(n - at, Self.iovMax)
+                do { try transport.send(UnsafeBufferPointer(rebasing: iov[at..<(at + chunk)]), fds: []) } catch {
+                    return .connectionClosed("send failed: \(error)")
+                }
+                at += chunk
+            }
+            return nil
         }
     }
+
+    /// Most iovecs one sendmsg takes (IOV_MAX on Linux).
+    static let iovMax = 1024
 }

@@ -4,10 +4,11 @@ import SystemPackage
 
 /// A 9P2000.L client over one transport: version negotiation, tag and fid pools, and concurrent calls.
 ///
-/// Any number of threads may call at once. Requests are written under one send lock; replies are routed
-/// by tag through a receive baton: no receiver thread exists, the waiting caller holding the baton reads
-/// the next reply and hands it to its owner, so a lone caller never pays a thread hand-off.
-public final class Client: @unchecked Sendable {  // mutable state behind the Mutexes `state`, `sendLock` (guards `sendBuffer`) and `fids`
+/// Any number of threads may call at once. Each request is encoded into its tag's slot; whoever finds the
+/// socket free sends every request queued so far in one sendmsg. Replies are routed by tag through a receive
+/// baton: no receiver thread exists, the waiting caller holding the baton reads what the socket holds and
+/// hands each reply to its owner, so a lone caller never pays a thread hand-off and many callers share reads.
+public final class Client: Sendable {
     /// The transport the client owns.
     public let transport: any Transport
     /// Negotiated msize: min(offered, Rversion.msize).
@@ -21,11 +22,17 @@ public final class Client: @unchecked Sendable {  // mutable state behind the Mu
     /// The options the client was made with (attach defaults).
     public let options: ClientOptions
 
-    /// Request frames are encoded into `sendBuffer` while `sendLock` is held (one msize buffer, no per-call allocation).
-    let sendLock = Mutex(())
-    let sendBuffer: UnsafeMutableRawPointer
-    let state = Mutex(CallState())
+    let state = Locked(CallState())
+    /// Requests encoded and waiting for the send turn (a lock of its own: senders never wait on receivers).
+    let sendQueue = Locked(SendQueue())
     let fids = Mutex(IDPool<FID>(what: "fids"))
+    /// The receive baton holder's framing state.
+    let rx = ReceiveState()
+    /// Calls in flight whose Rread payload goes straight to caller memory (reads then stop at frame boundaries).
+    let sinkCalls = Atomic<Int>(0)
+    /// `options.rpcTimeout` and `options.spin` in nanoseconds (nil: none).
+    let rpcTimeoutNanoseconds: UInt64?
+    let spinNanoseconds: UInt64?
 
     /// Connects over `transport` and negotiates the version (PROTOCOL.md §4.1); the client owns the transport.
     public init(transport: any Transport, options: ClientOptions = .init()) throws(P9Error) {
@@ -44,13 +51,19 @@ public final class Client: @unchecked Sendable {  // mutable state behind the Mu
         self.msize = negotiated.msize
         self.version = negotiated.version
         self.versionString = negotiated.string
-        sendBuffer = .allocate(byteCount: negotiated.msize, alignment: 16)
+        rpcTimeoutNanoseconds = options.rpcTimeout.map(\.nanosecondCount).flatMap { $0 > 0 ? $0 : nil }
+        spinNanoseconds = options.spin.map(\.nanosecondCount).flatMap { $0 > 0 ? $0 : nil }
+        transport.sizeBuffers(forMessages: negotiated.msize)
+        // A blocked read wakes now and then to check deadlines: a quarter of the timeout, at least 1 ms.
+        if let t = rpcTimeoutNanoseconds { transport.setReceiveTimeout(.nanoseconds(Int64(max(t / 4, 1_000_000)))) }
     }
 
     deinit {
         transport.close()
-        sendBuffer.deallocate()
     }
+
+    /// The per-call deadline (`options.rpcTimeout`).
+    var rpcTimeout: Duration? { options.rpcTimeout }
 
     /// Bytes of payload one Tread/Twrite/Treaddir may carry: msize - 24.
     public var payloadSize: Int { msize - Frame.ioHeaderSize }

@@ -11,15 +11,28 @@ public struct ClientOptions: Sendable {
     public var uname: String = ClientOptions.currentUserName()
     /// Default attach numeric uid (n_uname).
     public var nUname: UInt32 = getuid()
+    /// Longest wait for one reply (nil: no limit). A call without its reply by then fails with `.timedOut` and
+    /// closes the connection, so every other call in flight fails too.
+    public var rpcTimeout: Duration?
+    /// Treads one read larger than the payload size keeps in flight, so the socket never idles between them
+    /// (1: one at a time).
+    public var readPipelineDepth: Int = 4
+    /// Before blocking for a reply, poll the socket without blocking for up to this long (nil: block at once).
+    /// Cuts the wake-up latency between CPUs at the price of a busy CPU.
+    public var spin: Duration?
 
     /// The largest msize the client offers (goferd's ceiling).
     public static let maxMsize = 8 << 20
     /// The largest msize a gVisor server accepts.
     public static let gVisorMaxMsize = 1 << 20
 
-    public init(maxVersion: UInt32 = 13, msize: Int = 1 << 20, uname: String? = nil, nUname: UInt32? = nil) {
+    public init(maxVersion: UInt32 = 13, msize: Int = 1 << 20, uname: String? = nil, nUname: UInt32? = nil,
+                rpcTimeout: Duration? = nil, spin: Duration? = nil, readPipelineDepth: Int = 4) {
         self.maxVersion = maxVersion
         self.msize = msize
+        self.rpcTimeout = rpcTimeout
+        self.spin = spin
+        self.readPipelineDepth = max(1, readPipelineDepth)
         if let uname { self.uname = uname }
         if let nUname { self.nUname = nUname }
     }

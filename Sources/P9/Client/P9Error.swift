@@ -14,6 +14,8 @@ public enum P9Error: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupported(MessageType)
     /// A tag or fid pool has no identifier left.
     case exhausted(String)
+    /// No reply to this request within `ClientOptions.rpcTimeout`; the connection is broken (every other call fails).
+    case timedOut(MessageType, Duration)
 
     /// The errno this error stands for: the server's for `.remote`, a local equivalent otherwise.
     public var errno: Errno? {
@@ -23,6 +25,7 @@ public enum P9Error: Error, Sendable, Equatable, CustomStringConvertible {
         case .protocolViolation, .wire: return .protocolError
         case .unsupported: return .notSupported
         case .exhausted: return .noBufferSpace
+        case .timedOut: return .timedOut
         }
     }
 
@@ -34,6 +37,7 @@ public enum P9Error: Error, Sendable, Equatable, CustomStringConvertible {
         case let .wire(w): return "9P wire error: \(w)"
         case let .unsupported(t): return "\(t) is not supported by the negotiated 9P version"
         case let .exhausted(what): return "9P \(what) exhausted"
+        case let .timedOut(t, after): return "9P \(t) got no reply within \(after); the connection is closed"
         }
     }
 }

@@ -67,6 +67,9 @@ public protocol ServerFile: AnyObject, Sendable {
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int
     /// Twrite of `buffer` at `offset`; returns bytes written.
     func write(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws -> Int
+    /// A host descriptor open for reading whose bytes are this file's data, open as long as this object lives:
+    /// large Treads splice from it into the socket instead of calling `read(into:at:)` (no copy). nil: none.
+    func readSource() -> FileDescriptor?
     /// Tfsync.
     func fsync(datasync: Bool) throws
     /// Tflushf: what close(2) would flush.
@@ -157,6 +160,8 @@ extension ServerFile {
     public func readdir(offset: UInt64, count: Int, context: RequestContext) throws -> [Dirent] { throw notImplemented }
     /// Default: ENOSYS.
     public func write(from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws -> Int { throw notImplemented }
+    /// Default: none (every Tread calls `read(into:at:)`).
+    public func readSource() -> FileDescriptor? { nil }
     /// Default: ENOSYS.
     public func fsync(datasync: Bool) throws { throw notImplemented }
     /// Default: nothing to flush.

@@ -5,15 +5,21 @@ import SystemPackage
 
 /// A 9P2000.L server (with gVisor's extensions up to N = 13) dispatching to a `FileServer`.
 ///
-/// Each connection has a reader thread; its requests run concurrently on the server's worker pool,
-/// so pipelined tags may complete out of order. Use `serve(fd:)` for an already connected stream
-/// socket (socketpair, accepted Unix or TCP socket), or `listen(_:)` and `run()`/`start()` to accept.
+/// Each connection has one thread that reads a request and runs it itself; a request still running a monitor
+/// tick later hands reading over to another thread (bounded per connection and per server), so pipelined
+/// tags may complete out of order and a blocked request never stops the others. Use `serve(fd:)` for an
+/// already connected stream socket (socketpair, accepted Unix or TCP socket), or `listen(_:)` and
+/// `run()`/`start()` to accept.
 public final class Server: Sendable {
     /// The backend every request is dispatched to.
     public let fileServer: any FileServer
     /// The options given at creation.
     public let options: ServerOptions
-    let pool: WorkerPool
+    /// Threads beyond each connection's first (ServerOptions.workers).
+    let budget: ThreadBudget
+    let monitor: StallMonitor
+    /// ServerOptions.spin in nanoseconds (nil: no spinning).
+    let spinNanoseconds: UInt64?
 
     private struct State {
         var connections: [Int: ServerConnection] = [:]
@@ -28,11 +34,14 @@ public final class Server: Sendable {
     private let wakeRead: Int32
     private let wakeWrite: Int32
 
-    /// Creates a server; no thread but the worker pool's runs until `serve`, `run` or `start`.
+    /// Creates a server; no thread runs until `serve`, `run` or `start`.
     public init(fileServer: any FileServer, options: ServerOptions = .init()) {
         self.fileServer = fileServer
         self.options = options
-        pool = WorkerPool(threads: options.workers)
+        budget = ThreadBudget(limit: options.workers)
+        spinNanoseconds = options.spin.map(\.nanosecondCount).flatMap { $0 > 0 ? $0 : nil }
+        let ref = ServerReference()
+        monitor = StallMonitor(connections: { ref.server?.state.withLock { Array($0.connections.values) } })
         var fds: [Int32] = [-1, -1]
         let r = pipe(&fds)
         precondition(r == 0, "pipe failed: \(errno)")
@@ -42,10 +51,11 @@ public final class Server: Sendable {
         }
         wakeRead = fds[0]
         wakeWrite = fds[1]
+        ref.server = self
     }
 
     deinit {
-        pool.shutdown()
+        monitor.stop()
         Glibc.close(wakeRead)
         Glibc.close(wakeWrite)
     }
@@ -64,7 +74,8 @@ public final class Server: Sendable {
             return
         }
         log("connection \(connection.id): open (\(connection.transport.canCarryFDs ? "unix" : "tcp"), donate FDs: \(connection.donate))")
-        startThread { connection.readLoop() }
+        monitor.start()
+        startThread { connection.work() }
     }
 
     /// Binds and listens on `address` (accepting starts with `run()` or `start()`); returns the bound address.
@@ -134,7 +145,7 @@ public final class Server: Sendable {
         for l in closeListeners { l.close() }
         for c in connections { c.shutdown() }
         wake()
-        pool.shutdown()
+        monitor.stop()
     }
 
     private func acceptOne(_ listener: Listener) {
@@ -181,4 +192,9 @@ extension CIDR {
         _ = bytes.withUnsafeBytes { inet_ntop(bytes.count == 4 ? AF_INET : AF_INET6, $0.baseAddress, &buf, 64) }
         self = CIDR(String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self))!
     }
+}
+
+/// The server as the monitor thread sees it: a weak reference, so the monitor never keeps it alive.
+private final class ServerReference: @unchecked Sendable {  // `server` is set once in Server.init, before the monitor thread starts
+    weak var server: Server?
 }

@@ -1,28 +1,32 @@
 import Glibc
+import CShims
 import SystemPackage
 
-/// A reply encoded at the start of the request's buffer, plus an optional host FD to donate (owned: closed once sent).
+/// A reply encoded at the start of the request's frame, plus an optional host FD to donate (owned: closed once
+/// sent) or, for a spliced Rread, the payload waiting in a pipe.
 struct EncodedReply {
     var length: Int
     var fd: FileDescriptor?
+    var spliced = 0
+    var pipe: SplicePipe?
 }
 
-/// Decodes bodies and encodes replies over one request's buffer.
+/// Decodes bodies and encodes replies over one request's frame.
 struct RequestCodec {
-    let request: ServerRequest
+    let request: RequestFrame
     let msize: Int
 
     var tag: Tag { request.tag }
 
     /// Decodes the body as `M`; a short body is a malformed frame. Trailing bytes are ignored.
     func decode<M: Message>(_: M.Type) throws -> M {
-        var d = WireDecoder(base: request.buffer.base + Frame.headerSize, count: request.size - Frame.headerSize)
+        var d = WireDecoder(base: request.base + Frame.headerSize, count: request.size - Frame.headerSize)
         do { return try M(from: &d) } catch { throw MalformedFrame(reason: error.description) }
     }
 
     /// Encodes `message` as the reply, taking `fd`; one that would not fit in msize becomes EMSGSIZE (and `fd` is closed).
     func reply<M: Message>(_ message: M, fd: FileDescriptor? = nil) throws -> EncodedReply {
-        var e = WireEncoder(base: request.buffer.base, capacity: min(request.buffer.capacity, msize))
+        var e = WireEncoder(base: request.base, capacity: min(request.capacity, msize))
         do {
             return EncodedReply(length: try Frame.encode(message, tag: tag, into: &e), fd: fd)
         } catch {
@@ -71,7 +75,7 @@ extension ServerConnection {
     private var readOnly: Bool { server.options.readOnly }
 
     /// Routes one request to the file server and encodes its reply.
-    func dispatch(_ request: ServerRequest, version: UInt32) throws -> EncodedReply {
+    func dispatch(_ request: RequestFrame, version: UInt32) throws -> EncodedReply {
         let msize = self.msize.load(ordering: .relaxed)
         let c = RequestCodec(request: request, msize: msize)
         let context = RequestContext(version: version, donateFDs: donate)
@@ -232,7 +236,12 @@ extension ServerConnection {
             let f = try file(m.fid)
             // Clamp to what fits in one reply (PROTOCOL §1: gVisor does not, and kills its client).
             let count = max(0, min(Int(m.count), msize - Rread.headerSize))
-            let base = request.buffer.base
+            let base = request.base
+            if count >= Self.spliceThreshold, let spliced = try splice(f, count: count, at: m.offset) {
+                try Rread.encodeHeader(tag: c.tag, count: UInt32(spliced.count),
+                                       into: UnsafeMutableRawBufferPointer(start: base, count: Rread.headerSize))
+                return EncodedReply(length: Rread.headerSize, fd: nil, spliced: spliced.count, pipe: spliced.pipe)
+            }
             let n = try f.read(into: UnsafeMutableRawBufferPointer(start: base + Rread.headerSize, count: count), at: m.offset)
             try Rread.encodeHeader(tag: c.tag, count: UInt32(n), into: UnsafeMutableRawBufferPointer(start: base, count: Rread.headerSize))
             return EncodedReply(length: Rread.headerSize + n, fd: nil)
@@ -269,6 +278,11 @@ extension ServerConnection {
             let r = try file(m.fid).getLock(type: m.type, start: m.start, length: m.length, procID: m.procID, clientID: m.clientID)
             return try c.reply(Rgetlock(type: r.type, start: r.start, length: r.length, procID: r.procID, clientID: r.clientID))
 
+        case .tauth:
+            // No authentication is configured: diod's answer, which diod's own clients read as "attach directly".
+            _ = try c.decode(Tauth.self)
+            throw Errno.noSuchFileOrDirectory
+
         case .tdonateroot:
             // A donated root can be opened for writing: a read-only server refuses (EROFS), as one without FD passing does.
             let m = try c.decode(Tdonateroot.self)
@@ -278,9 +292,36 @@ extension ServerConnection {
             return try c.reply(Rdonateroot(qid: r.qid), fd: r.hostFD)
 
         default:
-            // Tauth, xattrs, Tlconnect, Tchannel, Tbind, R messages sent as requests: not served, connection kept.
+            // Xattrs, Tlconnect, Tchannel, Tbind, R messages sent as requests: not served, connection kept.
             throw Errno(rawValue: ENOSYS)
         }
+    }
+
+    /// Reads of at least this many bytes move file pages into the socket through a pipe instead of copying them.
+    static let spliceThreshold = 32 << 10
+
+    /// Splices up to `count` bytes of `f` at `offset` into a pipe of this connection (the reply's payload);
+    /// nil when `f` has no descriptor to splice from or no pipe is large enough (the caller copies instead).
+    private func splice(_ f: any ServerFile, count: Int, at offset: UInt64) throws -> (count: Int, pipe: SplicePipe)? {
+        guard let source = f.readSource(), let pipe = pipes.take(count, at: offset) else { return nil }
+        var position = Int64(bitPattern: offset)
+        var n = 0
+        while n < count {
+            // Never waits on the pipe: it is sized for the whole payload, and a full one means fall back.
+            let got = cshims_splice(source.rawValue, &position, pipe.writeEnd, count - n, 1)
+            if got == 0 { break }  // end of file
+            if got < 0 {
+                let e = Errno(rawValue: errno)
+                if n == 0 && (e == .invalidArgument || e == .resourceTemporarilyUnavailable) {
+                    pipes.give(pipe)
+                    return nil  // nothing spliced: read(into:at:) answers (or fails with the right errno)
+                }
+                if e == .resourceTemporarilyUnavailable { return nil }  // part of it in the pipe: drop the pipe, copy instead
+                throw e  // the pipe may hold bytes: it is dropped, not reused
+            }
+            n += got
+        }
+        return (n, pipe)
     }
 
     /// The file for a mutating request, or EROFS on a read-only server.

@@ -1,49 +1,51 @@
 import Glibc
 import Synchronization
-import Syscall
 import SystemPackage
-
-/// One request read off a connection, queued for a worker.
-final class ServerRequest: PoolTask {
-    static let queued: UInt8 = 0, running: UInt8 = 1, cancelled: UInt8 = 2
-
-    let connection: ServerConnection
-    let buffer: FrameBuffer
-    let size: Int
-    let type: UInt8
-    let tag: Tag
-    /// queued → running (a worker took it) or queued → cancelled (Tflush got there first).
-    let state = Atomic<UInt8>(ServerRequest.queued)
-
-    init(connection: ServerConnection, buffer: FrameBuffer, size: Int, type: UInt8, tag: Tag) {
-        self.connection = connection
-        self.buffer = buffer
-        self.size = size
-        self.type = type
-        self.tag = tag
-    }
-
-    func run() { connection.execute(self) }
-}
 
 /// A frame whose body could not be decoded: the connection is closed (PROTOCOL §1).
 struct MalformedFrame: Error {
     let reason: String
 }
 
-/// One client connection: a reader thread that frames requests, a fid table, and serialised replies.
+/// One client connection, served by a small crew of threads that pass the receive role among themselves.
+///
+/// The thread holding the role reads the next request and runs it itself; nobody reads meanwhile, so a lone
+/// request costs no thread hand-off. If it is still running a monitor tick later, another thread (within the
+/// per-connection and per-server limits) takes the role over and the first one leaves once it is done
+/// (gVisor's p9 server passes on the receive role, not the request). When every allowed thread is busy, the
+/// holder only reads: requests wait in a queue (where Tflush can still cancel them) for the next free thread.
 final class ServerConnection: Sendable {
-    struct Inflight {
-        let request: ServerRequest
-        /// Tflush tags waiting for this request's reply.
-        var flushers: [Tag] = []
+    /// Who runs what on this connection; guarded by `crew`.
+    struct Crew {
+        enum Holder: Equatable {
+            /// Some thread is reading (or about to).
+            case reading
+            /// The holder runs request number `seq` and takes the role back after, unless a rescuer took it.
+            case running(UInt64)
+            /// Nobody reads any more: the peer closed or the connection failed.
+            case closed
+        }
+
+        struct Inflight {
+            let frame: RequestFrame
+            var queued: Bool
+            /// Tflush frames to answer once this request's reply has gone out.
+            var flushes: [RequestFrame] = []
+        }
+
+        var holder = Holder.reading
+        var seq: UInt64 = 0
+        /// The `seq` the monitor saw running at its last tick.
+        var seen: UInt64 = 0
+        var threads = 1
+        var running = 0
+        var queue: [RequestFrame] = []
+        var inflight: [Tag: Inflight] = [:]
     }
 
     struct Session {
         var fids: [FID: any ServerFile] = [:]
-        var inflight: [Tag: Inflight] = [:]
         var version: UInt32 = 0
-        var closed = false
     }
 
     let id: Int
@@ -52,11 +54,17 @@ final class ServerConnection: Sendable {
     /// Whether replies may carry host FDs (Unix socket and donation enabled).
     let donate: Bool
     let frames: FramePool
+    let pipes: PipePool
+    let outbox: Outbox
+    let inbox: Inbox
+    let crew = Mutex(Crew())
     let session = Mutex(Session())
     /// The negotiated msize (before Tversion: the server's maximum).
     let msize: Atomic<Int>
-    /// Serialises whole replies on the socket.
-    private let sendLock = Mutex(())
+    /// Threads this connection may use at once (ServerOptions.threadsPerConnection).
+    let threadLimit: Int
+    /// Why reading stopped (logged when the connection ends).
+    let closeReason = Mutex<String?>(nil)
 
     init(id: Int, server: Server, fd: Int32) {
         self.id = id
@@ -66,169 +74,171 @@ final class ServerConnection: Sendable {
         let max = server.options.effectiveMaxMsize
         msize = Atomic(max)
         frames = FramePool(capacity: max, limit: server.options.maxInflightPerConnection)
+        pipes = PipePool(capacity: max)
+        outbox = Outbox(transport: transport, frames: frames, pipes: pipes)
+        inbox = Inbox()
+        threadLimit = Swift.max(2, server.options.threadsPerConnection)
+        crew.withLock { c in
+            c.inflight.reserveCapacity(64)
+            c.queue.reserveCapacity(16)
+        }
     }
 
-    // MARK: reading
+    // MARK: the crew
 
-    /// Reads frames until EOF, an error, or a malformed frame; then tears the connection down.
-    func readLoop() {
-        var current = frames.take()
-        var filled = 0
-        var reason = "peer closed"
-        reading: while true {
-            while filled >= Frame.headerSize {
-                let size = Int(UInt32(littleEndian: current.base.loadUnaligned(as: UInt32.self)))
-                let limit = msize.load(ordering: .relaxed)
-                guard size >= Frame.headerSize, size <= limit else {
-                    reason = "malformed frame: size \(size), msize \(limit)"
-                    break reading
+    /// A thread of this connection. It starts holding the receive role; it reads and runs requests until a
+    /// rescuer takes the role, then runs queued requests until there are none, and leaves.
+    func work() {
+        var holding = true
+        while true {
+            if holding {
+                switch receive() {
+                case let .request(frame, more):
+                    holding = runAsHolder(frame, more: more)
+                case let .end(reason):
+                    stopReading(reason)
+                    holding = false
                 }
-                guard filled >= size else { break }
-                // One read may hold the start of the next frame: move those bytes to a fresh buffer.
-                let next = frames.take()
-                let extra = filled - size
-                if extra > 0 { next.base.copyMemory(from: current.base + size, byteCount: extra) }
-                let failure = accept(current, size: size)
-                current = next
-                filled = extra
-                if let failure { reason = failure; break reading }
-            }
-            let buffer = current
-            let n: Int
-            do { n = try retryingOnInterrupt { recv(transport.fd, buffer.base + filled, buffer.capacity - filled, 0) } } catch {
-                reason = "read error: \(error)"
-                break reading
-            }
-            if n == 0 { break }
-            filled += n
-        }
-        frames.give(current)
-        teardown(reason)
-    }
-
-    /// Takes ownership of a complete frame; returns why the connection must close, or nil.
-    private func accept(_ buffer: FrameBuffer, size: Int) -> String? {
-        let type = buffer.base.load(fromByteOffset: 4, as: UInt8.self)
-        let tag = Tag(rawValue: UInt16(littleEndian: buffer.base.loadUnaligned(fromByteOffset: 5, as: UInt16.self)))
-        switch type {
-        case MessageType.tversion.rawValue:
-            defer { frames.give(buffer) }
-            return negotiate(buffer, size: size, tag: tag) ? nil : "malformed Tversion"
-        case MessageType.tflush.rawValue:
-            defer { frames.give(buffer) }
-            return flush(buffer, size: size, tag: tag) ? nil : "malformed Tflush"
-        default:
-            let request = ServerRequest(connection: self, buffer: buffer, size: size, type: type, tag: tag)
-            session.withLock { $0.inflight[tag] = Inflight(request: request) }
-            if !server.pool.submit(request) {
-                session.withLock { _ = $0.inflight.removeValue(forKey: tag) }
-                frames.give(buffer)
-                return "server stopping"
-            }
-            return nil
-        }
-    }
-
-    /// Tversion, answered inline (PROTOCOL §4.1, gVisor order; msize above the maximum is clamped).
-    private func negotiate(_ buffer: FrameBuffer, size: Int, tag: Tag) -> Bool {
-        var d = WireDecoder(base: buffer.base + Frame.headerSize, count: size - Frame.headerSize)
-        guard let t = try? Tversion(from: &d) else { return false }
-        let errno: Int32
-        if t.msize == 0 {
-            errno = EINVAL
-        } else if let n = P9Version.parse(t.version) {
-            if n > server.options.maxVersion {
-                errno = EAGAIN
-            } else if Int(t.msize) < ServerOptions.msizeFloor {
-                errno = EINVAL
             } else {
-                let granted = min(Int(t.msize), server.options.effectiveMaxMsize)
-                session.withLock { $0.version = n }
-                msize.store(granted, ordering: .relaxed)
-                let reply = Rversion(msize: UInt32(granted), version: P9Version.string(for: n))
-                sendMessage(reply, tag: tag, in: buffer)
-                return true
+                guard let frame = nextQueued() else { return leave() }
+                execute(frame, flushNow: true)
+                crew.withLock { $0.running -= 1 }
             }
-        } else {
-            errno = EINVAL
         }
-        sendMessage(Rlerror(errno: UInt32(errno)), tag: tag, in: buffer)
+    }
+
+    /// Runs `frame` on the holding thread (or queues it when every allowed thread is busy); returns whether
+    /// this thread still holds the role afterwards.
+    private func runAsHolder(_ frame: RequestFrame, more: Bool) -> Bool {
+        let seq = crew.withLock { c -> UInt64? in
+            // Running it here would leave nobody to read, and no rescuer may come: let a busy thread take it later.
+            if c.running >= threadLimit - 1 {
+                c.queue.append(frame)
+                c.inflight[frame.tag] = Crew.Inflight(frame: frame, queued: true)
+                return nil
+            }
+            c.running += 1
+            c.seq &+= 1
+            c.holder = .running(c.seq)
+            c.inflight[frame.tag] = Crew.Inflight(frame: frame, queued: false)
+            return c.seq
+        }
+        guard let seq else { return true }
+        server.monitor.noteActivity()
+        // More requests already read: hold this reply back and send them together.
+        execute(frame, flushNow: !more)
+        let holding = crew.withLock { c -> Bool in
+            c.running -= 1
+            guard c.holder == .running(seq) else { return false }
+            c.holder = .reading
+            return true
+        }
+        if !holding { outbox.flush() }  // the new holder may already be blocked reading
+        return holding
+    }
+
+    /// The next queued request for a thread without the role, or nil (the thread leaves).
+    private func nextQueued() -> RequestFrame? {
+        crew.withLock { c -> RequestFrame? in
+            guard c.holder != .closed, !c.queue.isEmpty else { return nil }
+            let frame = c.queue.removeFirst()
+            c.inflight[frame.tag]?.queued = false
+            c.running += 1
+            return frame
+        }
+    }
+
+    /// Monitor tick: gives the role to a new thread when the holder has been running one request since the
+    /// last tick. Returns whether the holder is running a request (the monitor keeps ticking).
+    func checkStall() -> Bool {
+        let rescue = crew.withLock { c -> Bool? in
+            guard case let .running(seq) = c.holder else { return nil }
+            guard c.seen == seq else {
+                c.seen = seq
+                return false
+            }
+            guard c.threads < threadLimit, server.budget.take() else { return false }
+            c.threads += 1
+            c.holder = .reading
+            return true
+        }
+        guard let rescue else { return false }
+        if rescue {
+            startThread { [self] in
+                outbox.flush()  // replies the stalled holder held back for its batch
+                work()
+            }
+        }
         return true
     }
 
-    /// Tflush, answered inline: a queued request is dropped; a running one gets its reply first, then Rflush.
-    private func flush(_ buffer: FrameBuffer, size: Int, tag: Tag) -> Bool {
-        var d = WireDecoder(base: buffer.base + Frame.headerSize, count: size - Frame.headerSize)
-        guard let t = try? Tflush(from: &d) else { return false }
-        let answerNow = session.withLock { s -> Bool in
-            guard var entry = s.inflight[t.oldTag] else { return true }
-            if entry.request.state.compareExchange(expected: ServerRequest.queued, desired: ServerRequest.cancelled,
-                                                   ordering: .acquiringAndReleasing).exchanged {
-                s.inflight.removeValue(forKey: t.oldTag)
-                return true
-            }
-            entry.flushers.append(tag)
-            s.inflight[t.oldTag] = entry
-            return false
+    /// The peer closed or the connection failed: nobody reads any more and queued requests are dropped.
+    private func stopReading(_ reason: String) {
+        let dropped = crew.withLock { c -> [RequestFrame] in
+            c.holder = .closed
+            let q = c.queue
+            c.queue.removeAll()
+            for f in q { c.inflight.removeValue(forKey: f.tag) }
+            return q
         }
-        if answerNow { sendMessage(Rflush(), tag: tag, in: buffer) }
-        return true
+        for f in dropped { frames.give(f) }
+        inbox.release(to: frames)
+        transport.shutdown()
+        closeReason.withLock { $0 = $0 ?? reason }
+    }
+
+    /// A thread is done with this connection; the last one tears it down.
+    private func leave() {
+        let last = crew.withLock { c -> Bool in
+            c.threads -= 1
+            return c.threads == 0
+        }
+        if last { teardown() } else { server.budget.give() }
     }
 
     // MARK: executing
 
-    /// Runs on a worker: decode, call the file server, reply over the request's own buffer.
-    func execute(_ request: ServerRequest) {
-        guard request.state.compareExchange(expected: ServerRequest.queued, desired: ServerRequest.running,
-                                            ordering: .acquiringAndReleasing).exchanged else {
-            frames.give(request.buffer)  // flushed before it started
-            return
+    /// Decodes `frame`, calls the file server and queues the reply over the frame (then any Rflush waiting on it).
+    func execute(_ frame: RequestFrame, flushNow: Bool) {
+        let version = session.withLock { $0.version }
+        do {
+            let reply = try dispatch(frame, version: version)
+            frame.replyLength = reply.length
+            frame.fd = reply.fd
+            frame.spliced = reply.spliced
+            frame.pipe = reply.pipe
+        } catch let m as MalformedFrame {
+            abort("malformed \(MessageType(rawValue: frame.type)?.description ?? "type \(frame.type)"): \(m.reason)")
+            frame.replyLength = 0
+        } catch {
+            let code = (error as? Errno)?.rawValue ?? EIO
+            encode(Rlerror(errno: UInt32(code)), tag: frame.tag, in: frame)
         }
-        let (closed, version) = session.withLock { ($0.closed, $0.version) }
-        if !closed {
-            do {
-                let reply = try dispatch(request, version: version)
-                send(UnsafeRawBufferPointer(start: request.buffer.base, count: reply.length), fd: reply.fd)
-            } catch let m as MalformedFrame {
-                abort("malformed \(MessageType(rawValue: request.type)?.description ?? "type \(request.type)"): \(m.reason)")
-            } catch {
-                let code = (error as? Errno)?.rawValue ?? EIO
-                sendMessage(Rlerror(errno: UInt32(code)), tag: request.tag, in: request.buffer)
-            }
+        let flushes = crew.withLock { c -> [RequestFrame] in
+            guard let entry = c.inflight.removeValue(forKey: frame.tag) else { return [] }
+            return entry.flushes
         }
-        let flushers = session.withLock { s -> [Tag] in
-            guard let entry = s.inflight[request.tag], entry.request === request else { return [] }
-            s.inflight.removeValue(forKey: request.tag)
-            return entry.flushers
+        if frame.replyLength == 0 {
+            frames.give(frame)
+        } else {
+            outbox.post(frame, now: flushNow && flushes.isEmpty)
         }
-        for tag in flushers { sendMessage(Rflush(), tag: tag, in: request.buffer) }
-        frames.give(request.buffer)
+        // Rflush only after the reply it waited for (PROTOCOL §4.2).
+        for (i, f) in flushes.enumerated() {
+            encode(Rflush(), tag: f.tag, in: f)
+            outbox.post(f, now: flushNow && i == flushes.count - 1)
+        }
     }
 
-    // MARK: writing
-
-    /// Encodes `message` over `buffer` and sends it (used for small replies).
-    func sendMessage<M: Message>(_ message: M, tag: Tag, in buffer: FrameBuffer) {
-        var e = WireEncoder(base: buffer.base, capacity: buffer.capacity)
-        guard let n = try? Frame.encode(message, tag: tag, into: &e) else { return }
-        send(UnsafeRawBufferPointer(start: buffer.base, count: n), fd: nil)
+    /// Encodes `message` over `frame` as its reply.
+    func encode<M: Message>(_ message: M, tag: Tag, in frame: RequestFrame) {
+        var e = WireEncoder(base: frame.base, capacity: frame.capacity)
+        frame.replyLength = (try? Frame.encode(message, tag: tag, into: &e)) ?? 0
     }
 
-    /// Sends one whole reply; a donated `fd` rides on its first bytes and is closed afterwards.
-    func send(_ bytes: UnsafeRawBufferPointer, fd: FileDescriptor?) {
-        defer { try? fd?.close() }
-        let ok = sendLock.withLock { _ -> Bool in
-            do {
-                try transport.send(bytes, fds: fd.map { [$0.rawValue] } ?? [])
-                return true
-            } catch {
-                return false
-            }
-        }
-        if !ok { transport.shutdown() }
-    }
+    // MARK: closing
 
-    /// Closes the connection because of a protocol violation; the reader notices and tears down.
+    /// Closes the connection because of a protocol violation; the holder notices and tears down.
     func abort(_ reason: String) {
         server.log("connection \(id): closing: \(reason)")
         transport.shutdown()
@@ -238,15 +248,14 @@ final class ServerConnection: Sendable {
     func shutdown() { transport.shutdown() }
 
     /// Drops every fid (releasing the file server's resources) and unregisters from the server.
-    private func teardown(_ reason: String) {
+    private func teardown() {
         let fids = session.withLock { s -> [FID: any ServerFile] in
-            s.closed = true
             let f = s.fids
             s.fids = [:]
             return f
         }
         for file in fids.values { file.clunk() }
         transport.shutdown()
-        server.connectionEnded(self, reason: reason)
+        server.connectionEnded(self, reason: closeReason.withLock { $0 } ?? "closed")
     }
 }

@@ -6,8 +6,13 @@ public struct ServerOptions: Sendable {
     public var maxVersion: UInt32
     /// The largest msize granted (requests above it are clamped; at most 8 MiB).
     public var maxMsize: Int
-    /// Worker threads shared by all connections (a connection's requests run concurrently on them).
+    /// Threads beyond each connection's first, shared by all connections: one takes over reading a connection
+    /// whose request has run for a monitor tick, so a blocked request never stops the others.
     public var workers: Int
+    /// Threads one connection may use at once (at least 2: requests running plus one reading).
+    public var threadsPerConnection: Int
+    /// Before a blocking read, poll the socket without blocking for up to this long (nil: block at once).
+    public var spin: Duration?
     /// Send host FDs beside Rlopen/Rlcreate/Rucreate when the connection is a Unix socket.
     public var donateFDs: Bool
     /// Refuse every mutating request with EROFS (whatever the file server would do).
@@ -24,13 +29,16 @@ public struct ServerOptions: Sendable {
     /// The smallest msize granted; smaller requests get EINVAL (every fixed-size reply must fit).
     public static let msizeFloor = 256
 
-    /// Creates options; defaults: N 13, msize 8 MiB, 8 workers, donation on, read-write, loopback only.
+    /// Creates options; defaults: N 13, msize 8 MiB, 8 workers, 8 threads per connection, donation on,
+    /// read-write, loopback only, no spin.
     public init(maxVersion: UInt32 = P9Version.highest, maxMsize: Int = 8 << 20, workers: Int = 8,
-                donateFDs: Bool = true, readOnly: Bool = false, allow: [CIDR] = [],
-                maxInflightPerConnection: Int = 64, log: (@Sendable (String) -> Void)? = nil) {
+                threadsPerConnection: Int = 8, donateFDs: Bool = true, readOnly: Bool = false, allow: [CIDR] = [],
+                maxInflightPerConnection: Int = 64, spin: Duration? = nil, log: (@Sendable (String) -> Void)? = nil) {
         self.maxVersion = maxVersion
         self.maxMsize = maxMsize
         self.workers = workers
+        self.threadsPerConnection = threadsPerConnection
+        self.spin = spin
         self.donateFDs = donateFDs
         self.readOnly = readOnly
         self.allow = allow

@@ -25,8 +25,14 @@ public final class StreamTransport: Transport {
         guard fds.isEmpty || canCarryFDs else { throw .notSupported }
         var total = 0
         for v in iov { total += v.iov_len }
-        let n = fds.withUnsafeBufferPointer { f in
-            cshims_sendmsg_fds(fd, iov.baseAddress, Int32(iov.count), f.baseAddress, Int32(f.count))
+        var n: Int
+        if fds.isEmpty && iov.count == 1 {
+            // One buffer, nothing beside it: send(2) skips sendmsg's msghdr and iovec copies.
+            repeat { n = Glibc.send(fd, iov[0].iov_base, iov[0].iov_len, Int32(MSG_NOSIGNAL)) } while n < 0 && errno == EINTR
+        } else {
+            n = fds.withUnsafeBufferPointer { f in
+                cshims_sendmsg_fds(fd, iov.baseAddress, Int32(iov.count), f.baseAddress, Int32(f.count))
+            }
         }
         guard n >= 0 else { throw Errno(rawValue: errno) }
         if n < total { try sendRest(iov, skipping: n, total: total) }
@@ -65,6 +71,38 @@ public final class StreamTransport: Transport {
             }
         }
         return n
+    }
+
+    public func receive(_ iov: UnsafeBufferPointer<iovec>, flags: Int32, fds: UnsafeMutableBufferPointer<Int32>) throws(Errno)
+        -> (bytes: Int, fds: Int) {
+        var nfds: Int32 = 0
+        let n = cshims_recvmsg_flags(fd, iov.baseAddress, Int32(iov.count), fds.baseAddress, canCarryFDs ? Int32(fds.count) : 0,
+                                     &nfds, flags)
+        guard n >= 0 else { throw Errno(rawValue: errno) }
+        return (n, Int(nfds))
+    }
+
+    public func setReceiveTimeout(_ timeout: Duration?) {
+        let ns = timeout?.nanosecondCount ?? 0
+        var tv = timeval(tv_sec: Int(ns / 1_000_000_000), tv_usec: Int(ns % 1_000_000_000) / 1000)
+        if ns > 0 && tv.tv_sec == 0 && tv.tv_usec == 0 { tv.tv_usec = 1 }
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Raises SO_SNDBUF and SO_RCVBUF so one message of `bytes` fits in flight (the kernel doubles the value
+    /// for its bookkeeping); never lowers them. Beyond net.core.wmem_max/rmem_max only a privileged process
+    /// gets more (SO_SNDBUFFORCE/SO_RCVBUFFORCE); otherwise the limit stands.
+    public func sizeBuffers(forMessages bytes: Int) {
+        let want = Int32(clamping: bytes + (64 << 10))
+        for (option, force) in [(SO_SNDBUF, SO_SNDBUFFORCE), (SO_RCVBUF, SO_RCVBUFFORCE)] {
+            var current: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, SOL_SOCKET, option, &current, &len) == 0, current / 2 < want else { continue }
+            var value = want
+            if setsockopt(fd, SOL_SOCKET, force, &value, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+                _ = setsockopt(fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<Int32>.size))
+            }
+        }
     }
 
     public func shutdown() {
