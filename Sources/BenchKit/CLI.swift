@@ -91,6 +91,7 @@ public enum BenchCLI {
         for s in ScenarioSpec.all {
             out.append("\(s.name)")
             out.append("  op: \(s.op)")
+            out.append("  native: \(s.nativeOp)")
             for k in s.params {
                 let d = Suite.quick.values(k, for: s.name).map { v -> String in
                     if k.isSize, let i = v.intValue { return Units.formatSize(i) }

@@ -37,8 +37,7 @@ public struct CPUPlacement: Equatable, Sendable {
 
     /// The placement `options` ask for on a process allowed to run on `allowed`.
     public static func resolve(_ options: RunOptions, allowed: [Int]) throws(UsageError) -> CPUPlacement {
-        let startsServer: Bool
-        if case .external = options.server { startsServer = false } else { startsServer = true }
+        let startsServer = options.servers.contains { $0.isStartedByBench }
         func given(_ choice: CPUChoice?, node: Int?, flag: String) throws(UsageError) -> [Int]?? {
             if let choice {
                 guard case let .cpus(cpus) = choice else { return .some(nil) }

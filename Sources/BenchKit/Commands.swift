@@ -84,9 +84,9 @@ struct RunCommand: ExecutableCommand {
     var duration: String?
     @Option(help: "Ops per repetition (excludes --duration).")
     var ops: String?
-    @Option(help: "Server: builtin (a child `bench serve`), inproc (threads of this process), diod, unix:PATH or tcp:HOST:PORT.")
+    @Option(help: "Servers, comma-separated, one report: builtin (a child `bench serve`), inproc (threads of this process), diod, native (plain syscalls on a local folder: the floor), unix:PATH or tcp:HOST:PORT.")
     var server: String?
-    @Option(help: "aname to attach (an external server; name the exported folder on this machine to get fixtures).")
+    @Option(help: "aname to attach (its 9P meaning only: the fixtures are made through the server, in a folder of their own).")
     var aname: String?
     @Option(help: "User name to attach as.")
     var uname: String?
@@ -94,7 +94,7 @@ struct RunCommand: ExecutableCommand {
     var uid: String?
     @Option(help: ArgumentHelp("Folder for the report files (default results/<UTC stamp>).", valueName: "dir"))
     var out: String?
-    @Option(help: "Report formats to write: json,csv,svg.")
+    @Option(help: "Report formats to write: json,csv,svg (the default), bmf (Bencher), gab (github-action-benchmark).")
     var format: String?
     @Flag(name: [.customLong("quiet"), .customShort("q")], help: "Print neither the table nor progress.")
     var quiet = false

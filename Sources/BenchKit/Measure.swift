@@ -99,12 +99,13 @@ extension Histogram<UInt64> {
     }
 }
 
-/// Runs warm-up and repetitions of `instance`; on an error, `partial` keeps what was measured before it.
+/// Runs warm-up and repetitions of `instance`, counting the RPCs of `stats` (the measured connection's; a fresh one that
+/// never counts anything for the native floor); on an error, `partial` keeps what was measured before it.
 ///
 /// A repetition is its ops plus, for instances that close repetitions (write-back), `closeRepetition()`: its time and
 /// RPCs count in the repetition (and its time in the latency of the repetition's last batch). Background steps run
 /// between ops, outside the measured time, and are timed apart.
-func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCopies, settings s: MeasureSettings,
+func measure(_ instance: any ScenarioInstance, stats: RPCStats, copies: PayloadCopies, settings s: MeasureSettings,
              partial: inout Measurement) throws {
     // Warm-up: `warmup` unmeasured ops and, when repetitions last a duration, at least half of one up to 50 ms (a cache
     // that fills slowly, such as the client's pages under random reads, is full before the first repetition); their
@@ -142,9 +143,9 @@ func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCo
         }
     }
     for rep in 0..<s.repetitions {
-        if s.trace != nil { client.stats.startTrace() }
+        if s.trace != nil { stats.startTrace() }
         var windows: [(UInt64, UInt64, Int)] = []
-        let before = client.stats.snapshot()
+        let before = stats.snapshot()
         let copiesBefore = copies.value
         var backgroundCopies = 0
         var background = RPCTally()
@@ -171,12 +172,12 @@ func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCo
                 if let target = s.ops, ops >= target { break }
                 if s.ops == nil && monotonicNow() - start >= s.durationNs && ops > 0 { break }
                 if instance.hasBackground {
-                    let b0 = client.stats.snapshot()
+                    let b0 = stats.snapshot()
                     let c0 = copies.value
                     let t0 = monotonicNow()
                     try instance.background()
                     partial.backgroundNs += monotonicNow() - t0
-                    background.add(client.stats.snapshot() - b0)
+                    background.add(stats.snapshot() - b0)
                     backgroundCopies += copies.value - c0
                 }
                 let n = s.ops.map { min(batch, $0 - ops) } ?? batch
@@ -200,7 +201,7 @@ func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCo
             if let l = last { partial.latency.recordLatency(l.ns / UInt64(l.ops), count: l.ops) }
         }
         var inOp = RPCTally()
-        inOp.add(client.stats.snapshot() - before)
+        inOp.add(stats.snapshot() - before)
         inOp.subtract(background)
         partial.inOp.add(inOp)
         partial.background.add(background)
@@ -211,7 +212,7 @@ func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCo
         let seconds = Double(max(busyNs, 1)) / 1e9
         partial.opsPerS.append(Double(ops) / seconds)
         partial.mibPerS.append(Double(bytes) / seconds / 1_048_576)
-        if let trace = s.trace { trace.write(label: s.label, repetition: rep, entries: client.stats.stopTrace(), windows: windows) }
+        if let trace = s.trace { trace.write(label: s.label, repetition: rep, entries: stats.stopTrace(), windows: windows) }
     }
 }
 

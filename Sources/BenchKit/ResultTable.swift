@@ -6,14 +6,33 @@ struct ResultTable {
     let print: (String) -> Void
     let paramsWidth: Int
     var limits = Limits.none
+    /// A server column when the run measures several servers.
+    let serverWidth: Int?
+    /// A "vs native" column when the run measures the native floor.
+    let showsNative: Bool
 
-    private var widths: [Int] { [16, max(6, paramsWidth), 7, 11, 9, 8, 9, 9, 18] }
+    /// A table for a run of `servers`.
+    init(print: @escaping (String) -> Void, paramsWidth: Int, servers: [ServerSpec] = [.builtin]) {
+        self.print = print
+        self.paramsWidth = paramsWidth
+        serverWidth = servers.count > 1 ? max(6, servers.map { $0.description.count }.max() ?? 6) : nil
+        showsNative = servers.contains(.native)
+    }
 
-    private func line(_ cells: [String]) -> String {
-        zip(cells, widths).enumerated().map { i, cw in
+    private var widths: [Int] {
+        [16] + (serverWidth.map { [$0] } ?? []) + [max(6, paramsWidth), 7, 11, 9, 8, 9, 9, 18] + (showsNative ? [9] : [])
+    }
+
+    /// `cells` without the optional columns, which are put in when shown.
+    private func line(_ cells: [String], server: String, native: String) -> String {
+        var all = cells
+        if serverWidth != nil { all.insert(server, at: 1) }
+        if showsNative { all.append(native) }
+        let left = serverWidth == nil ? 3 : 4
+        return zip(all, widths).enumerated().map { i, cw in
             let (c, w) = cw
             let pad = String(repeating: " ", count: max(0, w - c.count))
-            return i < 3 ? c + pad : pad + c
+            return i < left ? c + pad : pad + c
         }.joined(separator: " ")
     }
 
@@ -34,7 +53,12 @@ struct ResultTable {
         print("vs limit: the op's limit time / p50, 1.0 = at the limit: rpcs/op x socket rtt (every RPC at the wire's round "
               + "trip) + payload at the socket stream rate for its message size (stream) + bytes the client copied at memcpy "
               + "over a buffer as large as the file (memcpy) + host-FD bytes at pread of the op's size (pread)")
-        print(line(["scenario", "params", "status", "ops/s", "MiB/s", "rpcs/op", "p50", "p99", "vs limit"]))
+        if showsNative {
+            print("vs native: the result's p50 over the p50 of the native floor of the same scenario and parameters "
+                  + "(plain syscalls; 1.0x = no cost on top of the kernel)")
+        }
+        print(line(["scenario", "params", "status", "ops/s", "MiB/s", "rpcs/op", "p50", "p99", "vs limit"], server: "server",
+                   native: "vs native"))
     }
 
     /// The result's `vs_limit` and its basis ("0.83 rtt", "0.42 pread"), "-" when it has none.
@@ -48,7 +72,8 @@ struct ResultTable {
         func ns(_ path: String) -> String { r.metric(path).map { Units.formatNanoseconds($0) } ?? "-" }
         print(line([r.scenario, r.params.description, r.status.rawValue, num("throughput.ops_per_s.median", 0),
                     num("throughput.mib_per_s.median", 1), num("rpcs_per_op", 2), ns("latency_ns.p50"), ns("latency_ns.p99"),
-                    r.status == .ok ? versusLimit(r) : "-"]))
+                    r.status == .ok ? versusLimit(r) : "-"],
+                   server: r.server.label, native: r.vsNative.map { Units.fixed($0, $0 < 10 ? 2 : 1) + "x" } ?? "-"))
         if r.status != .ok, let e = r.error { print("    \(r.status.rawValue): \(e)") }
         for w in r.warnings { print("    warning: \(w)") }
     }

@@ -22,13 +22,16 @@ public enum ServerSpec: Equatable, Sendable, CustomStringConvertible {
     case diod
     /// A server someone else runs.
     case external(Address)
+    /// No server: each op as plain syscalls on a local scratch folder (the floor every 9P design pays on top of).
+    case native
 
-    /// Parses builtin|inproc|diod|unix:PATH|tcp:HOST:PORT.
+    /// Parses builtin|inproc|diod|native|unix:PATH|tcp:HOST:PORT.
     public init?(_ text: String) {
         switch text {
         case "builtin": self = .builtin
         case "inproc": self = .inproc
         case "diod": self = .diod
+        case "native": self = .native
         default:
             guard text.hasPrefix("unix:") || text.hasPrefix("tcp:"), let a = Address(text) else { return nil }
             self = .external(a)
@@ -42,8 +45,20 @@ public enum ServerSpec: Equatable, Sendable, CustomStringConvertible {
         case .inproc: return "inproc"
         case .diod: return "diod"
         case .external: return "external"
+        case .native: return "native"
         }
     }
+
+    /// Whether the bench starts this server itself (and can place its threads).
+    public var isStartedByBench: Bool {
+        switch self {
+        case .builtin, .inproc, .diod: return true
+        case .external, .native: return false
+        }
+    }
+
+    /// What `--server` accepts, for error messages and help.
+    public static let accepted = "builtin|inproc|diod|native|unix:PATH|tcp:HOST:PORT"
 
     public var description: String {
         if case let .external(a) = self { return a.description }
@@ -67,8 +82,13 @@ public struct RunOptions: Sendable {
     public var durationNs: UInt64?
     /// Ops per repetition.
     public var ops: Int?
-    /// The server to measure.
-    public var server: ServerSpec = .builtin
+    /// The servers to measure, in the order given (`--server builtin,native`); one report compares them.
+    public var servers: [ServerSpec] = [.builtin]
+    /// The first server to measure; setting it measures that one only.
+    public var server: ServerSpec {
+        get { servers[0] }
+        set { servers = [newValue] }
+    }
     /// Whether `--server` was given (a suite's own server then does not replace it).
     private var serverGiven = false
     /// The aname to attach (an external server).
@@ -80,7 +100,7 @@ public struct RunOptions: Sendable {
     /// The folder for the report files (nil: results/<UTC stamp>).
     public var out: String?
     /// The report files to write.
-    public var formats: [ReportFormat] = ReportFormat.allCases
+    public var formats: [ReportFormat] = ReportFormat.defaults
     /// Print neither the table nor progress.
     public var quiet = false
     /// Seed of fixture contents and random offsets.
@@ -185,11 +205,11 @@ public struct RunOptions: Sendable {
         if values[.linkJitter] != nil && values[.linkDelay] == nil {
             throw UsageError("--link-jitter needs --link-delay (the delay it varies; 0 for jitter alone)")
         }
-        if serverCPUNode != nil, case .external = server {
-            throw UsageError("--server-cpu-node binds only a server the bench starts (builtin, inproc, diod), not \(server)")
+        if serverCPUNode != nil, let other = servers.first(where: { !$0.isStartedByBench && $0 != .native }) {
+            throw UsageError("--server-cpu-node binds only a server the bench starts (builtin, inproc, diod), not \(other)")
         }
-        if case .cpus = serverCPUs, case .external = server {
-            throw UsageError("--server-cpus pins only a server the bench starts (builtin, inproc, diod), not \(server)")
+        if case .cpus = serverCPUs, let other = servers.first(where: { !$0.isStartedByBench && $0 != .native }) {
+            throw UsageError("--server-cpus pins only a server the bench starts (builtin, inproc, diod), not \(other)")
         }
         if clientCPUs != nil && cpuNode != nil { throw UsageError("--client-cpus and --cpu-node exclude each other; give one") }
         if serverCPUs != nil && serverCPUNode != nil {
@@ -246,11 +266,14 @@ public struct RunOptions: Sendable {
             }
             durationNs = ns
         case "--server":
-            let t = try text()
-            guard let s = ServerSpec(t) else {
-                throw UsageError("--server: \"\(t)\" is not accepted; expected builtin|inproc|diod|unix:PATH|tcp:HOST:PORT")
+            var parsed: [ServerSpec] = []
+            for item in list(try text()) {
+                guard let s = ServerSpec(item) else {
+                    throw UsageError("--server: \"\(item)\" is not accepted; expected \(ServerSpec.accepted), comma-separated")
+                }
+                if !parsed.contains(s) { parsed.append(s) }
             }
-            server = s
+            servers = parsed
             serverGiven = true
         case "--aname": aname = try text()
         case "--uname":
@@ -266,7 +289,7 @@ public struct RunOptions: Sendable {
             var f: [ReportFormat] = []
             for item in list(try text()) {
                 guard let r = ReportFormat(rawValue: item) else {
-                    throw UsageError("--format: \"\(item)\" is not accepted; expected json,csv,svg")
+                    throw UsageError("--format: \"\(item)\" is not accepted; expected \(ReportFormat.allCases.map(\.rawValue).joined(separator: ","))")
                 }
                 if !f.contains(r) { f.append(r) }
             }

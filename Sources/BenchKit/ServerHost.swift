@@ -109,6 +109,8 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
             self.aname = aname ?? ""
             address = a.description
             transport = a.transportName
+        case .native:
+            throw BenchError.server("the native floor has no server (plain syscalls on a local folder)")
         }
     }
 
@@ -142,6 +144,8 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
             return try diodAddress!.connect()
         case let .external(a):
             return try a.connect()
+        case .native:
+            throw BenchError.server("the native floor has no server to connect to")
         }
     }
 

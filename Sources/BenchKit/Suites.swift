@@ -17,7 +17,8 @@ public struct ScenarioSpec: Sendable {
     public static let all: [ScenarioSpec] = [
         ScenarioSpec(name: "stat", params: [.mode, .resolver, .depth, .state],
                      op: "one stat of a path of `depth` components (cold: caches dropped before each op; replaced: the "
-                         + "last component replaced in the export by a new inode before each op, then fs.reclaim(); both background)",
+                         + "last component replaced by a new inode before each op through a second 9P connection, as another client would, "
+                         + "then fs.reclaim(); both background)",
                      movesBytes: false),
         ScenarioSpec(name: "open-read-close", params: [.mode, .path, .blockSize, .msize],
                      op: "open + read one block of `block_size` at offset 0 + close, of a file opened once before (cached)",

@@ -32,6 +32,7 @@ public enum CSVReport {
         "latency_ns.p50", "latency_ns.p90", "latency_ns.p99", "latency_ns.p999", "latency_ns.max", "cpu.user_s", "cpu.sys_s",
         "background_ns_per_op", "vs_limit", "vs_limit_basis",
         "cpu.client.user_s", "cpu.client.sys_s", "cpu.server.user_s", "cpu.server.sys_s",
+        "vs_native",
     ]
 
     /// The text of `column` for `r`: integers as they are, other numbers as Swift prints doubles ("7.0"), null empty.

@@ -69,6 +69,7 @@ extension ResultRecord {
             case "wire_bytes_per_op": return wireBytesPerOp
             case "bytes_copied_per_op": return bytesCopiedPerOp
             case "vs_limit": return vsLimit
+            case "vs_native": return vsNative
             default: return nil
             }
         case 2:

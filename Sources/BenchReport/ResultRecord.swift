@@ -43,6 +43,8 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     public var vsLimit: Double?
     /// The limits `vs_limit` adds up, joined by "+": rtt, stream, memcpy, pread (nil when `vs_limit` is).
     public var vsLimitBasis: String?
+    /// Its p50 over the p50 of the native result of the same scenario and params in the run (nil: none ran).
+    public var vsNative: Double?
     /// Hyperfine-style notes on the repetitions (outliers, a cold first repetition).
     public var warnings: [String] = []
 
@@ -61,6 +63,7 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         case backgroundNsPerOp = "background_ns_per_op", vsLimit = "vs_limit", vsLimitBasis = "vs_limit_basis"
         case wireBytesPerOp = "wire_bytes_per_op", bytesCopiedPerOp = "bytes_copied_per_op", throughput
         case latency = "latency_ns", cpu, warnings
+        case vsNative = "vs_native"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -86,6 +89,7 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         vsLimit = try c.decodeIfPresent(Double.self, forKey: .vsLimit)
         vsLimitBasis = try c.decodeIfPresent(String.self, forKey: .vsLimitBasis)
         warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
+        vsNative = try c.decodeIfPresent(Double.self, forKey: .vsNative)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -110,5 +114,6 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         try c.encodeNumber(vsLimit, forKey: .vsLimit)
         try c.encodeOrNull(vsLimitBasis, forKey: .vsLimitBasis)
         try c.encode(warnings, forKey: .warnings)
+        try c.encodeNumber(vsNative, forKey: .vsNative)
     }
 }

@@ -38,12 +38,12 @@ public enum VersusLimit {
         params[.path]?.textValue == "hostfd" || (params[.path] == nil && params[.resolver]?.textValue == "direct")
     }
 
-    /// The data limits a data op with `params` may be judged against on a connection of `msize`: pread for a host FD,
-    /// the socket stream and memcpy for 9P.
-    public static func needs(_ params: ParamSet, msize: Int?) -> [Need] {
+    /// The data limits a data op with `params` may be judged against on a connection of `msize`: pread for a host FD
+    /// and for the native floor (`native`), the socket stream and memcpy for 9P.
+    public static func needs(_ params: ParamSet, msize: Int?, native: Bool = false) -> [Need] {
         guard let unit = unit(params) else { return [] }
         let file = params[.fileSize]?.intValue
-        if onHostFD(params) { return [Need(kind: .pread, unitBytes: unit, fileBytes: file)] }
+        if native || onHostFD(params) { return [Need(kind: .pread, unitBytes: unit, fileBytes: file)] }
         return [Need(kind: .socketStream, unitBytes: message(unit: unit, msize: msize), fileBytes: nil),
                 Need(kind: .memcpy, unitBytes: unit, fileBytes: file)]
     }
@@ -69,7 +69,7 @@ public enum VersusLimit {
         }
         if r.throughput?.mibPerS != nil, let unit = unit(r.params) {
             let file = r.params[.fileSize]?.intValue
-            if onHostFD(r.params) {
+            if onHostFD(r.params) || r.server.kind == "native" {
                 let bytes = Double(r.bytes) / Double(r.ops)
                 if bytes > 0, !add("pread", bytes: bytes, gibS: limits.data(.pread, unit: unit, fileBytes: file)) { return nil }
             } else {

@@ -10,15 +10,16 @@ final class ReportCodingTests: XCTestCase {
     /// with skipped results, results that move no bytes and the JSON's own key order.
     static let golden = packageRoot + "/Tests/BenchKitTests/Golden/report-v1"
 
-    /// The columns issue 14 added after the golden report's (placement, vs limit, background time, CPU apart), in order.
+    /// The columns issues 14 (placement, vs limit, background time, CPU apart) and 15 (vs native) added after the
+    /// golden report's, in order.
     static let addedColumns = ["background_ns_per_op", "vs_limit", "vs_limit_basis",
-                               "cpu.client.user_s", "cpu.client.sys_s", "cpu.server.user_s", "cpu.server.sys_s"]
-    /// The JSON fields issue 14 added: every one null in a re-encoded v1 report (`data` empty).
+                               "cpu.client.user_s", "cpu.client.sys_s", "cpu.server.user_s", "cpu.server.sys_s", "vs_native"]
+    /// The JSON fields issues 14 and 15 added: every one null in a re-encoded v1 report (`data` empty).
     static let addedKeyPaths: Set<String> = [
         "$.context.export_fs", "$.context.placement.client_cpus", "$.context.placement.server_cpus", "$.context.placement.pinning",
         "$.context.limits.socket_rtt_same_cpu_us", "$.context.limits.socket_rtt_cross_cpu_us", "$.context.limits.data",
         "$.results[].background_ns_per_op", "$.results[].vs_limit", "$.results[].vs_limit_basis",
-        "$.results[].cpu.client", "$.results[].cpu.server",
+        "$.results[].cpu.client", "$.results[].cpu.server", "$.results[].vs_native",
     ]
 
     func testGoldenReportDecodesAndRendersTheSameCSV() throws {

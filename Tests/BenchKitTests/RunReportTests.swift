@@ -98,18 +98,4 @@ final class RunReportTests: XCTestCase {
         XCTAssertEqual(keys("seq-read"), ["mode", "path", "blocks", "block_size", "multiblock", "file_size", "msize"])
         XCTAssertEqual(results(report, "stat").first?.rpcsPerOp, 5, "shared warm depth 2: 2N+1")
     }
-
-    func testUnreachableDiodOrExternalServerFailsEveryCombination() throws {
-        let dir = try TemporaryDirectory(prefix: "bench-nosock")
-        defer { dir.remove() }
-        let (outcome, out) = try benchRun(["--server", "unix:" + dir.appending("none.sock"), "--scenario", "null-rpc", "--ops", "1",
-                                           "--repetitions", "1", "--threads", "1"])
-        defer { out.remove() }
-        XCTAssertEqual(outcome.exitCode, 3)
-        let r = try readReport(out.appending("report.json")).results
-        XCTAssertEqual(r.count, 1)
-        XCTAssertEqual(r.first?.status, .failed)
-        XCTAssertEqual(r.first?.server.kind, "external")
-        XCTAssertNotNil(r.first?.error)
-    }
 }
