@@ -1,4 +1,5 @@
 import P9
+import Synchronization
 
 /// A cached file of the filesystem: identity, attributes, fid, and what the mode lets it cache.
 ///
@@ -43,7 +44,8 @@ final class Dentry {
     /// True once replaced or removed on the server: kept only for its open descriptions.
     var isStale = false
     /// Logical time of the last use, for LRU eviction.
-    var lastUse: UInt64 = 0
+    /// Atomic: the cached-stat fast path touches dentries with `lock` held shared.
+    let lastUse = Atomic<UInt64>(0)
 
     init(parent: Dentry?, name: String, qid: QID, attr: Attr, fid: ClientFile?) {
         self.parent = parent

@@ -4,12 +4,14 @@ import SystemPackage
 extension Filesystem {
     /// stat(2): follows a final symlink.
     public func stat(_ path: String) throws(GoferError) -> FileStat {
-        try pathOp("stat \(path)") { try resolver.stat(path: path, followFinal: true, in: self) }
+        if let st = cachedStat(path, followFinal: true) { return st }
+        return try pathOp("stat \(path)") { try resolver.stat(path: path, followFinal: true, in: self) }
     }
 
     /// lstat(2): does not follow a final symlink.
     public func lstat(_ path: String) throws(GoferError) -> FileStat {
-        try pathOp("lstat \(path)") { try resolver.stat(path: path, followFinal: false, in: self) }
+        if let st = cachedStat(path, followFinal: false) { return st }
+        return try pathOp("lstat \(path)") { try resolver.stat(path: path, followFinal: false, in: self) }
     }
 
     /// mkdir(2). Instantiates no dentry for the new directory.
@@ -210,6 +212,24 @@ extension Filesystem {
         try pathOp("statfs") {
             let f = try fid(of: root)
             return try rpc(root) { try f.statfs() }
+        }
+    }
+
+    /// Exclusive/Writethrough (vfs2, multi): a stat the cache answers alone, with `lock` held shared so that threads
+    /// statting cached paths run in parallel; nil (take the usual route) at anything not cached, a symlink, or a
+    /// failed check, where the usual route decides and sends whatever RPCs it would have.
+    func cachedStat(_ path: String, followFinal: Bool) -> FileStat? {
+        guard options.cachesMetadata, options.resolver == .vfs2 || options.resolver == .multi,
+              let components = try? pathComponents(path) else { return nil }
+        return lock.shared {
+            var d = root
+            for name in components {
+                guard name != "." && name != "..", d.isDirectory, mayAccess(d, .execute), let c = d.children[name],
+                      !c.isSymlink else { return nil }
+                touch(c)
+                d = c
+            }
+            return FileStat(qid: d.qid, attr: d.attr)
         }
     }
 

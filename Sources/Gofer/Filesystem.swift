@@ -1,6 +1,7 @@
 import Foundation
 import P9
 import SafeMem
+import Synchronization
 import SystemPackage
 
 /// The gofer client filesystem (gVisor VFS2 `gofer.filesystem`) over one 9P connection.
@@ -32,7 +33,8 @@ public final class Filesystem: @unchecked Sendable {  // mutable state guarded b
     var staleQueue: [Dentry] = []
     /// The O_PATH descriptor of the attach root the server donated for the direct resolver (nil: none; closed on release).
     var donatedRoot: FileDescriptor?
-    var tick: UInt64 = 0
+    /// Logical clock of dentry uses (atomic: the fast path touches with `lock` held shared).
+    let tick = Atomic<UInt64>(0)
     private var isReleased = false
 
     /// Attaches to `aname` on `client` and makes a filesystem with `options`.
@@ -150,8 +152,7 @@ public final class Filesystem: @unchecked Sendable {  // mutable state guarded b
     }
 
     func touch(_ d: Dentry) {
-        tick &+= 1
-        d.lastUse = tick
+        d.lastUse.store(tick.add(1, ordering: .relaxed).newValue, ordering: .relaxed)
     }
 
     /// Makes `child` a cached child of `parent`.
@@ -191,7 +192,7 @@ public final class Filesystem: @unchecked Sendable {  // mutable state guarded b
     func trimCache() {
         guard cached.count > options.maxCachedDentries else { return }
         let target = options.maxCachedDentries * 9 / 10
-        let victims = cached.values.filter { $0.children.isEmpty && $0.openCount == 0 && $0.pins == 0 }.sorted { $0.lastUse < $1.lastUse }
+        let victims = cached.values.filter { $0.children.isEmpty && $0.openCount == 0 && $0.pins == 0 }.sorted { $0.lastUse.load(ordering: .relaxed) < $1.lastUse.load(ordering: .relaxed) }
         for v in victims where cached.count > target {
             try? evictTree(v)
         }
