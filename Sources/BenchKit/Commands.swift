@@ -66,8 +66,10 @@ struct RunCommand: ExecutableCommand {
     var depth: String?
     @Option(help: "Cache state before each stat/readdir op: cold (caches dropped), warm, replaced (stat: leaf replaced on the server).")
     var state: String?
-    @Option(help: "Concurrent callers (null-rpc), e.g. 1,2.")
+    @Option(help: "Concurrent callers (null-rpc, stat, seq-read), e.g. 1,2,4.")
     var threads: String?
+    @Option(help: "With --threads > 1: private (each thread its own files) or shared (all threads on the same ones).")
+    var sharing: String?
     @Option(help: "msize to request, bytes (default 1M+4K, so a 1 MiB op is one RPC).")
     var msize: String?
     @Option(help: "Files in the folder readdir lists (default 10000).")
@@ -124,7 +126,7 @@ struct RunCommand: ExecutableCommand {
         var out: [(String, String?)] = [
             ("--suite", suite), ("--scenario", scenario), ("--mode", mode), ("--resolver", resolver), ("--path", path),
             ("--blocks", blocks), ("--block-size", blockSize), ("--multiblock", multiblock), ("--file-size", fileSize),
-            ("--depth", depth), ("--state", state), ("--threads", threads), ("--msize", msize), ("--entries", entries),
+            ("--depth", depth), ("--state", state), ("--threads", threads), ("--sharing", sharing), ("--msize", msize), ("--entries", entries),
             ("--link-delay", linkDelay), ("--link-jitter", linkJitter),
             ("--repetitions", repetitions), ("--warmup", warmup), ("--duration", duration), ("--ops", ops),
             ("--server", server), ("--aname", aname), ("--uname", uname), ("--uid", uid), ("--out", out),

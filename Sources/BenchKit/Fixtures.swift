@@ -128,6 +128,27 @@ public final class Fixtures: Sendable {
         try store.replaceFile(storePath(statComponents(depth).joined(separator: "/")), byte: UInt8(truncatingIfNeeded: n))
     }
 
+    /// Thread `thread`'s own stat chain of `depth` components (thread 0's is the usual one), made when missing.
+    func threadStatPath(depth: Int, thread: Int) throws -> String {
+        let usual = try statPath(depth: depth)
+        guard thread > 0 else { return usual }
+        var comps = statComponents(depth)
+        comps[0] = comps.count > 1 ? "stat\(depth)-t\(thread)" : "stat\(depth)-t\(thread)-leaf"
+        if comps.count > 1 { try makeDirectories(comps.dropLast().joined(separator: "/")) }
+        let relative = comps.joined(separator: "/")
+        try ensure(relative, size: 1, fill: .pattern(seed: seed))
+        return path(relative)
+    }
+
+    /// Thread `thread`'s own read file of `size` bytes (thread 0's is the usual one), made when missing with the
+    /// same contents.
+    func threadReadPath(size: Int, thread: Int) throws -> String {
+        guard thread > 0 else { return readPath(size: size) }
+        let relative = "data/read-\(size)-t\(thread)"
+        try ensure(relative, size: size, fill: .pattern(seed: seed))
+        return path(relative)
+    }
+
     /// The filesystem path of the read file of `size` bytes.
     public func readPath(size: Int) -> String { path("data/read-\(size)") }
     /// The filesystem path of the write file of `size` bytes.

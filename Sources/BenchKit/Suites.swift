@@ -12,21 +12,26 @@ public struct ScenarioSpec: Sendable {
     /// For a scenario whose params lack `resolver`: the params of its `--resolver direct` rows, which run beside the
     /// usual ones (no `path` or `multiblock`: the direct resolver's data path is the host descriptor it opened itself).
     public var directParams: [ParamKey]? = nil
+    /// Whether `--threads` and `--sharing` apply (they join the params only when given; null-rpc lists `threads` itself).
+    public var threaded = false
 
     /// Every scenario, in run order.
     public static let all: [ScenarioSpec] = [
         ScenarioSpec(name: "stat", params: [.mode, .resolver, .depth, .state],
                      op: "one stat of a path of `depth` components (cold: caches dropped before each op; replaced: the "
                          + "last component replaced by a new inode before each op through a second 9P connection, as another client would, "
-                         + "then fs.reclaim(); both background)",
-                     movesBytes: false),
+                         + "then fs.reclaim(); both background); "
+                         + "with --threads, `threads` callers on one filesystem (warm only), each on its own path (sharing private) "
+                         + "or all on one (shared)",
+                     movesBytes: false, threaded: true),
         ScenarioSpec(name: "open-read-close", params: [.mode, .path, .blockSize, .msize],
                      op: "open + read one block of `block_size` at offset 0 + close, of a file opened once before (cached)",
                      movesBytes: true, directParams: [.mode, .resolver, .blockSize, .msize]),
         ScenarioSpec(name: "seq-read", params: [.mode, .path, .blocks, .blockSize, .multiblock, .fileSize, .msize],
                      op: "one I/O unit of `blocks` x `block_size` bytes read sequentially from a file of `file_size` "
-                         + "(wrapping at the end), as a BlockSeq of `blocks` blocks",
-                     movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize, .msize]),
+                         + "(wrapping at the end), as a BlockSeq of `blocks` blocks; with --threads, `threads` callers on one "
+                         + "filesystem, each reading its own file (sharing private) or all one file through one open description (shared)",
+                     movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize, .msize], threaded: true),
         ScenarioSpec(name: "seq-write", params: [.mode, .path, .blocks, .blockSize, .multiblock, .fileSize, .msize],
                      op: "one I/O unit of `blocks` x `block_size` bytes written sequentially into a file of `file_size` "
                          + "(wrapping at the end), as a BlockSeq of `blocks` blocks; in exclusive and writethrough every "
@@ -110,7 +115,7 @@ public struct Suite: Sendable {
     private static let base: [ParamKey: [ParamValue]] = [
         .mode: t("exclusive", "shared"), .resolver: t("vfs2", "vfs1"), .path: t("hostfd", "9p"),
         .blocks: n(1, 4), .blockSize: n(64 << 10), .multiblock: t("buffered", "scatter"), .fileSize: n(8 << 20),
-        .depth: n(3), .state: t("cold", "warm", "replaced"), .threads: n(1, 2), .msize: n(defaultMsize), .entries: n(10_000),
+        .depth: n(3), .state: t("cold", "warm", "replaced"), .threads: n(1, 2), .sharing: t("private"), .msize: n(defaultMsize), .entries: n(10_000),
     ]
 
     /// The scenarios of issue 9 (stat, data paths, null RPC).
@@ -162,7 +167,8 @@ public struct Suite: Sendable {
             .mode: t("exclusive", "writethrough", "shared", "none"), .resolver: t("vfs2", "vfs1", "multi", "direct"),
             .path: t("hostfd", "9p"), .blocks: n(1, 4, 16), .blockSize: n(4 << 10, 64 << 10, 1 << 20),
             .multiblock: t("buffered", "scatter"), .fileSize: n(64 << 20), .depth: n(3, 20),
-            .state: t("cold", "warm", "replaced"), .threads: n(1, 2), .msize: n(defaultMsize), .entries: n(10_000),
+            .state: t("cold", "warm", "replaced"), .threads: n(1, 2), .sharing: t("private"), .msize: n(defaultMsize),
+            .entries: n(10_000),
         ],
         overrides: ["seq-read": [.blocks: n(1, 16), .blockSize: n(64 << 10, 1 << 20)],
                     "seq-write": [.blocks: n(1, 16), .blockSize: n(64 << 10, 1 << 20)],
