@@ -3,7 +3,8 @@ import Glibc
 /// A value guarded by a lock the unlocking thread may take again at once (a glibc adaptive mutex: it spins
 /// briefly, then sleeps on a futex, and never hands the lock over). Synchronization.Mutex on Linux is a
 /// priority-inheritance futex that hands a contended lock to the waiter, one context switch per contended
-/// acquisition: a convoy when several callers share one CPU. Use this for state many threads touch per RPC.
+/// acquisition: a convoy when several callers share one CPU. The engine's state (client calls, server crews,
+/// outboxes, pools) sits behind this; ThreadSanitizer also sees pthread mutexes, not Mutex's futex.
 final class Locked<Value: ~Copyable>: @unchecked Sendable {  // `value` is only touched with `mutex` held
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value

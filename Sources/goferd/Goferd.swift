@@ -52,13 +52,14 @@ struct Goferd: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Largest msize granted, in bytes (suffixes K, M; at most 8M).", valueName: "BYTES"))
     var msize: String = "8M"
 
+    @Option(name: .long, help: ArgumentHelp("Requests one connection may run at once (1: one at a time, in order).",
+                                            valueName: "N"))
+    var workers: Int = 8
+
     @Option(name: .long, help: ArgumentHelp(
         "Threads beyond one per connection, shared by all: one takes over reading a connection whose request runs long.",
         valueName: "N"))
-    var workers: Int = 8
-
-    @Option(name: .long, help: ArgumentHelp("Threads one connection may use at once (at least 2).", valueName: "N"))
-    var threadsPerConnection: Int = 8
+    var extraThreads: Int = 64
 
     @Option(name: .long, help: ArgumentHelp(
         "Before blocking on a socket, poll it for up to this long (e.g. 20us; suffixes ns, us, ms, s). Default: off.",
@@ -79,10 +80,8 @@ struct Goferd: ParsableCommand {
             throw ValidationError("--msize \(msize): expected \(ServerOptions.msizeFloor)...8M bytes")
         }
         _ = m
-        guard workers >= 0, workers <= 1024 else { throw ValidationError("--workers is 0...1024") }
-        guard threadsPerConnection >= 2, threadsPerConnection <= 1024 else {
-            throw ValidationError("--threads-per-connection is 2...1024")
-        }
+        guard workers >= 1, workers <= 1024 else { throw ValidationError("--workers is 1...1024") }
+        guard extraThreads >= 0, extraThreads <= 4096 else { throw ValidationError("--extra-threads is 0...4096") }
         if let spin, Self.parseDuration(spin) == nil {
             throw ValidationError("--spin \(spin): expected a duration such as 20us or 1ms")
         }
@@ -107,7 +106,7 @@ struct Goferd: ParsableCommand {
         let gofer = try LocalGofer(root: root, options: LocalGoferOptions(readOnly: readOnly))
         let log = logger
         let options = ServerOptions(maxVersion: maxVersion, maxMsize: Self.parseBytes(msize)!, workers: workers,
-                                    threadsPerConnection: threadsPerConnection, donateFDs: !noDonate, readOnly: readOnly,
+                                    extraThreads: extraThreads, donateFDs: !noDonate, readOnly: readOnly,
                                     allow: allow.compactMap(CIDR.init), spin: spin.flatMap(Self.parseDuration),
                                     log: { log.info("\($0)") })
         let server = Server(fileServer: gofer, options: options)

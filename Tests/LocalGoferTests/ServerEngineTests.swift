@@ -64,9 +64,9 @@ final class ServerEngineTests: XCTestCase {
     }
 
     func testFlushOfAQueuedRequestDropsItAndAnswersAtOnce() throws {
-        // Two threads for the connection: one blocked in tag 10, one reading; so tag 11 must wait in the queue.
+        // One request at a time: tag 10 blocks it, a second thread reads, so tag 11 must wait in the queue.
         let backend = GateFileServer()
-        let (server, raw) = try connect(backend, ServerOptions(workers: 4, threadsPerConnection: 2))
+        let (server, raw) = try connect(backend, ServerOptions(workers: 1))
         defer { server.stop() }
 
         try raw.send(Treadlink(fid: 1), tag: 10)

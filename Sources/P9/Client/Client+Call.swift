@@ -186,7 +186,7 @@ extension Client {
 
     /// Waits until the slot's reply is in, reading replies while holding the baton.
     private func wait(_ slot: CallSlot) throws(P9Error) {
-        enum Next { case done, receive, sleep, failed(P9Error) }
+        enum Next { case done, receive, sleep(deadline: UInt64), failed(P9Error) }
         while true {
             let next = state.withLock { s -> Next in
                 if slot.done { return .done }
@@ -197,21 +197,21 @@ extension Client {
                 }
                 slot.sleeping = true
                 s.sleepers += 1
-                return .sleep
+                // Once expired (or broken), only the baton holder's wake-up is awaited.
+                return .sleep(deadline: slot.expired || s.broken != nil ? 0 : slot.deadline)
             }
             switch next {
             case .done: return
             case let .failed(e): throw e
-            case .sleep: sleep(slot)
+            case let .sleep(deadline): sleep(slot, until: deadline)
             case .receive: receiveUntilDone(slot)
             }
         }
     }
 
-    /// Sleeps until woken, or until the call's deadline (which breaks the connection).
-    private func sleep(_ slot: CallSlot) {
-        let deadline = slot.deadline
-        guard deadline != 0, !slot.expired else { return slot.semaphore.wait() }
+    /// Sleeps until woken, or until `deadline` (monotonic ns, 0: none), which breaks the connection.
+    private func sleep(_ slot: CallSlot, until deadline: UInt64) {
+        guard deadline != 0 else { return slot.semaphore.wait() }
         let now = monotonicNanoseconds()
         if now < deadline, slot.semaphore.wait(timeout: .now() + .nanoseconds(Int(deadline - now))) == .success { return }
         let consumeSignal = state.withLock { s -> Bool in

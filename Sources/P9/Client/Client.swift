@@ -25,7 +25,7 @@ public final class Client: Sendable {
     let state = Locked(CallState())
     /// Requests encoded and waiting for the send turn (a lock of its own: senders never wait on receivers).
     let sendQueue = Locked(SendQueue())
-    let fids = Mutex(IDPool<FID>(what: "fids"))
+    let fids = Locked(IDPool<FID>(what: "fids"))
     /// The receive baton holder's framing state.
     let rx = ReceiveState()
     /// Calls in flight whose Rread payload goes straight to caller memory (reads then stop at frame boundaries).

@@ -39,7 +39,7 @@ final class RequestFrame: @unchecked Sendable {
 
 /// A connection's bounded set of frames: at most `limit` exist, so a fast client cannot queue without bound.
 final class FramePool: Sendable {
-    private let free = Mutex<[RequestFrame]>([])
+    private let free = Locked<[RequestFrame]>([])
     private let slots: DispatchSemaphore
     let capacity: Int
 
@@ -97,7 +97,7 @@ final class SplicePipe: Sendable {
 
 /// A connection's spare splice pipes (made on first use; one per Rread on its way out at once).
 final class PipePool: Sendable {
-    private let free = Mutex<[SplicePipe]>([])
+    private let free = Locked<[SplicePipe]>([])
     /// The capacity new pipes ask for: the negotiated msize.
     let wanted: Atomic<Int>
 

@@ -12,7 +12,7 @@ final class Outbox: Sendable {
         var failed = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let transport: StreamTransport
     private let frames: FramePool
     private let pipes: PipePool

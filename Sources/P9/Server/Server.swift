@@ -6,8 +6,9 @@ import SystemPackage
 /// A 9P2000.L server (with gVisor's extensions up to N = 13) dispatching to a `FileServer`.
 ///
 /// Each connection has one thread that reads a request and runs it itself; a request still running a monitor
-/// tick later hands reading over to another thread (bounded per connection and per server), so pipelined
-/// tags may complete out of order and a blocked request never stops the others. Use `serve(fd:)` for an
+/// tick later hands reading over to another thread (at most `workers` requests run per connection, at most
+/// `extraThreads` threads are added server-wide), so pipelined tags may complete out of order and a blocked
+/// request never stops the others. Use `serve(fd:)` for an
 /// already connected stream socket (socketpair, accepted Unix or TCP socket), or `listen(_:)` and
 /// `run()`/`start()` to accept.
 public final class Server: Sendable {
@@ -15,7 +16,7 @@ public final class Server: Sendable {
     public let fileServer: any FileServer
     /// The options given at creation.
     public let options: ServerOptions
-    /// Threads beyond each connection's first (ServerOptions.workers).
+    /// Threads beyond each connection's first (ServerOptions.extraThreads).
     let budget: ThreadBudget
     let monitor: StallMonitor
     /// ServerOptions.spin in nanoseconds (nil: no spinning).
@@ -29,7 +30,7 @@ public final class Server: Sendable {
         var running = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// A self-pipe that wakes `run()`'s poll on `stop()` or a new listener.
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -38,7 +39,7 @@ public final class Server: Sendable {
     public init(fileServer: any FileServer, options: ServerOptions = .init()) {
         self.fileServer = fileServer
         self.options = options
-        budget = ThreadBudget(limit: options.workers)
+        budget = ThreadBudget(limit: options.extraThreads)
         spinNanoseconds = options.spin.map(\.nanosecondCount).flatMap { $0 > 0 ? $0 : nil }
         let ref = ServerReference()
         monitor = StallMonitor(connections: { ref.server?.state.withLock { Array($0.connections.values) } })
@@ -134,7 +135,7 @@ public final class Server: Sendable {
         startThread { [self] in self.run() }
     }
 
-    /// Stops accepting, shuts every connection down and lets the workers drain; idempotent.
+    /// Stops accepting and shuts every connection down (requests already running finish); idempotent.
     public func stop() {
         let (connections, closeListeners) = state.withLock { s -> ([ServerConnection], [Listener]) in
             s.stopped = true

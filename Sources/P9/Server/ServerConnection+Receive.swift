@@ -62,6 +62,7 @@ extension ServerConnection {
                 }
                 // A large frame is read straight to its end: nothing past it lands in its buffer.
                 if size > Self.readAhead {
+                    outbox.flush()
                     if box.start > 0 { compact() }
                     guard let failure = fill(upTo: size, waitAll: true) else { continue }
                     return .end(failure)

@@ -12,8 +12,8 @@ struct MalformedFrame: Error {
 /// The thread holding the role reads the next request and runs it itself; nobody reads meanwhile, so a lone
 /// request costs no thread hand-off. If it is still running a monitor tick later, another thread (within the
 /// per-connection and per-server limits) takes the role over and the first one leaves once it is done
-/// (gVisor's p9 server passes on the receive role, not the request). When every allowed thread is busy, the
-/// holder only reads: requests wait in a queue (where Tflush can still cancel them) for the next free thread.
+/// (gVisor's p9 server passes on the receive role, not the request). When `workers` requests run, the holder
+/// only reads: requests wait in a queue (where Tflush can still drop them) and run in order as threads free up.
 final class ServerConnection: Sendable {
     /// Who runs what on this connection; guarded by `crew`.
     struct Crew {
@@ -57,14 +57,14 @@ final class ServerConnection: Sendable {
     let pipes: PipePool
     let outbox: Outbox
     let inbox: Inbox
-    let crew = Mutex(Crew())
-    let session = Mutex(Session())
+    let crew = Locked(Crew())
+    let session = Locked(Session())
     /// The negotiated msize (before Tversion: the server's maximum).
     let msize: Atomic<Int>
-    /// Threads this connection may use at once (ServerOptions.threadsPerConnection).
-    let threadLimit: Int
+    /// Requests this connection may run at once (ServerOptions.workers); one more thread may read.
+    let workers: Int
     /// Why reading stopped (logged when the connection ends).
-    let closeReason = Mutex<String?>(nil)
+    let closeReason = Locked<String?>(nil)
 
     init(id: Int, server: Server, fd: Int32) {
         self.id = id
@@ -77,7 +77,7 @@ final class ServerConnection: Sendable {
         pipes = PipePool(capacity: max)
         outbox = Outbox(transport: transport, frames: frames, pipes: pipes)
         inbox = Inbox()
-        threadLimit = Swift.max(2, server.options.threadsPerConnection)
+        workers = Swift.max(1, server.options.workers)
         crew.withLock { c in
             c.inflight.reserveCapacity(64)
             c.queue.reserveCapacity(16)
@@ -90,6 +90,7 @@ final class ServerConnection: Sendable {
     /// rescuer takes the role, then runs queued requests until there are none, and leaves.
     func work() {
         var holding = true
+        var next: RequestFrame?
         while true {
             if holding {
                 switch receive() {
@@ -100,19 +101,18 @@ final class ServerConnection: Sendable {
                     holding = false
                 }
             } else {
-                guard let frame = nextQueued() else { return leave() }
+                guard let frame = next ?? nextQueued(finished: false) else { return leave() }
                 execute(frame, flushNow: true)
-                crew.withLock { $0.running -= 1 }
+                next = nextQueued(finished: true)
             }
         }
     }
 
-    /// Runs `frame` on the holding thread (or queues it when every allowed thread is busy); returns whether
-    /// this thread still holds the role afterwards.
+    /// Runs `frame` on the holding thread, or queues it behind others (keeping their order) when `workers`
+    /// requests run; returns whether this thread still holds the role afterwards.
     private func runAsHolder(_ frame: RequestFrame, more: Bool) -> Bool {
         let seq = crew.withLock { c -> UInt64? in
-            // Running it here would leave nobody to read, and no rescuer may come: let a busy thread take it later.
-            if c.running >= threadLimit - 1 {
+            if c.running >= workers || !c.queue.isEmpty {
                 c.queue.append(frame)
                 c.inflight[frame.tag] = Crew.Inflight(frame: frame, queued: true)
                 return nil
@@ -127,25 +127,48 @@ final class ServerConnection: Sendable {
         server.monitor.noteActivity()
         // More requests already read: hold this reply back and send them together.
         execute(frame, flushNow: !more)
-        let holding = crew.withLock { c -> Bool in
+        let (holding, queued) = crew.withLock { c -> (Bool, RequestFrame?) in
+            guard c.holder == .running(seq) else {
+                // A rescuer reads now: this thread runs what queued meanwhile, if anything, keeping its turn.
+                guard c.holder != .closed, !c.queue.isEmpty else {
+                    c.running -= 1
+                    return (false, nil)
+                }
+                return (false, takeQueued(&c))
+            }
             c.running -= 1
-            guard c.holder == .running(seq) else { return false }
             c.holder = .reading
-            return true
+            return (true, nil)
         }
-        if !holding { outbox.flush() }  // the new holder may already be blocked reading
-        return holding
+        if holding { return true }
+        outbox.flush()  // the new holder may already be blocked reading
+        var next = queued
+        while let frame = next {
+            execute(frame, flushNow: true)
+            next = nextQueued(finished: true)
+        }
+        return false
     }
 
-    /// The next queued request for a thread without the role, or nil (the thread leaves).
-    private func nextQueued() -> RequestFrame? {
+    /// The next queued request for a thread without the role, or nil; with `finished`, the thread has just
+    /// finished one (its turn passes straight to the next, so nothing overtakes the queue meanwhile).
+    private func nextQueued(finished: Bool) -> RequestFrame? {
         crew.withLock { c -> RequestFrame? in
-            guard c.holder != .closed, !c.queue.isEmpty else { return nil }
-            let frame = c.queue.removeFirst()
-            c.inflight[frame.tag]?.queued = false
-            c.running += 1
-            return frame
+            // A thread not already running one waits for a free turn: the running ones drain the queue.
+            guard c.holder != .closed, !c.queue.isEmpty, finished || c.running < workers else {
+                if finished { c.running -= 1 }
+                return nil
+            }
+            if !finished { c.running += 1 }
+            return takeQueued(&c)
         }
+    }
+
+    /// Pops the oldest queued request (crew lock held; the caller's running turn covers it).
+    private func takeQueued(_ c: inout Crew) -> RequestFrame {
+        let frame = c.queue.removeFirst()
+        c.inflight[frame.tag]?.queued = false
+        return frame
     }
 
     /// Monitor tick: gives the role to a new thread when the holder has been running one request since the
@@ -157,7 +180,7 @@ final class ServerConnection: Sendable {
                 c.seen = seq
                 return false
             }
-            guard c.threads < threadLimit, server.budget.take() else { return false }
+            guard c.threads <= workers, server.budget.take() else { return false }
             c.threads += 1
             c.holder = .reading
             return true

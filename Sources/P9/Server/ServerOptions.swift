@@ -6,11 +6,12 @@ public struct ServerOptions: Sendable {
     public var maxVersion: UInt32
     /// The largest msize granted (requests above it are clamped; at most 8 MiB).
     public var maxMsize: Int
-    /// Threads beyond each connection's first, shared by all connections: one takes over reading a connection
-    /// whose request has run for a monitor tick, so a blocked request never stops the others.
+    /// Requests one connection may run at once, each on a thread of its own; more wait in a queue (where
+    /// Tflush can still drop them). 1 runs a connection's requests one at a time, in order.
     public var workers: Int
-    /// Threads one connection may use at once (at least 2: requests running plus one reading).
-    public var threadsPerConnection: Int
+    /// Threads the server may start beyond one per connection, shared by all connections: a request that has
+    /// run for a monitor tick hands reading its connection to one of them.
+    public var extraThreads: Int
     /// Before a blocking read, poll the socket without blocking for up to this long (nil: block at once).
     public var spin: Duration?
     /// Send host FDs beside Rlopen/Rlcreate/Rucreate when the connection is a Unix socket.
@@ -29,15 +30,15 @@ public struct ServerOptions: Sendable {
     /// The smallest msize granted; smaller requests get EINVAL (every fixed-size reply must fit).
     public static let msizeFloor = 256
 
-    /// Creates options; defaults: N 13, msize 8 MiB, 8 workers, 8 threads per connection, donation on,
+    /// Creates options; defaults: N 13, msize 8 MiB, 8 workers per connection, 64 extra threads, donation on,
     /// read-write, loopback only, no spin.
     public init(maxVersion: UInt32 = P9Version.highest, maxMsize: Int = 8 << 20, workers: Int = 8,
-                threadsPerConnection: Int = 8, donateFDs: Bool = true, readOnly: Bool = false, allow: [CIDR] = [],
+                extraThreads: Int = 64, donateFDs: Bool = true, readOnly: Bool = false, allow: [CIDR] = [],
                 maxInflightPerConnection: Int = 64, spin: Duration? = nil, log: (@Sendable (String) -> Void)? = nil) {
         self.maxVersion = maxVersion
         self.maxMsize = maxMsize
         self.workers = workers
-        self.threadsPerConnection = threadsPerConnection
+        self.extraThreads = extraThreads
         self.spin = spin
         self.donateFDs = donateFDs
         self.readOnly = readOnly

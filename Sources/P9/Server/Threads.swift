@@ -1,7 +1,7 @@
 import Glibc
 import Synchronization
 
-/// The server-wide allowance of threads beyond each connection's first (ServerOptions.workers).
+/// The server-wide allowance of threads beyond each connection's first (ServerOptions.extraThreads).
 final class ThreadBudget: Sendable {
     private let used = Atomic<Int>(0)
     let limit: Int
