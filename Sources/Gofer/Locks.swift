@@ -23,20 +23,9 @@ import Synchronization
 final class TreeLock: @unchecked Sendable {
     private let rw: UnsafeMutablePointer<pthread_rwlock_t>
 
-    init() {
-        rw = .allocate(capacity: 1)
-        var attr = pthread_rwlockattr_t()
-        pthread_rwlockattr_init(&attr)
-        // A waiting rename is not starved by a stream of path operations.
-        pthread_rwlockattr_setkind_np(&attr, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
-        pthread_rwlock_init(rw, &attr)
-        pthread_rwlockattr_destroy(&attr)
-    }
+    init() { rw = makeWriterPreferringRWLock() }
 
-    deinit {
-        pthread_rwlock_destroy(rw)
-        rw.deallocate()
-    }
+    deinit { destroyRWLock(rw) }
 
     /// Runs `body` holding the lock shared.
     func shared<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
@@ -63,19 +52,9 @@ final class StateLock: @unchecked Sendable {
     private let owner = Atomic<UInt>(0)
     private var depth = 0
 
-    init() {
-        rw = .allocate(capacity: 1)
-        var attr = pthread_rwlockattr_t()
-        pthread_rwlockattr_init(&attr)
-        pthread_rwlockattr_setkind_np(&attr, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
-        pthread_rwlock_init(rw, &attr)
-        pthread_rwlockattr_destroy(&attr)
-    }
+    init() { rw = makeWriterPreferringRWLock() }
 
-    deinit {
-        pthread_rwlock_destroy(rw)
-        rw.deallocate()
-    }
+    deinit { destroyRWLock(rw) }
 
     func lock() {
         let me = UInt(pthread_self())
@@ -146,4 +125,22 @@ final class DataLock: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
+}
+
+/// A pthread reader-writer lock that lets a waiting writer in ahead of new readers (a rename is not starved by a
+/// stream of path operations).
+private func makeWriterPreferringRWLock() -> UnsafeMutablePointer<pthread_rwlock_t> {
+    let rw = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+    var attr = pthread_rwlockattr_t()
+    pthread_rwlockattr_init(&attr)
+    pthread_rwlockattr_setkind_np(&attr, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+    pthread_rwlock_init(rw, &attr)
+    pthread_rwlockattr_destroy(&attr)
+    return rw
+}
+
+/// Destroys and frees a lock made by `makeWriterPreferringRWLock`.
+private func destroyRWLock(_ rw: UnsafeMutablePointer<pthread_rwlock_t>) {
+    pthread_rwlock_destroy(rw)
+    rw.deallocate()
 }
