@@ -23,7 +23,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
-        // Syscalls Swift cannot see: SCM_RIGHTS, preadv2/pwritev2, process_vm_readv/writev, openat2, statx, CPU affinity.
+        // Syscalls Swift cannot see: SCM_RIGHTS, preadv2/pwritev2, process_vm_readv/writev, openat2, statx, getdents64, CPU affinity.
         .target(name: "CShims"),
         // The EINTR retry every module's syscalls share.
         .target(name: "Syscall", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "BenchReport", dependencies: ["P9"]),
         // The measuring side: scenarios, runner, limits, the builtin server, the command line.
         .target(name: "BenchKit", dependencies: [
-            "BenchReport", "Gofer", "HostSupport", "LinkRelay", "LocalGofer", "NUMA", "P9", "SafeMem",
+            "BenchReport", "CShims", "Gofer", "HostSupport", "LinkRelay", "LocalGofer", "NUMA", "P9", "SafeMem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "SystemPackage", package: "swift-system"),
@@ -76,7 +76,7 @@ let package = Package(
             "LocalGofer", "P9", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .testTarget(name: "GoferTests", dependencies: ["Gofer", "LocalGofer", "P9", "SafeMem", "TestSupport"]),
-        .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "BenchReport", "NUMA", "TestSupport"],
+        .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "BenchReport", "HostSupport", "NUMA", "P9", "TestSupport"],
                     exclude: ["Golden"]),  // reports written by an earlier bench, read by path
     ],
     swiftLanguageModes: [.v6]

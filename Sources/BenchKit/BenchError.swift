@@ -7,6 +7,10 @@ public enum BenchError: Error, CustomStringConvertible {
     case report(String)
     case skip(String)
     case interrupted
+    /// Something already has the name a fixture folder was to get.
+    case exists(String)
+    /// The server could not be reached: the address (or server kind) and what failed ("connect: ...").
+    case unreachable(String, String)
 
     public var description: String {
         switch self {
@@ -15,6 +19,8 @@ public enum BenchError: Error, CustomStringConvertible {
         case let .report(s): return "report: \(s)"
         case let .skip(s): return s
         case .interrupted: return "interrupted (SIGINT or SIGTERM)"
+        case let .exists(path): return "fixtures: \(path) exists already"
+        case let .unreachable(address, cause): return "cannot reach \(address): \(cause)"
         }
     }
 }

@@ -44,11 +44,12 @@ public enum BenchCLI {
     }
 
     /// `bench check`: 0 every rule holds, 2 a regression, 1 cannot judge.
-    static func check(report: String, thresholds: String, baseline: String?, strict: Bool) -> Int32 {
+    static func check(reports: [String], thresholds: String, baseline: String?, strict: Bool) -> Int32 {
         do {
-            let r = try Report(contentsOf: report), t = try Thresholds(contentsOf: thresholds)
+            let r = try reports.map { (path) throws(ReportError) in try Report(contentsOf: path) }
+            let t = try Thresholds(contentsOf: thresholds)
             let b = try baseline.map { (path) throws(ReportError) in try Report(contentsOf: path) }
-            let outcome = Gate.check(report: r, thresholds: t, baseline: b, strict: strict)
+            let outcome = Gate.check(reports: r, thresholds: t, baseline: b, strict: strict)
             print(Gate.render(outcome))
             return outcome.exitCode
         } catch {
@@ -58,11 +59,12 @@ public enum BenchCLI {
     }
 
     /// `bench compare`: 0, or 2 with `failOnSlower` when a row is slower; 1 when a file cannot be read.
-    static func compare(old: String, new: String, markdown: Bool, failOnSlower: Bool) -> Int32 {
+    static func compare(old: String, new: String, markdown: Bool, failOnSlower: Bool, minChange: Double) -> Int32 {
         do {
-            let rows = Compare.compare(old: try Report(contentsOf: old), new: try Report(contentsOf: new))
-            print(markdown ? Compare.renderMarkdown(rows) : Compare.render(rows))
-            return failOnSlower && rows.contains { $0.verdict == "slower" } ? 2 : 0
+            let o = Compare.outcome(old: try Report(contentsOf: old), new: try Report(contentsOf: new), minChange: minChange)
+            print(markdown ? Compare.renderMarkdown(o.rows, warnings: o.warnings, minChange: minChange)
+                           : Compare.render(o.rows, warnings: o.warnings, minChange: minChange))
+            return failOnSlower && o.rows.contains { $0.verdict == "slower" } ? 2 : 0
         } catch {
             print("bench compare: \(error)")
             return 1
@@ -89,6 +91,7 @@ public enum BenchCLI {
         for s in ScenarioSpec.all {
             out.append("\(s.name)")
             out.append("  op: \(s.op)")
+            out.append("  native: \(s.nativeOp)")
             for k in s.params {
                 let d = Suite.quick.values(k, for: s.name).map { v -> String in
                     if k.isSize, let i = v.intValue { return Units.formatSize(i) }
@@ -101,7 +104,8 @@ public enum BenchCLI {
             }
             out.append("")
         }
-        out.append("Suites: quick (under a minute), ci (what Benchmarks/thresholds.json gates on), full.")
+        out.append("Suites: quick (under a minute), ci (what Benchmarks/thresholds.json gates on), ci-diod (CI's small pass "
+                   + "against diod, its server unless --server says otherwise), full (10 repetitions).")
         return out.joined(separator: "\n")
     }
 }

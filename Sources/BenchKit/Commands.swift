@@ -43,7 +43,8 @@ struct RunCommand: ExecutableCommand {
             (binary: 4K = 4096), durations ns/us/ms/s. Flags replace the suite's defaults for every scenario.
             """)
 
-    @Option(help: "Suite of scenarios and defaults: quick (under a minute), ci (what Benchmarks/thresholds.json gates on), full.")
+    @Option(help: ArgumentHelp("Suite of scenarios and defaults: quick (under a minute), ci (what Benchmarks/thresholds.json "
+                               + "gates on), ci-diod (CI's diod pass; runs against diod), full (10 repetitions)."))
     var suite: String?
     @Option(help: ArgumentHelp("Scenarios to run, comma-separated (default: the suite's; see `bench list`).", valueName: "names"))
     var scenario: String?
@@ -65,8 +66,10 @@ struct RunCommand: ExecutableCommand {
     var depth: String?
     @Option(help: "Cache state before each stat/readdir op: cold (caches dropped), warm, replaced (stat: leaf replaced on the server).")
     var state: String?
-    @Option(help: "Concurrent callers (null-rpc), e.g. 1,2.")
+    @Option(help: "Concurrent callers (null-rpc, stat, seq-read), e.g. 1,2,4.")
     var threads: String?
+    @Option(help: "With --threads > 1: private (each thread its own files) or shared (all threads on the same ones).")
+    var sharing: String?
     @Option(help: "msize to request, bytes (default 1M+4K, so a 1 MiB op is one RPC).")
     var msize: String?
     @Option(help: "Files in the folder readdir lists (default 10000).")
@@ -83,9 +86,9 @@ struct RunCommand: ExecutableCommand {
     var duration: String?
     @Option(help: "Ops per repetition (excludes --duration).")
     var ops: String?
-    @Option(help: "Server: builtin (a child `bench serve`), inproc (threads of this process), diod, unix:PATH or tcp:HOST:PORT.")
+    @Option(help: "Servers, comma-separated, one report: builtin (a child `bench serve`), inproc (threads of this process), diod, native (plain syscalls on a local folder: the floor), unix:PATH or tcp:HOST:PORT.")
     var server: String?
-    @Option(help: "aname to attach (an external server; name the exported folder on this machine to get fixtures).")
+    @Option(help: "aname to attach (its 9P meaning only: the fixtures are made through the server, in a folder of their own).")
     var aname: String?
     @Option(help: "User name to attach as.")
     var uname: String?
@@ -93,7 +96,7 @@ struct RunCommand: ExecutableCommand {
     var uid: String?
     @Option(help: ArgumentHelp("Folder for the report files (default results/<UTC stamp>).", valueName: "dir"))
     var out: String?
-    @Option(help: "Report formats to write: json,csv,svg.")
+    @Option(help: "Report formats to write: json,csv,svg (the default), bmf (Bencher), gab (github-action-benchmark).")
     var format: String?
     @Flag(name: [.customLong("quiet"), .customShort("q")], help: "Print neither the table nor progress.")
     var quiet = false
@@ -107,6 +110,14 @@ struct RunCommand: ExecutableCommand {
     var memNode: String?
     @Option(name: .customLong("server-cpu-node"), help: "Run the server the bench starts (builtin, inproc, diod) on this NUMA node.")
     var serverCPUNode: String?
+    @Option(name: .customLong("client-cpus"), help: ArgumentHelp(
+        "Pin the bench's client threads to these CPUs (like taskset: 1, 0,2, 0-3), or any (unpinned). Default on 2+ CPUs: "
+            + "one CPU, another than the server's.", valueName: "list"))
+    var clientCPUs: String?
+    @Option(name: .customLong("server-cpus"), help: ArgumentHelp(
+        "Pin the server the bench starts (builtin child, inproc threads, diod) to these CPUs, or any. Default on 2+ CPUs: "
+            + "one CPU, another than the client's.", valueName: "list"))
+    var serverCPUs: String?
     @Flag(name: .customLong("no-limits"), help: "Skip measuring the machine's limits (socket round trip and stream, memcpy, pread).")
     var noLimits = false
 
@@ -115,12 +126,12 @@ struct RunCommand: ExecutableCommand {
         var out: [(String, String?)] = [
             ("--suite", suite), ("--scenario", scenario), ("--mode", mode), ("--resolver", resolver), ("--path", path),
             ("--blocks", blocks), ("--block-size", blockSize), ("--multiblock", multiblock), ("--file-size", fileSize),
-            ("--depth", depth), ("--state", state), ("--threads", threads), ("--msize", msize), ("--entries", entries),
+            ("--depth", depth), ("--state", state), ("--threads", threads), ("--sharing", sharing), ("--msize", msize), ("--entries", entries),
             ("--link-delay", linkDelay), ("--link-jitter", linkJitter),
             ("--repetitions", repetitions), ("--warmup", warmup), ("--duration", duration), ("--ops", ops),
             ("--server", server), ("--aname", aname), ("--uname", uname), ("--uid", uid), ("--out", out),
             ("--format", format), ("--seed", seed), ("--trace", trace), ("--cpu-node", cpuNode), ("--mem-node", memNode),
-            ("--server-cpu-node", serverCPUNode),
+            ("--server-cpu-node", serverCPUNode), ("--client-cpus", clientCPUs), ("--server-cpus", serverCPUs),
         ].filter { $0.1 != nil }
         if quiet { out.append(("--quiet", nil)) }
         if noLimits { out.append(("--no-limits", nil)) }
@@ -170,8 +181,8 @@ struct CheckCommand: ExecutableCommand {
         discussion: "Rules: RPC counts (exact or a maximum), ratios inside one run, and baseline rules (with --baseline). "
             + "results/README.md describes the rule file.")
 
-    @Argument(help: ArgumentHelp("The report.json to judge.", valueName: "report"))
-    var report: String
+    @Argument(help: ArgumentHelp("The report.json files to judge; rules select over all their results together.", valueName: "report"))
+    var reports: [String]
     @Option(help: ArgumentHelp("The rule file, e.g. Benchmarks/thresholds.json.", valueName: "file"))
     var thresholds: String
     @Option(help: ArgumentHelp("A report to judge baseline rules against.", valueName: "report"))
@@ -179,7 +190,11 @@ struct CheckCommand: ExecutableCommand {
     @Flag(help: "Treat a rule that matches no result as an error.")
     var strict = false
 
-    func execute(argv: [String]) -> Int32 { BenchCLI.check(report: report, thresholds: thresholds, baseline: baseline, strict: strict) }
+    func validate() throws {
+        if reports.isEmpty { throw ValidationError("give at least one report.json") }
+    }
+
+    func execute(argv: [String]) -> Int32 { BenchCLI.check(reports: reports, thresholds: thresholds, baseline: baseline, strict: strict) }
 }
 
 /// Output formats of `bench compare`.
@@ -191,7 +206,8 @@ enum CompareFormat: String, ExpressibleByArgument, CaseIterable {
 struct CompareCommand: ExecutableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Compares two reports: median deltas per matching result with a Mann-Whitney U verdict (p < 0.05).")
+        abstract: "Compares two reports: median ratios per matching result with a 95% interval; faster/slower needs a "
+            + "Mann-Whitney U test (p < 0.05) and a median change of at least --min-change.")
 
     @Argument(help: ArgumentHelp("The older report.json.", valueName: "old"))
     var old: String
@@ -201,9 +217,17 @@ struct CompareCommand: ExecutableCommand {
     var format: CompareFormat = .text
     @Flag(name: .customLong("fail-on-slower"), help: "Exit 2 when any row is slower.")
     var failOnSlower = false
+    @Option(name: .customLong("min-change"), help: ArgumentHelp(
+        "Smallest median change, in percent, that can be called faster or slower (smaller ones are same whatever p).",
+        valueName: "pct"))
+    var minChange: Double = 5
+
+    func validate() throws {
+        guard minChange >= 0, minChange.isFinite else { throw ValidationError("--min-change: a percentage >= 0, e.g. 5") }
+    }
 
     func execute(argv: [String]) -> Int32 {
-        BenchCLI.compare(old: old, new: new, markdown: format == .markdown, failOnSlower: failOnSlower)
+        BenchCLI.compare(old: old, new: new, markdown: format == .markdown, failOnSlower: failOnSlower, minChange: minChange / 100)
     }
 }
 
@@ -230,8 +254,6 @@ struct ServeSubcommand: ExecutableCommand {
     var controlFD: Int32
     @Option(help: "The folder to export.")
     var root: String
-    @Option(name: .customLong("cpu-node"), help: "Run the server's threads on this NUMA node.")
-    var cpuNode: Int?
 
-    func execute(argv: [String]) -> Int32 { ServeCommand.serve(control: controlFD, root: root, cpuNode: cpuNode) }
+    func execute(argv: [String]) -> Int32 { ServeCommand.serve(control: controlFD, root: root) }
 }

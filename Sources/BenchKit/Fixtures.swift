@@ -3,27 +3,71 @@ import Glibc
 #endif
 import Foundation
 import HostSupport
+import Synchronization
 
-/// The files scenarios work on, made directly in the export folder before any measurement.
+/// The files scenarios work on, made in a scratch folder of their own before any measurement, through a
+/// `FixtureStore`: 9P on a second connection for every server, syscalls in a local folder for the native floor.
 ///
-/// Layout under `local` (the attach root sees it under `prefix`): `stat<N>/d1/.../leaf` (a path of N
-/// components), `data/read-<size>` (pattern bytes), `data/write-<size>` (zeros), `data/small` (one block).
-public final class Fixtures: @unchecked Sendable {  // immutable after init except the replace and scratch counters, used by the runner's thread only
-    /// The fixture folder on this machine.
-    public let local: String
-    /// The same folder as a path of the mounted filesystem ("" when it is the attach root).
-    public let prefix: String
-    private let seed: UInt64
-    private var replacements = 0
-    private var scratchCount = 0
-
-    /// Uses `local` (created if missing) and names it `prefix` inside the filesystem.
-    public init(local: String, prefix: String, seed: UInt64) throws {
-        self.local = local
-        self.prefix = prefix
-        self.seed = seed
-        try FileManager.default.createDirectory(atPath: local + "/data", withIntermediateDirectories: true)
+/// Layout of the scratch folder: `stat<N>/d1/.../leaf` (a path of N components from the measured attach root, the
+/// prefix included), `data/read-<size>` (pattern bytes), `data/write-<size>` (zeros), `data/small` (one block),
+/// `data/link`, `data/sync`, `readdir-<N>/e<i>`, `scratch/<scenario>-<n>`. Nothing is made outside it.
+public final class Fixtures: Sendable {
+    private struct State {
+        var replacements = 0
+        var scratchCount = 0
+        /// Files made so far (relative paths) and their sizes.
+        var files: [String: Int] = [:]
+        /// Folders made so far (relative paths).
+        var directories: Set<String> = []
     }
+
+    /// Where the files are made.
+    let store: any FixtureStore
+    /// The scratch folder in the store ("/bench-1-ab"; "" when the store's root is the folder itself).
+    let folder: String
+    /// The scratch folder as a path of the measured filesystem: "" when the measured connections attach at it, else its
+    /// path from their attach root.
+    public let prefix: String
+    /// The scratch folder on this machine, when the bench can read it (nil for a server whose files are out of reach).
+    public let local: String?
+    private let seed: UInt64
+    private let state = Mutex(State())
+
+    /// Fixtures in the existing scratch folder `folder` of `store`, seen at `prefix` by the measured filesystem
+    /// (`local`: the folder on this machine, if known).
+    init(store: any FixtureStore, folder: String, prefix: String, local: String?, seed: UInt64) {
+        self.store = store
+        self.folder = folder
+        self.prefix = prefix
+        self.local = local
+        self.seed = seed
+    }
+
+    /// Uses the local folder `local` (created if missing) and names it `prefix` inside the filesystem; its files are
+    /// made with plain syscalls.
+    public convenience init(local: String, prefix: String, seed: UInt64) throws {
+        try FileManager.default.createDirectory(atPath: local + "/data", withIntermediateDirectories: true)
+        self.init(store: LocalFixtureStore(root: local), folder: "", prefix: prefix, local: local, seed: seed)
+        state.withLock { $0.directories = ["data"] }
+    }
+
+    /// Makes a new scratch folder `/bench-<pid>-<hex>` in the root of `store` (a name nothing has yet: a folder of
+    /// that name is never reused); returns its path in the store.
+    static func makeScratchFolder(in store: any FixtureStore) throws -> String {
+        for _ in 0..<16 {
+            let name = "/bench-\(getpid())-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+            do { try store.makeDirectory(name) } catch BenchError.exists { continue }
+            return name
+        }
+        throw BenchError.fixture("no free name for a scratch folder in the export (16 tries)")
+    }
+
+    /// The measured filesystem's path of `relative` (a path inside the scratch folder).
+    private func path(_ relative: String) -> String { prefix + "/" + relative }
+    /// The store's path of `relative`.
+    private func storePath(_ relative: String) -> String { folder + "/" + relative }
+    /// The path inside the scratch folder of the measured filesystem's `path`.
+    private func relative(_ path: String) -> String { String(path.dropFirst(prefix.count + 1)) }
 
     /// Components the prefix itself adds to every path.
     var prefixDepth: Int { prefix.split(separator: "/").count }
@@ -33,7 +77,7 @@ public final class Fixtures: @unchecked Sendable {  // immutable after init exce
         guard depth > prefixDepth else {
             throw BenchError.skip("depth \(depth) is not deeper than the fixture folder \(prefix) (\(prefixDepth) components)")
         }
-        return prefix + "/" + statComponents(depth).joined(separator: "/")
+        return path(statComponents(depth).joined(separator: "/"))
     }
 
     /// The chain inside the fixture folder: `depth` minus the prefix's components.
@@ -43,124 +87,157 @@ public final class Fixtures: @unchecked Sendable {  // immutable after init exce
         return ["stat\(depth)"] + (1..<n - 1).map { "d\($0)" } + ["leaf"]
     }
 
+    /// Makes the folder `relative` and the folders above it in the scratch folder that are not made yet.
+    private func makeDirectories(_ relative: String) throws {
+        var current = ""
+        for name in relative.split(separator: "/") {
+            current += (current.isEmpty ? "" : "/") + name
+            let made = state.withLock { $0.directories.contains(current) }
+            if made { continue }
+            do { try store.makeDirectory(storePath(current)) } catch BenchError.exists {
+                // made by an earlier call
+            }
+            state.withLock { _ = $0.directories.insert(current) }
+        }
+    }
+
+    /// Makes the file `relative` of `size` bytes unless one of at least that size was made.
+    private func ensure(_ relative: String, size: Int, fill: FixtureFill) throws {
+        if let made = state.withLock({ $0.files[relative] }), made >= size { return }
+        try store.makeFile(storePath(relative), size: size, fill: fill)
+        state.withLock { $0.files[relative] = size }
+    }
+
+    /// Makes the folders every scenario's files go in (`data`).
+    func makeBase() throws { try makeDirectories("data") }
+
     /// Makes the stat chain of `depth` components.
     public func makeStatChain(depth: Int) throws {
         guard depth > prefixDepth else { return }
         let comps = statComponents(depth)
-        let dir = ([local] + comps.dropLast()).joined(separator: "/")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let leaf = dir + "/" + comps.last!
-        if access(leaf, F_OK) != 0 { try write(leaf, size: 1, pattern: true) }
+        if comps.count > 1 { try makeDirectories(comps.dropLast().joined(separator: "/")) }
+        try ensure(comps.joined(separator: "/"), size: 1, fill: .pattern(seed: seed))
     }
 
-    /// Replaces the stat target of `depth` with a new inode: a new file renamed over it.
+    /// Replaces the stat target of `depth` with a new inode: a new file renamed over it, as another client would.
     public func replaceStatLeaf(depth: Int) throws {
-        let comps = statComponents(depth)
-        let leaf = ([local] + comps).joined(separator: "/")
-        replacements += 1
-        let tmp = leaf + ".new"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw BenchError.fixture("create \(tmp): \(String(cString: strerror(errno)))") }
-        var b = UInt8(truncatingIfNeeded: replacements)
-        _ = Glibc.write(fd, &b, 1)
-        Glibc.close(fd)
-        guard rename(tmp, leaf) == 0 else { throw BenchError.fixture("rename over \(leaf): \(String(cString: strerror(errno)))") }
+        let n = state.withLock { s -> Int in
+            s.replacements += 1
+            return s.replacements
+        }
+        try store.replaceFile(storePath(statComponents(depth).joined(separator: "/")), byte: UInt8(truncatingIfNeeded: n))
+    }
+
+    /// Thread `thread`'s own stat chain of `depth` components (thread 0's is the usual one), made when missing.
+    func threadStatPath(depth: Int, thread: Int) throws -> String {
+        let usual = try statPath(depth: depth)
+        guard thread > 0 else { return usual }
+        var comps = statComponents(depth)
+        comps[0] = comps.count > 1 ? "stat\(depth)-t\(thread)" : "stat\(depth)-t\(thread)-leaf"
+        if comps.count > 1 { try makeDirectories(comps.dropLast().joined(separator: "/")) }
+        let relative = comps.joined(separator: "/")
+        try ensure(relative, size: 1, fill: .pattern(seed: seed))
+        return path(relative)
+    }
+
+    /// Thread `thread`'s own read file of `size` bytes (thread 0's is the usual one), made when missing with the
+    /// same contents.
+    func threadReadPath(size: Int, thread: Int) throws -> String {
+        guard thread > 0 else { return readPath(size: size) }
+        let relative = "data/read-\(size)-t\(thread)"
+        try ensure(relative, size: size, fill: .pattern(seed: seed))
+        return path(relative)
     }
 
     /// The filesystem path of the read file of `size` bytes.
-    public func readPath(size: Int) -> String { prefix + "/data/read-\(size)" }
+    public func readPath(size: Int) -> String { path("data/read-\(size)") }
     /// The filesystem path of the write file of `size` bytes.
-    public func writePath(size: Int) -> String { prefix + "/data/write-\(size)" }
+    public func writePath(size: Int) -> String { path("data/write-\(size)") }
     /// The filesystem path of the small file open-read-close reads.
-    public var smallPath: String { prefix + "/data/small" }
+    public var smallPath: String { path("data/small") }
 
-    /// Makes the read file of `size` bytes (pattern bytes from the seed) unless it exists with that size.
-    public func makeReadFile(size: Int) throws { try ensure(local + "/data/read-\(size)", size: size, pattern: true) }
+    /// Makes the read file of `size` bytes (pattern bytes from the seed).
+    public func makeReadFile(size: Int) throws { try ensure("data/read-\(size)", size: size, fill: .pattern(seed: seed)) }
     /// Makes the write file of `size` bytes (zeros).
-    public func makeWriteFile(size: Int) throws { try ensure(local + "/data/write-\(size)", size: size, pattern: false) }
+    public func makeWriteFile(size: Int) throws { try ensure("data/write-\(size)", size: size, fill: .zeros) }
     /// Makes the small file of `size` bytes.
-    public func makeSmallFile(size: Int) throws { try ensure(local + "/data/small", size: size, pattern: true) }
-
-    private func ensure(_ path: String, size: Int, pattern: Bool) throws {
-        var st = stat()
-        if stat(path, &st) == 0, Int(st.st_size) >= size { return }
-        try write(path, size: size, pattern: pattern)
-    }
-
-    private func write(_ path: String, size: Int, pattern: Bool) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw BenchError.fixture("create \(path): \(String(cString: strerror(errno)))") }
-        defer { Glibc.close(fd) }
-        guard pattern else {
-            guard ftruncate(fd, off_t(size)) == 0 else { throw BenchError.fixture("truncate \(path): \(String(cString: strerror(errno)))") }
-            return
-        }
-        let chunk = min(size, 1 << 20)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { buffer.deallocate() }
-        var x = seed | 1
-        var offset = 0
-        while offset < size {
-            let n = min(chunk, size - offset)
-            for i in stride(from: 0, to: n & ~7, by: 8) {
-                x ^= x << 13; x ^= x >> 7; x ^= x << 17
-                buffer.storeBytes(of: x, toByteOffset: i, as: UInt64.self)
-            }
-            for i in (n & ~7)..<n { buffer[i] = UInt8(truncatingIfNeeded: x >> 3) }
-            let w = pwrite(fd, buffer.baseAddress, n, off_t(offset))
-            guard w > 0 else { throw BenchError.fixture("write \(path): \(String(cString: strerror(errno)))") }
-            offset += w
-        }
-    }
+    public func makeSmallFile(size: Int) throws { try ensure("data/small", size: size, fill: .pattern(seed: seed)) }
 
     /// The filesystem path of the directory of `entries` files readdir lists.
-    public func directoryPath(entries: Int) -> String { prefix + "/readdir-\(entries)" }
+    public func directoryPath(entries: Int) -> String { path("readdir-\(entries)") }
 
-    /// Makes the readdir directory of `entries` empty files (unless it already holds them).
+    /// Makes the readdir directory of `entries` empty files.
     public func makeDirectory(entries: Int) throws {
-        let dir = local + "/readdir-\(entries)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        if let n = try? FileManager.default.contentsOfDirectory(atPath: dir).count, n == entries { return }
-        for i in 0..<entries {
-            let fd = open(dir + "/e\(i)", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw BenchError.fixture("create \(dir)/e\(i): \(String(cString: strerror(errno)))") }
-            Glibc.close(fd)
-        }
+        let dir = "readdir-\(entries)"
+        guard !state.withLock({ $0.directories.contains(dir) }) else { return }
+        try store.makeDirectory(storePath(dir))
+        try store.makeEmptyFiles(in: storePath(dir), names: (0..<entries).map { "e\($0)" })
+        state.withLock { _ = $0.directories.insert(dir) }
     }
 
     /// The filesystem path of the symlink readlink reads.
-    public var symlinkPath: String { prefix + "/data/link" }
+    public var symlinkPath: String { path("data/link") }
 
     /// Makes the symlink readlink reads (pointing at the small file's name).
     public func makeSymlink() throws {
-        let path = local + "/data/link"
-        var st = stat()
-        if lstat(path, &st) == 0 { return }
-        guard Glibc.symlink("small", path) == 0 else { throw BenchError.fixture("symlink \(path): \(String(cString: strerror(errno)))") }
+        guard state.withLock({ $0.files["data/link"] == nil }) else { return }
+        try store.makeSymlink(storePath("data/link"), target: "small")
+        state.withLock { $0.files["data/link"] = 0 }
     }
 
     /// The filesystem path of the file fsync writes into.
-    public var syncPath: String { prefix + "/data/sync" }
+    public var syncPath: String { path("data/sync") }
 
     /// Makes the fsync file (64 KiB of zeros).
-    public func makeSyncFile() throws { try ensure(local + "/data/sync", size: 64 << 10, pattern: false) }
+    public func makeSyncFile() throws { try ensure("data/sync", size: 64 << 10, fill: .zeros) }
 
-    /// Makes a new empty folder for a scenario that creates and removes entries; returns (filesystem path, local path).
-    public func makeScratchDirectory(_ name: String) throws -> (path: String, local: String) {
-        scratchCount += 1
-        let leaf = "scratch/\(name)-\(scratchCount)"
-        try FileManager.default.createDirectory(atPath: local + "/" + leaf, withIntermediateDirectories: true)
-        return (prefix + "/" + leaf, local + "/" + leaf)
+    /// Makes a new empty folder for a scenario that creates and removes entries; returns its filesystem path.
+    public func makeScratchDirectory(_ name: String) throws -> String {
+        let n = state.withLock { s -> Int in
+            s.scratchCount += 1
+            return s.scratchCount
+        }
+        let dir = "scratch/\(name)-\(n)"
+        try makeDirectories(dir)
+        return path(dir)
     }
 
-    /// The local path of the read file of `size` bytes (for the pread limit).
-    public func localReadPath(size: Int) -> String { local + "/data/read-\(size)" }
+    /// Makes the empty file at the filesystem path `path` (a scenario's starting point, e.g. rename's `a`).
+    public func makeEmptyFile(_ path: String) throws { try ensure(relative(path), size: 0, fill: .zeros) }
 
-    /// Removes the fixture folder.
-    public func remove() { try? FileManager.default.removeItem(atPath: local) }
+    /// The local path of the read file of `size` bytes (for the pread limit; nil when the files are out of reach).
+    public func localReadPath(size: Int) -> String? { local.map { $0 + "/data/read-\(size)" } }
+    /// The local path of the small file (for open-read-close's pread limit; nil when the files are out of reach).
+    public var localSmallPath: String? { local.map { $0 + "/data/small" } }
+
+    /// Removes the scratch folder and everything in it (what the bench made, and nothing else: the folder is its own).
+    public func remove() throws { try store.removeTree(folder) }
 }
 
-/// A new temporary directory (mkdtemp); failing is a fixture error.
-func temporaryDirectory(prefix: String) throws -> String {
-    do { return try makeTemporaryDirectory(prefix: prefix) } catch { throw BenchError.fixture("mkdtemp: \(error)") }
+/// A new temporary directory (mkdtemp) in `parent` (the system temporary folder by default); failing is a fixture error.
+func temporaryDirectory(prefix: String, in parent: String = NSTemporaryDirectory()) throws -> String {
+    do { return try makeTemporaryDirectory(prefix: prefix, in: parent) } catch { throw BenchError.fixture("mkdtemp: \(error)") }
+}
+
+/// The folder a run's export goes in and its file system type: /dev/shm when it is a writable tmpfs (no disk
+/// write-back disturbs the measurements and fsync costs no disk flush), else the system temporary folder.
+func exportParent() -> (path: String, fsType: String?) {
+    if access("/dev/shm", W_OK) == 0, fileSystemType(of: "/dev/shm") == "tmpfs" { return ("/dev/shm", "tmpfs") }
+    let tmp = NSTemporaryDirectory()
+    return (tmp, fileSystemType(of: tmp))
+}
+
+/// The type of the file system holding `path` ("tmpfs", "ext4"), from the longest matching mount point in /proc/self/mounts.
+func fileSystemType(of path: String) -> String? {
+    guard let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return nil }
+    let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+    var best: (length: Int, type: String)?
+    for line in mounts.split(separator: "\n") {
+        let f = line.split(separator: " ")
+        guard f.count >= 3 else { continue }
+        let point = f[1].replacingOccurrences(of: "\\040", with: " ")
+        let inside = point == "/" || target == point || target.hasPrefix(point + "/")
+        if inside, point.count >= (best?.length ?? -1) { best = (point.count, String(f[2])) }
+    }
+    return best?.type
 }

@@ -9,24 +9,71 @@ import Synchronization
 /// Where measured values go so that the optimizer keeps the work that produced them.
 let limitsSink = Atomic<Int>(0)
 
+/// What the limits of one run are measured for: the run's placement and server model, and the data sizes its ops use.
+struct LimitsPlan {
+    /// A process (builtin, diod, external) or threads (inproc).
+    var model: ServerModel
+    /// The CPUs the client threads are pinned to (the calling thread already is); nil: unpinned.
+    var clientCPUs: [Int]?
+    /// The CPUs the server is pinned to; nil: unpinned.
+    var serverCPUs: [Int]?
+    /// The CPUs this process may use (the same-CPU and cross-CPU round trips pick from them).
+    var allowed: [Int]
+    /// The node buffers come from.
+    var memNode: Int?
+    /// The nodes asked for, for the record.
+    var nodes: Placement
+    /// The data limits the run's ops are judged against.
+    var needs: [VersusLimit.Need]
+    /// The file the 1 MiB pread reference reads (the run's largest read fixture).
+    var referenceFile: String?
+    /// The local file the pread limit for a file of that many bytes reads (nil bytes: a file of one unit).
+    var preadFile: (_ fileBytes: Int?, _ unit: Int) -> String?
+}
+
 extension Limits {
-    /// Measures the limits on the calling thread (bound by the caller like the scenarios' threads); the echo and
-    /// sink children run on `serverCPUNode` when given, buffers come from `memNode`; `preadFile` is read for the
-    /// pread limit (nil: that limit stays null).
-    public static func measure(cpuNode: Int?, memNode: Int?, serverCPUNode: Int?, preadFile: String?) -> Limits {
-        let clientCPUs = Affinity.current()
-        let serverCPUs = serverCPUNode.flatMap { try? NUMA.cpus(ofNode: $0) }
+    /// Measures the limits on the calling thread, pinned as the run's client threads are, against an echo server made
+    /// like the run's server (a process or a thread, pinned like it); the same-CPU and cross-CPU round trips are
+    /// measured whatever the run's placement.
+    static func measure(_ plan: LimitsPlan) -> Limits {
         var l = Limits()
-        l.socketRTTus = socketRoundTrip(childCPUs: serverCPUs)
-        l.socketStreamGiBs = socketStream(childCPUs: serverCPUs, memNode: memNode)
-        l.memcpyGiBs = memcpyRate(memNode: memNode)
-        l.preadGiBs = preadFile.flatMap { preadRate(path: $0, memNode: memNode) }
-        l.placement = LimitsPlacement(nodes: Placement(cpuNode: cpuNode, memNode: memNode, serverCPUNode: serverCPUNode),
-                                      clientCPUs: clientCPUs, serverCPUs: serverCPUs ?? clientCPUs)
+        // The run's placement, then one CPU, then two: interleaved, so that the machine's moods fall on all three alike.
+        var probes: [(client: [Int]?, peer: [Int]?)] = [(nil, plan.serverCPUs)]
+        if let a = plan.clientCPUs?.first ?? plan.allowed.first {
+            probes.append(([a], [a]))
+            if let b = plan.serverCPUs?.first(where: { $0 != a }) ?? plan.allowed.first(where: { $0 != a }) {
+                probes.append(([a], [b]))
+            }
+        }
+        let trips = roundTrips(plan.model, probes)
+        let rtt = trips[0]
+        l.socketRTTus = rtt?.us
+        if trips.count > 1 { l.socketRTTSameCPUus = trips[1]?.us }
+        if trips.count > 2 { l.socketRTTCrossCPUus = trips[2]?.us }
+        l.socketStreamGiBs = socketStream(plan.model, peerCPUs: plan.serverCPUs, message: 1 << 20, memNode: plan.memNode)
+        l.memcpyGiBs = memcpyRate(unit: 1 << 20, span: 1 << 20, memNode: plan.memNode)
+        l.preadGiBs = plan.referenceFile.flatMap { preadRate(path: $0, unit: 1 << 20, fromStart: false, memNode: plan.memNode) }
+        func order(_ n: VersusLimit.Need) -> (String, Int, Int) { (n.kind.rawValue, n.unitBytes, n.fileBytes ?? 0) }
+        for need in Set(plan.needs).sorted(by: { order($0) < order($1) }) {
+            let rate: Double?
+            switch need.kind {
+            case .socketStream:
+                rate = socketStream(plan.model, peerCPUs: plan.serverCPUs, message: need.unitBytes, memNode: plan.memNode)
+            case .memcpy:
+                rate = memcpyRate(unit: need.unitBytes, span: need.fileBytes ?? need.unitBytes, memNode: plan.memNode)
+            case .pread:
+                rate = plan.preadFile(need.fileBytes, need.unitBytes).flatMap {
+                    preadRate(path: $0, unit: need.unitBytes, fromStart: need.fileBytes == nil, memNode: plan.memNode)
+                }
+            }
+            l.data.append(DataLimit(kind: need.kind, unitBytes: need.unitBytes, fileBytes: need.fileBytes, gibS: rate))
+        }
+        l.placement = LimitsPlacement(nodes: plan.nodes, clientCPUs: Affinity.current(), serverCPUs: rtt?.peer ?? [],
+                                      serverModel: plan.model.rawValue)
         return l
     }
 
-    /// A buffer of `bytes` on `node` (or anywhere), released with `release`.
+    /// A buffer of `bytes` on `node` (or anywhere), every page touched, released with `release`.
     private static func buffer(_ bytes: Int, node: Int?) -> (UnsafeMutableRawBufferPointer, release: () -> Void) {
         if let node, let b = try? NUMA.allocate(bytes: bytes, onNode: node) {
             b.initializeMemory(as: UInt8.self, repeating: 0x5A)
@@ -37,137 +84,126 @@ extension Limits {
         return (b, { b.deallocate() })
     }
 
-    /// Forks a child that runs `child` on its end of a new socketpair (bound to `cpus` when given), then `_exit`s.
-    /// Returns the parent's end and the child's pid.
-    private static func forkChild(cpus: [Int]?, _ child: (Int32) -> Void) -> (fd: Int32, pid: pid_t)? {
-        var sv: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &sv) == 0 else { return nil }
-        let mask = cpus.flatMap { try? CPUMask(cpus: $0) }
-        fflush(nil)
-        let pid = fork()
-        if pid == 0 {
-            // The child only makes system calls on memory prepared before the fork.
-            Glibc.close(sv[0])
-            _ = mask?.apply()
-            child(sv[1])
-            _exit(0)
-        }
-        Glibc.close(sv[1])
-        guard pid > 0 else { Glibc.close(sv[0]); return nil }
-        return (sv[0], pid)
-    }
-
-    private static func reap(_ fd: Int32, _ pid: pid_t) {
-        Glibc.close(fd)
-        var st: Int32 = 0
-        _ = waitpid(pid, &st, 0)
-    }
-
-    /// One byte back and forth, 3 batches of 1,000 after 200 unmeasured; the median batch mean in µs.
-    static func socketRoundTrip(childCPUs: [Int]?) -> Double? {
-        guard let (fd, pid) = forkChild(cpus: childCPUs, { fd in
-            var b: UInt8 = 0
-            while Glibc.read(fd, &b, 1) == 1 { if Glibc.write(fd, &b, 1) != 1 { break } }
-        }) else { return nil }
-        defer { reap(fd, pid) }
-        var byte: UInt8 = 1
-        func trip() -> Bool { Glibc.write(fd, &byte, 1) == 1 && Glibc.read(fd, &byte, 1) == 1 }
-        for _ in 0..<200 { guard trip() else { return nil } }
-        var means: [Double] = []
-        for _ in 0..<3 {
+    /// The best of 5 passes, each calling `step` (bytes moved, nil on failure) for at least `minNs`, in GiB/s: a limit,
+    /// and an interruption only ever slows a pass down.
+    private static func rate(minNs: UInt64 = 10_000_000, _ step: () -> Int?) -> Double? {
+        var rates: [Double] = []
+        for _ in 0..<5 {
+            var bytes = 0
             let t0 = monotonicNow()
-            for _ in 0..<1000 { guard trip() else { return nil } }
-            means.append(Double(monotonicNow() - t0) / 1000 / 1000)
+            var elapsed: UInt64 = 0
+            repeat {
+                guard let n = step() else { return nil }
+                bytes += n
+                elapsed = monotonicNow() - t0
+            } while elapsed < minNs
+            rates.append(Double(bytes) / (Double(elapsed) / 1e9) / Double(1 << 30))
         }
-        return Statistics.median(means)
+        return rates.max()
     }
 
-    /// 128 MiB written in 1 MiB writes to a child that reads them and acknowledges the end; the median of 3, GiB/s.
-    static func socketStream(childCPUs: [Int]?, memNode: Int?) -> Double? {
-        let chunk = 1 << 20, total = 128 << 20
-        let (out, releaseOut) = buffer(chunk, node: memNode)
-        let (sink, releaseSink) = buffer(chunk, node: memNode)
-        defer { releaseOut(); releaseSink() }
-        guard let (fd, pid) = forkChild(cpus: childCPUs, { fd in
-            while true {
-                var got = 0
-                while got < total {
-                    let n = Glibc.read(fd, sink.baseAddress, min(chunk, total - got))
-                    if n <= 0 { return }
-                    got += n
+    /// One byte back and forth between the calling thread (pinned to each probe's `client` CPUs for its turn, left as
+    /// it is when nil) and an echo peer on the probe's `peer` CPUs: 200 unmeasured, then 5 rounds that give every probe
+    /// 1,000 round trips in turn, each timed on its own. Per probe the median in µs (as an op's p50 is: a preemption
+    /// moves a mean, not the median) and the CPUs its peer ran on; nil for a probe whose peer failed.
+    static func roundTrips(_ model: ServerModel, _ probes: [(client: [Int]?, peer: [Int]?)]) -> [(us: Double, peer: [Int])?] {
+        let peers = probes.map { EchoPeer.echo(model: model, cpus: $0.peer) }
+        defer { for p in peers.reversed() { p?.stop() } }
+        var ns = probes.map { _ in [UInt64]() }
+        var failed = peers.map { $0 == nil }
+        for round in 0..<5 {
+            for (i, probe) in probes.enumerated() where !failed[i] {
+                let fd = peers[i]!.fd
+                var byte: UInt8 = 1
+                func trip() -> Bool { Glibc.write(fd, &byte, 1) == 1 && Glibc.read(fd, &byte, 1) == 1 }
+                let ok = try? Affinity.on(cpus: probe.client) { () -> Bool in
+                    if round == 0 { for _ in 0..<200 { guard trip() else { return false } } }
+                    for _ in 0..<1000 {
+                        let t0 = monotonicNow()
+                        guard trip() else { return false }
+                        ns[i].append(monotonicNow() - t0)
+                    }
+                    return true
                 }
-                var ack: UInt8 = 1
-                if Glibc.write(fd, &ack, 1) != 1 { return }
+                if ok != true { failed[i] = true }
             }
-        }) else { return nil }
-        defer { reap(fd, pid) }
+        }
+        return probes.indices.map { i in
+            guard !failed[i] else { return nil }
+            let sorted = ns[i].sorted()
+            return (Double(sorted[sorted.count / 2]) / 1000, peers[i]!.cpus)
+        }
+    }
+
+    /// `message`-byte writes streamed to a sink peer on `peerCPUs` (32 to 256 MiB per pass, acknowledged at its end);
+    /// the best of 3 passes after an unmeasured one, GiB/s.
+    static func socketStream(_ model: ServerModel, peerCPUs: [Int]?, message: Int, memNode: Int?) -> Double? {
+        let total = min(256 << 20, max(32 << 20, message * 512)) / message * message
+        let (out, releaseOut) = buffer(message, node: memNode)
+        let (sink, releaseSink) = buffer(message, node: memNode)
+        defer { releaseOut(); releaseSink() }
+        guard let peer = EchoPeer.sink(model: model, cpus: peerCPUs, total: total, chunk: message, buffer: sink) else { return nil }
+        defer { peer.stop() }
         func pass() -> Double? {
             let t0 = monotonicNow()
             var sent = 0
             while sent < total {
-                let n = Glibc.write(fd, out.baseAddress! + (sent % chunk), min(chunk - sent % chunk, total - sent))
+                let at = sent % message
+                let n = Glibc.write(peer.fd, out.baseAddress! + at, message - at)
                 guard n > 0 else { return nil }
                 sent += n
             }
             var ack: UInt8 = 0
-            guard Glibc.read(fd, &ack, 1) == 1 else { return nil }
+            guard Glibc.read(peer.fd, &ack, 1) == 1 else { return nil }
             return Double(total) / (Double(monotonicNow() - t0) / 1e9) / Double(1 << 30)
         }
+        guard pass() != nil else { return nil }  // unmeasured: both sides warm
         var rates: [Double] = []
         for _ in 0..<3 { guard let r = pass() else { return nil }; rates.append(r) }
-        return Statistics.median(rates)
+        return rates.max()
     }
 
-    /// memcpy of 1 MiB, 512 times per pass; the median of 3 passes, GiB/s.
-    static func memcpyRate(memNode: Int?) -> Double? {
-        let size = 1 << 20
-        let (src, releaseSrc) = buffer(size, node: memNode)
-        let (dst, releaseDst) = buffer(size, node: memNode)
+    /// memcpy of `unit` bytes at a time out of a buffer of `span` bytes (walked in order, wrapping) into one of `unit`
+    /// bytes, as the client's page cache serves a file of that size; GiB/s.
+    static func memcpyRate(unit: Int, span: Int, memNode: Int?) -> Double? {
+        let span = max(span, unit) / unit * unit
+        let (src, releaseSrc) = buffer(span, node: memNode)
+        let (dst, releaseDst) = buffer(unit, node: memNode)
         defer { releaseSrc(); releaseDst() }
-        for _ in 0..<16 { memcpy(dst.baseAddress!, src.baseAddress!, size) }
-        var rates: [Double] = []
+        var at = 0
         var check = 0
-        for _ in 0..<3 {
-            let t0 = monotonicNow()
-            for i in 0..<512 {
-                memcpy(dst.baseAddress!, src.baseAddress!, size)
-                check &+= Int(dst.load(fromByteOffset: (i * 4099) % size, as: UInt8.self))  // the copies are used
-            }
-            rates.append(512.0 * Double(size) / (Double(monotonicNow() - t0) / 1e9) / Double(1 << 30))
+        func copy() -> Int? {
+            memcpy(dst.baseAddress!, src.baseAddress! + at, unit)
+            check &+= Int(dst.load(fromByteOffset: (at / unit * 4099) % unit, as: UInt8.self))  // the copies are used
+            at = (at + unit) % span
+            return unit
         }
+        for _ in 0..<(span / unit) { _ = copy() }
+        let r = rate(copy)
         limitsSink.store(check, ordering: .relaxed)
-        return Statistics.median(rates)
+        return r
     }
 
-    /// pread of `path` in 1 MiB reads: one unmeasured pass to fill the page cache, then 3 measured passes of at
-    /// least 128 MiB each (the file read repeatedly); the median, GiB/s.
-    static func preadRate(path: String, memNode: Int?) -> Double? {
+    /// pread of `unit` bytes (at most the file's size) at a time through the file at `path` (in order, wrapping; always
+    /// at offset 0 with `fromStart`), page-cached by one unmeasured pass; GiB/s.
+    static func preadRate(path: String, unit wanted: Int, fromStart: Bool, memNode: Int?) -> Double? {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { Glibc.close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_size > 0 else { return nil }
-        let size = Int(st.st_size)
-        let chunk = min(1 << 20, size)
-        let (b, release) = buffer(chunk, node: memNode)
+        let unit = min(wanted, Int(st.st_size))
+        let size = fromStart ? unit : Int(st.st_size) / unit * unit
+        let (b, release) = buffer(unit, node: memNode)
         defer { release() }
-        func readAll() -> Int? {
-            var off = 0
-            while off < size {
-                let n = Glibc.pread(fd, b.baseAddress, min(chunk, size - off), off_t(off))
-                guard n > 0 else { return nil }
-                off += n
-            }
-            return off
+        var at = 0
+        func read() -> Int? {
+            let n = Glibc.pread(fd, b.baseAddress, unit, off_t(at))
+            guard n == unit else { return nil }
+            at = (at + unit) % size
+            return n
         }
-        guard readAll() != nil else { return nil }
-        var rates: [Double] = []
-        for _ in 0..<3 {
-            var total = 0
-            let t0 = monotonicNow()
-            while total < 128 << 20 { guard let n = readAll() else { return nil }; total += n }
-            rates.append(Double(total) / (Double(monotonicNow() - t0) / 1e9) / Double(1 << 30))
-        }
-        return Statistics.median(rates)
+        for _ in 0..<(size / unit) { guard read() != nil else { return nil } }
+        return rate(read)
     }
 }

@@ -89,8 +89,9 @@ func measureRelayCost(_ host: ServerHost, aname: String, options: ClientOptions,
     }
 }
 
-/// The table line that reports the relay's cost.
-func relayCostLine(_ cost: Double?) -> String {
-    guard let cost else { return "link relay: its cost at delay 0 could not be measured" }
-    return "link relay: +\(Units.fixed(cost, 1)) us per null RPC at delay 0 (server.relay_cost_us)"
+/// The table line that reports the relay's cost (on `server`, when the run measures several).
+func relayCostLine(_ cost: Double?, on server: String? = nil) -> String {
+    let head = "link relay" + (server.map { " (\($0))" } ?? "") + ": "
+    guard let cost else { return head + "its cost at delay 0 could not be measured" }
+    return head + "+\(Units.fixed(cost, 1)) us per null RPC at delay 0 (server.relay_cost_us)"
 }

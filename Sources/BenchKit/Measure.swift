@@ -4,7 +4,7 @@ import Glibc
 #endif
 import Foundation
 import Histogram
-import NUMA
+import HostSupport
 import P9
 import Synchronization
 
@@ -49,14 +49,30 @@ struct Measurement {
     var mibPerS: [Double] = []
     var inOp = RPCTally()
     var background = RPCTally()
+    /// Time spent in the unmeasured background steps between ops.
+    var backgroundNs: UInt64 = 0
     /// Payload bytes copied in client memory inside ops (the buffered multi-block path, the page cache).
     var copiedBytes = 0
     /// Per-op latency (ns); with batched clock reads every op of a batch is recorded as the batch mean.
     var latency = newLatencyHistogram()
     /// Ops per clock read (1: every op timed on its own).
     var batch = 1
-    var cpuUser = 0.0
-    var cpuSys = 0.0
+    /// The bench process's CPU time over the repetitions.
+    var cpu = CPUSeconds.zero
+    /// The client threads' own CPU time (the runner thread and its workers).
+    var clientCPU = CPUSeconds.zero
+    /// The server's CPU time (nil: unknown).
+    var serverCPU: CPUSeconds?
+}
+
+/// Where the server's CPU time is read.
+enum ServerCPUSource {
+    /// A child process: /proc/PID/stat.
+    case process(pid_t)
+    /// Threads of this process: the process's time minus the client threads'.
+    case inproc
+    /// A server the bench does not see.
+    case none
 }
 
 /// How long and how often to measure.
@@ -67,8 +83,8 @@ struct MeasureSettings {
     var ops: Int?
     var trace: TraceWriter?
     var label: String
-    /// The NUMA node worker threads run on (nil: unbound).
-    var cpuNode: Int? = nil
+    /// Where the server's CPU time is read.
+    var serverCPU: ServerCPUSource = .none
 }
 
 /// Latencies from 1 ns to an hour with three significant digits.
@@ -83,40 +99,53 @@ extension Histogram<UInt64> {
     }
 }
 
-private func cpuTimes() -> (user: Double, sys: Double) {
-    var u = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &u)
-    return (Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6, Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6)
-}
-
-/// Runs warm-up and repetitions of `instance`; on an error, `partial` keeps what was measured before it.
-func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCopies, settings s: MeasureSettings,
+/// Runs warm-up and repetitions of `instance`, counting the RPCs of `stats` (the measured connection's; a fresh one that
+/// never counts anything for the native floor); on an error, `partial` keeps what was measured before it.
+///
+/// A repetition is its ops plus, for instances that close repetitions (write-back), `closeRepetition()`: its time and
+/// RPCs count in the repetition (and its time in the latency of the repetition's last batch). Background steps run
+/// between ops, outside the measured time, and are timed apart.
+func measure(_ instance: any ScenarioInstance, stats: RPCStats, copies: PayloadCopies, settings s: MeasureSettings,
              partial: inout Measurement) throws {
-    // Warm-up: unmeasured ops; their mean picks the batch size (clock reads batched for sub-microsecond ops).
+    // Warm-up: `warmup` unmeasured ops and, when repetitions last a duration, at least half of one up to 50 ms (a cache
+    // that fills slowly, such as the client's pages under random reads, is full before the first repetition); their
+    // mean picks the batch size (clock reads batched for sub-microsecond ops).
     var warmNs: UInt64 = 0
-    for _ in 0..<s.warmup {
+    var warmOps = 0
+    let warmStart = monotonicNow(), warmTime = min(s.durationNs / 2, 50_000_000)
+    while warmOps < s.warmup || (s.warmup > 0 && s.ops == nil && monotonicNow() - warmStart < warmTime) {
         if interruptRequested.load(ordering: .relaxed) { throw BenchError.interrupted }
         if instance.hasBackground { try instance.background() }
         let t0 = monotonicNow()
         for t in 0..<instance.threads { _ = try instance.op(thread: t) }
         warmNs += monotonicNow() - t0
+        warmOps += 1
     }
+    if s.warmup > 0 && instance.closesRepetitions { try instance.closeRepetition() }  // the warm-up's writes stay unmeasured
     var batch = 1
     if !instance.hasBackground && s.trace == nil && s.warmup > 0 {
-        let mean = Double(warmNs) / Double(s.warmup * instance.threads)
+        let mean = Double(warmNs) / Double(warmOps * instance.threads)
         if mean < 2_000 { batch = min(1024, max(1, Int(4_000 / max(mean, 1)))) }
     }
     partial.batch = batch
-    let cpu0 = cpuTimes()
+    let process0 = CPUClock.process(), thread0 = CPUClock.thread()
+    let server0: CPUSeconds? = if case let .process(pid) = s.serverCPU { CPUClock.process(pid) } else { nil }
+    var workers = CPUSeconds.zero
     defer {
-        let cpu1 = cpuTimes()
-        partial.cpuUser = cpu1.user - cpu0.user
-        partial.cpuSys = cpu1.sys - cpu0.sys
+        let process = CPUClock.process() - process0
+        let client = CPUClock.thread() - thread0 + workers
+        partial.cpu = process
+        partial.clientCPU = client
+        switch s.serverCPU {
+        case let .process(pid): partial.serverCPU = server0.flatMap { s0 in CPUClock.process(pid).map { $0 - s0 } }
+        case .inproc: partial.serverCPU = process - client
+        case .none: partial.serverCPU = nil
+        }
     }
     for rep in 0..<s.repetitions {
-        if s.trace != nil { client.stats.startTrace() }
+        if s.trace != nil { stats.startTrace() }
         var windows: [(UInt64, UInt64, Int)] = []
-        let before = client.stats.snapshot()
+        let before = stats.snapshot()
         let copiesBefore = copies.value
         var backgroundCopies = 0
         var background = RPCTally()
@@ -129,16 +158,26 @@ func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCo
             }
             let r = try runThreads(concurrent, settings: s, latency: &partial.latency)
             ops = r.ops; bytes = r.bytes; busyNs = r.wallNs
+            workers = workers + r.cpu
+            if instance.closesRepetitions {
+                let t0 = monotonicNow()
+                try instance.closeRepetition()
+                busyNs += monotonicNow() - t0
+            }
         } else {
+            // The last batch is recorded once the next one starts, so that closing the repetition can join it.
+            var last: (ns: UInt64, ops: Int)?
             while true {
                 if interruptRequested.load(ordering: .relaxed) { throw BenchError.interrupted }
                 if let target = s.ops, ops >= target { break }
                 if s.ops == nil && monotonicNow() - start >= s.durationNs && ops > 0 { break }
                 if instance.hasBackground {
-                    let b0 = client.stats.snapshot()
+                    let b0 = stats.snapshot()
                     let c0 = copies.value
+                    let t0 = monotonicNow()
                     try instance.background()
-                    background.add(client.stats.snapshot() - b0)
+                    partial.backgroundNs += monotonicNow() - t0
+                    background.add(stats.snapshot() - b0)
                     backgroundCopies += copies.value - c0
                 }
                 let n = s.ops.map { min(batch, $0 - ops) } ?? batch
@@ -147,12 +186,22 @@ func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCo
                 let t1 = monotonicNow()
                 busyNs += t1 - t0
                 ops += n
-                partial.latency.recordLatency((t1 - t0) / UInt64(n), count: n)
+                if let l = last { partial.latency.recordLatency(l.ns / UInt64(l.ops), count: l.ops) }
+                last = (t1 - t0, n)
                 if s.trace != nil { windows.append((t0, t1, ops - 1)) }
             }
+            if instance.closesRepetitions {
+                let t0 = monotonicNow()
+                try instance.closeRepetition()
+                let t1 = monotonicNow()
+                busyNs += t1 - t0
+                if let l = last { last = (l.ns + t1 - t0, l.ops) }
+                if let w = windows.last { windows[windows.count - 1] = (w.0, t1, w.2) }  // its RPCs belong to the last op
+            }
+            if let l = last { partial.latency.recordLatency(l.ns / UInt64(l.ops), count: l.ops) }
         }
         var inOp = RPCTally()
-        inOp.add(client.stats.snapshot() - before)
+        inOp.add(stats.snapshot() - before)
         inOp.subtract(background)
         partial.inOp.add(inOp)
         partial.background.add(background)
@@ -163,7 +212,7 @@ func measure(_ instance: any ScenarioInstance, client: Client, copies: PayloadCo
         let seconds = Double(max(busyNs, 1)) / 1e9
         partial.opsPerS.append(Double(ops) / seconds)
         partial.mibPerS.append(Double(bytes) / seconds / 1_048_576)
-        if let trace = s.trace { trace.write(label: s.label, repetition: rep, entries: client.stats.stopTrace(), windows: windows) }
+        if let trace = s.trace { trace.write(label: s.label, repetition: rep, entries: stats.stopTrace(), windows: windows) }
     }
 }
 
@@ -176,8 +225,8 @@ extension RPCTally {
 
 /// One repetition with `threads` callers: each runs its share of `ops`, or until the duration passes.
 private func runThreads(_ instance: any ConcurrentScenarioInstance, settings s: MeasureSettings,
-                        latency: inout Histogram<UInt64>) throws -> (ops: Int, bytes: Int, wallNs: UInt64) {
-    struct Outcome { var ops = 0; var bytes = 0; var latency = newLatencyHistogram(); var error: Error? }
+                        latency: inout Histogram<UInt64>) throws -> (ops: Int, bytes: Int, wallNs: UInt64, cpu: CPUSeconds) {
+    struct Outcome { var ops = 0; var bytes = 0; var latency = newLatencyHistogram(); var cpu = CPUSeconds.zero; var error: Error? }
     let threads = instance.threads
     let results = Mutex([Outcome](repeating: Outcome(), count: threads))
     let done = DispatchSemaphore(value: 0)
@@ -186,11 +235,11 @@ private func runThreads(_ instance: any ConcurrentScenarioInstance, settings s: 
     let target = s.ops
     for t in 0..<threads {
         let share = target.map { $0 / threads + (t < $0 % threads ? 1 : 0) }
-        let node = s.cpuNode
+        // Workers inherit the client pinning of the thread that starts them.
         let thread = Thread {
             var o = Outcome()
+            let cpu0 = CPUClock.thread()
             do {
-                if let node { try NUMA.runCurrentThread(onNode: node) }
                 while !interruptRequested.load(ordering: .relaxed) {
                     if let share, o.ops >= share { break }
                     if share == nil && monotonicNow() - start >= duration && o.ops > 0 { break }
@@ -202,6 +251,7 @@ private func runThreads(_ instance: any ConcurrentScenarioInstance, settings s: 
             } catch {
                 o.error = error
             }
+            o.cpu = CPUClock.thread() - cpu0
             results.withLock { $0[t] = o }
             done.signal()
         }
@@ -213,5 +263,6 @@ private func runThreads(_ instance: any ConcurrentScenarioInstance, settings s: 
     if let e = outcomes.compactMap(\.error).first { throw e }
     if interruptRequested.load(ordering: .relaxed) { throw BenchError.interrupted }
     for o in outcomes { latency.add(o.latency) }
-    return (outcomes.reduce(0) { $0 + $1.ops }, outcomes.reduce(0) { $0 + $1.bytes }, wall)
+    return (outcomes.reduce(0) { $0 + $1.ops }, outcomes.reduce(0) { $0 + $1.bytes }, wall,
+            outcomes.reduce(CPUSeconds.zero) { $0 + $1.cpu })
 }

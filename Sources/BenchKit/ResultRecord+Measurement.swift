@@ -1,4 +1,5 @@
 import BenchReport
+import HostSupport
 
 extension ResultRecord {
     /// Fills the measured fields from `m`: every one when an op ran, only the repetitions otherwise.
@@ -10,6 +11,7 @@ extension ResultRecord {
         bytes = m.bytes
         rpcsPerOp = Double(m.inOp.total) / perOp
         rpcsBackground = Double(m.background.total) / perOp
+        backgroundNsPerOp = Double(m.backgroundNs) / perOp
         rpcsByType = [:]
         for (type, count) in m.inOp.byType where count != 0 { rpcsByType[type.description] = Double(count) / perOp }
         wireBytesPerOp = Double(m.inOp.bytes) / perOp
@@ -19,7 +21,17 @@ extension ResultRecord {
         func p(_ q: Double) -> Int? { h.totalCount > 0 ? Int(h.valueAtPercentile(q)) : nil }
         latency = Latency(p50: p(50), p90: p(90), p99: p(99), p999: p(99.9), max: h.totalCount > 0 ? Int(h.maxRecorded) : nil,
                           batch: m.batch)
-        cpu = CPUTimes(userS: m.cpuUser, sysS: m.cpuSys)
+        cpu = CPUTimes(userS: m.cpu.user, sysS: m.cpu.sys, client: CPUUsage(userS: m.clientCPU.user, sysS: m.clientCPU.sys),
+                       server: m.serverCPU.map { CPUUsage(userS: $0.user, sysS: $0.sys) })
         warnings = Statistics.repetitionWarnings(opsPerS: m.opsPerS)
+    }
+}
+
+extension ResultRecord {
+    /// Sets `vs_limit` and its basis against `limits` (nil when it has none).
+    mutating func judge(against limits: Limits) {
+        let v = VersusLimit.compute(self, limits)
+        vsLimit = v?.value
+        vsLimitBasis = v?.basis
     }
 }

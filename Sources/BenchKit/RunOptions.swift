@@ -1,4 +1,5 @@
 import BenchReport
+import HostSupport
 import NUMA
 import P9
 
@@ -21,13 +22,16 @@ public enum ServerSpec: Equatable, Sendable, CustomStringConvertible {
     case diod
     /// A server someone else runs.
     case external(Address)
+    /// No server: each op as plain syscalls on a local scratch folder (the floor every 9P design pays on top of).
+    case native
 
-    /// Parses builtin|inproc|diod|unix:PATH|tcp:HOST:PORT.
+    /// Parses builtin|inproc|diod|native|unix:PATH|tcp:HOST:PORT.
     public init?(_ text: String) {
         switch text {
         case "builtin": self = .builtin
         case "inproc": self = .inproc
         case "diod": self = .diod
+        case "native": self = .native
         default:
             guard text.hasPrefix("unix:") || text.hasPrefix("tcp:"), let a = Address(text) else { return nil }
             self = .external(a)
@@ -41,8 +45,20 @@ public enum ServerSpec: Equatable, Sendable, CustomStringConvertible {
         case .inproc: return "inproc"
         case .diod: return "diod"
         case .external: return "external"
+        case .native: return "native"
         }
     }
+
+    /// Whether the bench starts this server itself (and can place its threads).
+    public var isStartedByBench: Bool {
+        switch self {
+        case .builtin, .inproc, .diod: return true
+        case .external, .native: return false
+        }
+    }
+
+    /// What `--server` accepts, for error messages and help.
+    public static let accepted = "builtin|inproc|diod|native|unix:PATH|tcp:HOST:PORT"
 
     public var description: String {
         if case let .external(a) = self { return a.description }
@@ -66,8 +82,15 @@ public struct RunOptions: Sendable {
     public var durationNs: UInt64?
     /// Ops per repetition.
     public var ops: Int?
-    /// The server to measure.
-    public var server: ServerSpec = .builtin
+    /// The servers to measure, in the order given (`--server builtin,native`); one report compares them.
+    public var servers: [ServerSpec] = [.builtin]
+    /// The first server to measure; setting it measures that one only.
+    public var server: ServerSpec {
+        get { servers[0] }
+        set { servers = [newValue] }
+    }
+    /// Whether `--server` was given (a suite's own server then does not replace it).
+    private var serverGiven = false
     /// The aname to attach (an external server).
     public var aname: String?
     /// The user name to attach as.
@@ -77,7 +100,7 @@ public struct RunOptions: Sendable {
     /// The folder for the report files (nil: results/<UTC stamp>).
     public var out: String?
     /// The report files to write.
-    public var formats: [ReportFormat] = ReportFormat.allCases
+    public var formats: [ReportFormat] = ReportFormat.defaults
     /// Print neither the table nor progress.
     public var quiet = false
     /// Seed of fixture contents and random offsets.
@@ -90,6 +113,10 @@ public struct RunOptions: Sendable {
     public var memNode: Int?
     /// NUMA node the embedded server (builtin child, inproc, diod) runs on (nil: unbound).
     public var serverCPUNode: Int?
+    /// CPUs the bench's client threads run on (nil: the default placement).
+    public var clientCPUs: CPUChoice?
+    /// CPUs the server the bench starts runs on (nil: the default placement).
+    public var serverCPUs: CPUChoice?
     /// Whether to measure the machine's limits before the scenarios (`--no-limits` turns it off).
     public var limits = true
     /// The command line, for the report's context.
@@ -107,13 +134,13 @@ public struct RunOptions: Sendable {
     /// The parameter combinations of `spec` (flags first, then the suite's defaults), and its direct rows when the
     /// resolvers asked for include `direct` and the scenario takes no resolver otherwise.
     public func combinations(of spec: ScenarioSpec) -> [ParamSet] {
-        let keys = spec.params + linkKeys  // the link applies to every scenario, and only when asked for
+        let keys = threadKeys(spec, spec.params) + linkKeys  // the link applies to every scenario, and only when asked for
         var v: [ParamKey: [ParamValue]] = [:]
         for k in keys { v[k] = values[k] ?? suite.values(k, for: spec.name) }
         let rows = ParamSet.crossProduct(keys, v)
         guard let direct = spec.directParams,
               (values[.resolver] ?? suite.values(.resolver, for: spec.name)).contains(.text("direct")) else { return rows }
-        let directKeys = direct + linkKeys
+        let directKeys = threadKeys(spec, direct) + linkKeys
         for k in directKeys { v[k] = k == .resolver ? [.text("direct")] : values[k] ?? suite.values(k, for: spec.name) }
         return rows + ParamSet.crossProduct(directKeys, v)
     }
@@ -138,7 +165,7 @@ public struct RunOptions: Sendable {
     /// `bench run` flags that take a value.
     public static let valueFlags: Set<String> = Set(ParamKey.allCases.map(\.flag)).union([
         "--suite", "--scenario", "--repetitions", "--warmup", "--ops", "--duration", "--server", "--aname", "--uname", "--uid",
-        "--out", "--format", "--seed", "--trace", "--cpu-node", "--mem-node", "--server-cpu-node",
+        "--out", "--format", "--seed", "--trace", "--cpu-node", "--mem-node", "--server-cpu-node", "--client-cpus", "--server-cpus",
     ])
 
     /// Parses `bench run` arguments (without the program name and subcommand).
@@ -171,15 +198,22 @@ public struct RunOptions: Sendable {
         return o
     }
 
-    /// Checks what single flags cannot: --ops with --duration, --link-jitter without --link-delay, --server-cpu-node
-    /// with an external server.
+    /// Checks what single flags cannot: --ops with --duration, --link-jitter without --link-delay, a server placement
+    /// with an external server, a node and a CPU list for the same side.
     public func validate() throws(UsageError) {
         if ops != nil && durationNs != nil { throw UsageError("--ops and --duration exclude each other; give one") }
         if values[.linkJitter] != nil && values[.linkDelay] == nil {
             throw UsageError("--link-jitter needs --link-delay (the delay it varies; 0 for jitter alone)")
         }
-        if serverCPUNode != nil, case .external = server {
-            throw UsageError("--server-cpu-node binds only a server the bench starts (builtin, inproc, diod), not \(server)")
+        if serverCPUNode != nil, let other = servers.first(where: { !$0.isStartedByBench && $0 != .native }) {
+            throw UsageError("--server-cpu-node binds only a server the bench starts (builtin, inproc, diod), not \(other)")
+        }
+        if case .cpus = serverCPUs, let other = servers.first(where: { !$0.isStartedByBench && $0 != .native }) {
+            throw UsageError("--server-cpus pins only a server the bench starts (builtin, inproc, diod), not \(other)")
+        }
+        if clientCPUs != nil && cpuNode != nil { throw UsageError("--client-cpus and --cpu-node exclude each other; give one") }
+        if serverCPUs != nil && serverCPUNode != nil {
+            throw UsageError("--server-cpus and --server-cpu-node exclude each other; give one")
         }
     }
 
@@ -211,8 +245,11 @@ public struct RunOptions: Sendable {
         switch flag {
         case "--suite":
             let s = try text()
-            guard let named = Suite.named(s) else { throw UsageError("--suite: \"\(s)\" is not accepted; expected quick|ci|full") }
+            guard let named = Suite.named(s) else {
+                throw UsageError("--suite: \"\(s)\" is not accepted; expected \(Suite.all.map(\.name).joined(separator: "|"))")
+            }
             suite = named
+            if let server = named.server, !serverGiven { self.server = server }
         case "--scenario":
             let names = list(try text())
             for n in names where ScenarioSpec.named(n) == nil {
@@ -229,11 +266,15 @@ public struct RunOptions: Sendable {
             }
             durationNs = ns
         case "--server":
-            let t = try text()
-            guard let s = ServerSpec(t) else {
-                throw UsageError("--server: \"\(t)\" is not accepted; expected builtin|inproc|diod|unix:PATH|tcp:HOST:PORT")
+            var parsed: [ServerSpec] = []
+            for item in list(try text()) {
+                guard let s = ServerSpec(item) else {
+                    throw UsageError("--server: \"\(item)\" is not accepted; expected \(ServerSpec.accepted), comma-separated")
+                }
+                if !parsed.contains(s) { parsed.append(s) }
             }
-            server = s
+            servers = parsed
+            serverGiven = true
         case "--aname": aname = try text()
         case "--uname":
             let u = try text()
@@ -248,7 +289,7 @@ public struct RunOptions: Sendable {
             var f: [ReportFormat] = []
             for item in list(try text()) {
                 guard let r = ReportFormat(rawValue: item) else {
-                    throw UsageError("--format: \"\(item)\" is not accepted; expected json,csv,svg")
+                    throw UsageError("--format: \"\(item)\" is not accepted; expected \(ReportFormat.allCases.map(\.rawValue).joined(separator: ","))")
                 }
                 if !f.contains(r) { f.append(r) }
             }
@@ -262,6 +303,18 @@ public struct RunOptions: Sendable {
         case "--cpu-node": cpuNode = try Self.node(flag, try text())
         case "--mem-node": memNode = try Self.node(flag, try text())
         case "--server-cpu-node": serverCPUNode = try Self.node(flag, try text())
+        case "--client-cpus", "--server-cpus":
+            let t = try text()
+            guard let choice = CPUChoice(t) else {
+                throw UsageError("\(flag): \"\(t)\" is not accepted; expected a CPU list like 1, 0,2 or 0-3, or any (unpinned)")
+            }
+            if case let .cpus(cpus) = choice {
+                let allowed = Affinity.current()
+                for c in cpus where !allowed.isEmpty && !allowed.contains(c) {
+                    throw UsageError("\(flag): CPU \(c) is not one this process may run on (\(Affinity.format(allowed)))")
+                }
+            }
+            if flag == "--client-cpus" { clientCPUs = choice } else { serverCPUs = choice }
         case "--no-limits": limits = false
         default:
             throw UsageError("unknown argument \"\(flag)\" for bench run (see bench help)")

@@ -13,8 +13,11 @@ public struct RunOutcome: Sendable {
     public var report: Report
     /// Report files written.
     public var paths: [String]
-    /// 0 all ok/skipped, 3 a scenario failed, 1 otherwise (interrupted, no report written).
+    /// 0 all ok/skipped, 3 a scenario failed, 1 otherwise (a server out of reach, interrupted, no report written).
     public var exitCode: Int32
+    /// RPCs sent to make and remove the fixtures, by server (`server.label`) and message name: a connection of their
+    /// own, never counted in the results.
+    public var fixtureRPCs: [String: [String: Int]] = [:]
 }
 
 /// Runs the scenarios of `RunOptions` against a server and writes the report.
@@ -25,99 +28,109 @@ public final class BenchRunner {
     public var serverExecutable = ServerHost.selfExecutable
     /// Test hook: kills the server after this many results were recorded (a server dying mid-run).
     public var killServerAfterResults: Int?
+    /// Test hook: sees each running server the bench started or located (its process, its threads' placement) once every
+    /// result was recorded.
+    public var inspectServer: ((ServerHost) -> Void)?
+    /// Test hook: false keeps the measured connections at the aname, as for a server that refuses a path below its
+    /// export (the scratch folder is then the first component of every path).
+    public var attachAtScratchFolder = true
     /// Receives each line of the readable table (nothing with `--quiet`).
     public var print: (String) -> Void = { Swift.print($0); fflush(nil) }
+    /// Receives the run's error messages (standard error by default; also with `--quiet`).
+    public var printError: (String) -> Void = { writeStderr($0 + "\n") }
 
     /// A runner of `options`.
     public init(options: RunOptions) { self.options = options }
 
     /// Runs everything; always tries to write the report and clean up.
+    ///
+    /// Every server is reached (connect, version, attach) before anything is measured: one that cannot be started or
+    /// reached ends the run at once with exit 1, a message naming it, and no report.
     public func run() -> RunOutcome {
+        var sessions: [ServerSession] = []
+        var outcome = run(&sessions)
+        // After the report: the scratch folders go, then the servers the bench started.
+        for s in sessions {
+            for problem in s.close() { printError("bench: \(problem)") }
+            if let rpcs = s.fixtureRPCs { outcome.fixtureRPCs[s.baseInfo.label] = rpcs }
+        }
+        return outcome
+    }
+
+    /// The run itself; `sessions` gets every server as it is reached.
+    private func run(_ sessions: inout [ServerSession]) -> RunOutcome {
         let o = options
         let out = o.out ?? defaultOutputDirectory()
         var results: [ResultRecord] = []
-        var exportRoot: String?
-        var fixtures: Fixtures?
-        var host: ServerHost?
-        let connections = Connections(seed: o.seed)
-        var relayCost: Double?
         var trace: TraceWriter?
         var fatal: String?
         var limits = Limits.none
         let progress = Progress(enabled: !o.quiet)
         let out0 = print
+        let plan = RunPlan(options: o)
         var table = ResultTable(print: o.quiet ? { _ in } : { line in progress.around { out0(line) } },
-                                paramsWidth: o.scenarioList.flatMap { o.combinations(of: $0) }.map(\.description.count).max() ?? 20)
-        // The client threads (this one and the workers it starts) run on --cpu-node; restored afterwards.
-        let savedAffinity = Affinity.current()
+                                paramsWidth: plan.paramsWidth, servers: o.servers)
+        // The client threads (this one and the workers it starts) run on the client CPUs; restored afterwards.
+        let allowed = Affinity.current()
+        var placement = CPUPlacement(client: nil, server: nil, pinning: "none")
+        var outcome = RunOutcome(report: Report(context: RunContext.collect(argv: o.argv, seed: o.seed), results: []), paths: [],
+                                 exitCode: 1)
         defer {
             progress.finish()
-            connections.close()
-            host?.stop()
             trace?.close()
-            if let exportRoot { try? FileManager.default.removeItem(atPath: exportRoot) } else { fixtures?.remove() }
-            if o.cpuNode != nil { Affinity.bind(to: savedAffinity) }
+            if placement.client != nil { Affinity.bind(to: allowed) }
         }
-        let specs = o.scenarioList
-        let plan = specs.map { ($0, o.combinations(of: $0)) }
         do {
-            if let node = o.cpuNode { try NUMA.runCurrentThread(onNode: node) }
-            if let t = o.trace { trace = try TraceWriter(path: t) }
-            // The export and its fixtures.
-            switch o.server {
-            case .builtin, .inproc, .diod:
-                let root = try temporaryDirectory(prefix: "bench-export")
-                exportRoot = root
-                fixtures = try Fixtures(local: root, prefix: "", seed: o.seed)
-            case .external:
-                var isDir: ObjCBool = false
-                if let a = o.aname, a.hasPrefix("/"), FileManager.default.fileExists(atPath: a, isDirectory: &isDir), isDir.boolValue {
-                    let name = "bench-fixtures-\(getpid())"
-                    fixtures = try Fixtures(local: a + "/" + name, prefix: "/" + name, seed: o.seed)
-                }
-            }
-            if let f = fixtures { try makeFixtures(f, plan) }
-            host = try ServerHost(spec: o.server, export: exportRoot, aname: o.aname, executable: serverExecutable,
-                                  cpuNode: o.serverCPUNode)
-            if o.limits { limits = measureLimits(fixtures, plan) }
-            if !o.linkKeys.isEmpty { relayCost = measureRelayCost(host!, aname: o.server == .diod ? exportRoot! : o.aname ?? "", options: ClientOptions(uname: o.uname, nUname: o.uid), seed: o.seed) }
+            placement = try CPUPlacement.resolve(o, allowed: allowed)
+            if let cpus = placement.client, !Affinity.bind(to: cpus) { throw AffinityError(cpus: cpus) }
         } catch {
             fatal = "\(error)"
         }
-        if let fatal {
-            // Nothing could run: every combination failed with the setup error.
-            for (spec, combos) in plan {
-                for p in combos {
-                    results.append(ResultRecord(scenario: spec.name, params: p, server: baseServerInfo(host), status: .failed,
-                                                error: fatal))
+        do {
+            for spec in o.servers {
+                sessions.append(try ServerSession(spec: spec, options: o, executable: serverExecutable, serverCPUs: placement.server,
+                                                  attachAtScratchFolder: attachAtScratchFolder))
+            }
+        } catch {
+            progress.finish()
+            printError("bench: \(error)")
+            return outcome  // no report: nothing was measured
+        }
+        do {
+            if fatal == nil {
+                if let t = o.trace { trace = try TraceWriter(path: t) }
+                for (i, session) in sessions.enumerated() {
+                    session.prepare(plan.scenarios(of: i))
+                    // One direct connection per msize, made before the limits: they need the msize each server grants.
+                    try session.connect(msizes: Set(plan.scenarios(of: i).flatMap { $0.1.map(requestedMsize) }))
                 }
+                if o.limits { limits = measureLimits(sessions, plan, placement, allowed: allowed) }
+                if !o.linkKeys.isEmpty { for s in sessions { s.measureRelayCost() } }
             }
-        } else if let host {
-            let aname: String
-            switch o.server {
-            case .diod: aname = exportRoot!
-            case .external: aname = o.aname ?? ""
-            default: aname = ""
-            }
-            table.limits = limits
-            if o.limits { table.printLimits() }
-            if !o.linkKeys.isEmpty && !o.quiet { progress.around { out0(relayCostLine(relayCost)) } }
-            table.header()
-            outer: for (index, (spec, combos)) in plan.enumerated() {
-                progress.begin(spec.name, index: index + 1, of: plan.count, total: combos.count)
-                defer { progress.end() }
-                for p in combos {
-                    if interruptRequested.load(ordering: .relaxed) { break outer }
-                    let msize = p[.msize]?.intValue ?? o.values[.msize]?.first?.intValue ?? Suite.defaultMsize
-                    var record = ResultRecord(scenario: spec.name, params: p, server: baseServerInfo(host), status: .ok)
+        } catch {
+            fatal = "\(error)"
+        }
+        table.limits = limits
+        if o.limits { table.printLimits() }
+        if !o.linkKeys.isEmpty && !o.quiet {
+            for s in sessions where s.spec != .native { progress.around { out0(relayCostLine(s.relayCost, on: o.servers.count > 1 ? s.name : nil)) } }
+        }
+        table.header()
+        outer: for (index, step) in plan.steps.enumerated() {
+            progress.begin(step.spec.name, index: index + 1, of: plan.steps.count, total: step.items.count)
+            defer { progress.end() }
+            for (serverIndex, p) in step.items {
+                if interruptRequested.load(ordering: .relaxed) { break outer }
+                let session = sessions[serverIndex]
+                var record = ResultRecord(scenario: step.spec.name, params: p, server: session.baseInfo, status: .ok)
+                if let setup = fatal ?? session.setupError {
+                    // Nothing of this server could run: the combination failed with the setup error.
+                    record.status = .failed
+                    record.error = setup
+                } else {
                     do {
-                        let client = try connections.client(msize: msize, params: p, host: host,
-                                                            options: ClientOptions(msize: msize, uname: o.uname, nUname: o.uid))
-                        record.server = serverInfo(host, client)
-                        if p[.linkDelay] != nil { record.server.relayCostUs = relayCost }
-                        let env = ScenarioEnvironment(client: client, fixtures: fixtures, aname: aname, uname: o.uname, uid: o.uid,
-                                                      memNode: o.memNode, seed: o.seed)
-                        try runOne(spec, p, env, trace: trace, into: &record)
+                        try runOne(step.spec, p, on: session, trace: trace, into: &record)
+                        record.judge(against: limits)
                     } catch let BenchError.skip(reason) {
                         record.status = .skipped
                         record.error = reason
@@ -125,17 +138,20 @@ public final class BenchRunner {
                         record.status = .failed
                         record.error = describe(error)
                     }
-                    results.append(record)
-                    progress.step()
-                    table.row(record)
-                    if let k = killServerAfterResults, results.count == k { host.kill() }
                 }
+                if let floor = VersusNative.floor(of: record, in: results) { record.vsNative = VersusNative.ratio(record, over: floor) }
+                results.append(record)
+                progress.step()
+                table.row(record)
+                if let k = killServerAfterResults, results.count == k { session.host?.kill() }
             }
         }
+        VersusNative.apply(to: &results)
+        if let inspectServer { for s in sessions { if let host = s.host { inspectServer(host) } } }
         let interrupted = interruptRequested.load(ordering: .relaxed)
         progress.finish()
-        let report = Report(context: RunContext.collect(argv: o.argv, seed: o.seed, cpuNode: o.cpuNode, memNode: o.memNode,
-                                                        serverCPUNode: o.serverCPUNode, limits: limits),
+        let report = Report(context: RunContext.collect(argv: o.argv, seed: o.seed, placement: placement.context(o), limits: limits,
+                                                        exportFS: sessions.first?.exportFS),
                             results: results)
         var paths: [String] = []
         var code: Int32 = results.contains { $0.status == .failed } ? 3 : 0
@@ -151,19 +167,40 @@ public final class BenchRunner {
             if interrupted { print("bench: interrupted; the report holds what was measured") }
             for p in paths { print("report: \(p)") }
         }
-        return RunOutcome(report: report, paths: paths, exitCode: code)
+        outcome.report = report
+        outcome.paths = paths
+        outcome.exitCode = code
+        return outcome
     }
 
-    private func runOne(_ spec: ScenarioSpec, _ p: ParamSet, _ env: ScenarioEnvironment, trace: TraceWriter?,
+    /// Measures one combination on `session`: the native floor with syscalls, any other server through a filesystem on
+    /// its measured connection of the combination's msize.
+    private func runOne(_ spec: ScenarioSpec, _ p: ParamSet, on session: ServerSession, trace: TraceWriter?,
                         into record: inout ResultRecord) throws {
-        let instance = try makeScenario(spec, p, env)
+        let instance: any ScenarioInstance
+        let stats: RPCStats
+        let copies: PayloadCopies
+        if let native = session.nativeEnvironment {
+            instance = try makeNativeScenario(spec, p, native)
+            stats = RPCStats()  // nothing native is an RPC: it stays at 0
+            copies = PayloadCopies()
+        } else {
+            let msize = requestedMsize(p)
+            let client = try session.client(msize: msize, params: p)
+            record.server = session.info(client, p)
+            let env = ScenarioEnvironment(client: client, fixtures: session.fixtures, aname: session.measuredAname, uname: options.uname,
+                                          uid: options.uid, memNode: options.memNode, seed: options.seed)
+            instance = try makeScenario(spec, p, env)
+            stats = client.stats
+            copies = env.copies
+        }
         defer { instance.close() }
         var m = Measurement()
         let settings = MeasureSettings(repetitions: options.effectiveRepetitions, warmup: options.effectiveWarmup,
                                        durationNs: options.durationNs ?? options.suite.durationNs, ops: options.ops,
-                                       trace: trace, label: spec.name + " " + p.description, cpuNode: options.cpuNode)
+                                       trace: trace, label: spec.name + " " + p.description, serverCPU: session.serverCPU)
         do {
-            try measure(instance, client: env.client, copies: env.copies, settings: settings, partial: &m)
+            try measure(instance, stats: stats, copies: copies, settings: settings, partial: &m)
             record.record(m, movesBytes: spec.movesBytes)
         } catch {
             record.record(m, movesBytes: spec.movesBytes)  // what was measured before the failure
@@ -176,65 +213,49 @@ public final class BenchRunner {
         return "\(error)"
     }
 
-    private func baseServerInfo(_ host: ServerHost?) -> ServerInfo {
-        let address: String?
-        let transport: String
-        switch options.server {
-        case let .external(a): address = a.description; transport = a.transportName
-        case .diod: address = host?.address; transport = "unix"
-        default: address = nil; transport = "socketpair"
-        }
-        return ServerInfo(kind: options.server.kind, address: address, version: nil, extensions: [], msize: nil, transport: transport)
+    /// The msize `p` asks for (the flag's or the bench default when the scenario has no msize parameter).
+    private func requestedMsize(_ p: ParamSet) -> Int {
+        p[.msize]?.intValue ?? options.values[.msize]?.first?.intValue ?? Suite.defaultMsize
     }
 
-    private func serverInfo(_ host: ServerHost, _ client: Client) -> ServerInfo {
-        ServerInfo(kind: options.server.kind, address: host.address, version: client.versionString,
-                   extensions: client.extensions.map(\.description), msize: client.msize, transport: host.transport)
-    }
-
-    private func makeFixtures(_ f: Fixtures, _ plan: [(ScenarioSpec, [ParamSet])]) throws {
-        var depths = Set<Int>(), reads = Set<Int>(), writes = Set<Int>(), directories = Set<Int>()
-        var small = 0
-        var link = false, sync = false
-        for (spec, combos) in plan {
-            for p in combos {
-                switch spec.name {
-                case "stat": depths.insert(p.int(.depth))
-                case "open-read-close": small = max(small, p.int(.blockSize))
-                case "seq-read", "rand-read": reads.insert(p.int(.fileSize))
-                case "seq-write", "rand-write": writes.insert(p.int(.fileSize))
-                case "readdir": directories.insert(p.int(.entries))
-                case "readlink": link = true; small = max(small, 1)
-                case "fsync": sync = true
-                default: break
+    /// The limits of this run, measured with its placement and server model at the data sizes its ops use (each
+    /// server's at the msize it granted; the native floor's at pread); pread reads the fixtures of a server whose files
+    /// are on this machine (made for it when missing; a folder of its own otherwise).
+    private func measureLimits(_ sessions: [ServerSession], _ plan: RunPlan, _ placement: CPUPlacement,
+                               allowed: [Int]) -> Limits {
+        let o = options
+        var needs: [VersusLimit.Need] = []
+        var readSizes: [Int] = []
+        for (i, session) in sessions.enumerated() {
+            for (spec, combos) in plan.scenarios(of: i) where spec.movesBytes {
+                for p in combos {
+                    needs += VersusLimit.needs(p, msize: session.grantedMsize(requestedMsize(p)), native: session.spec == .native)
+                    if spec.name == "seq-read" || spec.name == "rand-read" { readSizes.append(p.int(.fileSize)) }
                 }
             }
         }
-        for d in depths { try f.makeStatChain(depth: d) }
-        for s in reads { try f.makeReadFile(size: s) }
-        for s in writes { try f.makeWriteFile(size: s) }
-        for n in directories { try f.makeDirectory(entries: n) }
-        if small > 0 { try f.makeSmallFile(size: small) }
-        if link { try f.makeSymlink() }
-        if sync { try f.makeSyncFile() }
-    }
-
-    /// The limits of this run: pread reads the largest read fixture (or an 8 MiB file made for it).
-    private func measureLimits(_ fixtures: Fixtures?, _ plan: [(ScenarioSpec, [ParamSet])]) -> Limits {
-        let o = options
-        let sizes = plan.filter { $0.0.name == "seq-read" || $0.0.name == "rand-read" }.flatMap { $0.1.map { $0.int(.fileSize) } }
-        var file: String?
-        var made: String?
-        if let fixtures {
-            let size = sizes.max() ?? 8 << 20
-            if (try? fixtures.makeReadFile(size: size)) != nil { file = fixtures.localReadPath(size: size) }
-        } else if let dir = try? temporaryDirectory(prefix: "bench-limits"),
-                  (try? Fixtures(local: dir, prefix: "", seed: o.seed).makeReadFile(size: 8 << 20)) != nil {
-            made = dir
-            file = dir + "/data/read-\(8 << 20)"
+        var scratch: String?
+        let local = sessions.lazy.compactMap(\.fixtures).first { $0.local != nil }
+        let files = local ?? (try? temporaryDirectory(prefix: "bench-limits", in: exportParent().path)).flatMap { dir in
+            scratch = dir
+            return try? Fixtures(local: dir, prefix: "", seed: o.seed)
         }
-        defer { if let made { try? FileManager.default.removeItem(atPath: made) } }
-        return Limits.measure(cpuNode: o.cpuNode, memNode: o.memNode, serverCPUNode: o.serverCPUNode, preadFile: file)
+        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        let reference = readSizes.max() ?? 8 << 20
+        // The server model of the first server that is one: threads of this process for inproc, a process otherwise.
+        let model: ServerModel = sessions.first { $0.spec != .native }?.spec == .inproc ? .thread : .process
+        let limitsPlan = LimitsPlan(
+            model: model, clientCPUs: placement.client, serverCPUs: placement.server,
+            allowed: allowed, memNode: o.memNode,
+            nodes: Placement(cpuNode: o.cpuNode, memNode: o.memNode, serverCPUNode: o.serverCPUNode), needs: needs,
+            referenceFile: files.flatMap { f in (try? f.makeReadFile(size: reference)).flatMap { f.localReadPath(size: reference) } },
+            preadFile: { fileBytes, unit in
+                guard let files else { return nil }
+                // open-read-close reads one unit at the start of the small file.
+                guard let size = fileBytes else { return (try? files.makeSmallFile(size: unit)).flatMap { files.localSmallPath } }
+                return (try? files.makeReadFile(size: size)).flatMap { files.localReadPath(size: size) }
+            })
+        return Limits.measure(limitsPlan)
     }
 
     private func defaultOutputDirectory() -> String {

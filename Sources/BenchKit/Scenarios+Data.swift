@@ -76,5 +76,8 @@ final class RandomIOScenario: ScenarioInstance {
         try data.transfer(at: random.next(below: data.units) * data.buffer.unit)
     }
 
+    var closesRepetitions: Bool { data.syncsRepetitions }
+    func closeRepetition() throws { try data.file.fsync() }
+
     func close() { data.close() }
 }

@@ -21,8 +21,8 @@ final class CreateUnlinkScenario: ScenarioInstance {
 
     init(_ params: ParamSet, _ env: ScenarioEnvironment) throws {
         let dir = try requireFixtures(env).makeScratchDirectory("create-unlink")
-        path = dir.path + "/f"
-        fs = try preparedFilesystem(params, env) { _ = try $0.stat(dir.path) }  // the folder cached before the first op
+        path = dir + "/f"
+        fs = try preparedFilesystem(params, env) { _ = try $0.stat(dir) }  // the folder cached before the first op
     }
 
     var hasBackground: Bool { true }
@@ -45,8 +45,8 @@ final class MkdirRmdirScenario: ScenarioInstance {
 
     init(_ params: ParamSet, _ env: ScenarioEnvironment) throws {
         let dir = try requireFixtures(env).makeScratchDirectory("mkdir-rmdir")
-        path = dir.path + "/d"
-        fs = try preparedFilesystem(params, env) { _ = try $0.stat(dir.path) }
+        path = dir + "/d"
+        fs = try preparedFilesystem(params, env) { _ = try $0.stat(dir) }
     }
 
     var hasBackground: Bool { true }
@@ -101,12 +101,11 @@ final class RenameScenario: ScenarioInstance {
     let b: String
 
     init(_ params: ParamSet, _ env: ScenarioEnvironment) throws {
-        let dir = try requireFixtures(env).makeScratchDirectory("rename")
-        let fd = Glibc.open(dir.local + "/a", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw BenchError.fixture("create \(dir.local)/a: \(String(cString: strerror(errno)))") }
-        Glibc.close(fd)
-        a = dir.path + "/a"
-        b = dir.path + "/b"
+        let fixtures = try requireFixtures(env)
+        let dir = try fixtures.makeScratchDirectory("rename")
+        a = dir + "/a"
+        b = dir + "/b"
+        try fixtures.makeEmptyFile(a)
         let first = a
         fs = try preparedFilesystem(params, env) { _ = try $0.stat(first) }
     }

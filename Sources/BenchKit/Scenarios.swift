@@ -34,8 +34,12 @@ protocol ScenarioInstance: AnyObject {
     var hasBackground: Bool { get }
     /// Concurrent callers of `op`.
     var threads: Int { get }
+    /// Whether `closeRepetition()` must run at the end of every repetition, inside the measured window.
+    var closesRepetitions: Bool { get }
     /// State reset before an op (its RPCs are counted as background).
     func background() throws
+    /// Ends a repetition inside the measured window (a write scenario's fsync: the write-back it forces is measured).
+    func closeRepetition() throws
     /// One op; returns the payload bytes it moved.
     func op(thread: Int) throws -> Int
     /// Releases everything the instance holds.
@@ -48,15 +52,18 @@ protocol ConcurrentScenarioInstance: ScenarioInstance, Sendable {}
 extension ScenarioInstance {
     var hasBackground: Bool { false }
     var threads: Int { 1 }
+    var closesRepetitions: Bool { false }
     func background() throws {}
+    func closeRepetition() throws {}
 }
 
 /// Makes the instance of `spec` for `params`; throws `BenchError.skip` for a combination that cannot run.
 func makeScenario(_ spec: ScenarioSpec, _ params: ParamSet, _ env: ScenarioEnvironment) throws -> any ScenarioInstance {
     switch spec.name {
-    case "stat": return try StatScenario(params, env)
+    case "stat": return params.int(.threads) > 1 ? try ThreadedStatScenario(params, env) : try StatScenario(params, env)
     case "open-read-close": return try OpenReadCloseScenario(params, env)
-    case "seq-read": return try SequentialScenario(params, env, write: false)
+    case "seq-read":
+        return params.int(.threads) > 1 ? try ThreadedSequentialScenario(params, env) : try SequentialScenario(params, env, write: false)
     case "seq-write": return try SequentialScenario(params, env, write: true)
     case "null-rpc": return try NullRPCScenario(params, env)
     case "create-unlink": return try CreateUnlinkScenario(params, env)
@@ -207,16 +214,22 @@ final class OpenReadCloseScenario: ScenarioInstance {
 }
 
 /// The fixture file a data scenario reads or writes in I/O units of `blocks` x `block_size`.
+///
+/// Writes in a mode that caches data (Exclusive, Writethrough) end every repetition with an fsync, so that the
+/// write-back the data causes is measured with it (not left to `fs.release()` after the measurement).
 final class DataFile {
     let fs: Filesystem
     let file: OpenFile
     let buffer: IOBuffers
     let fileSize: Int
     let write: Bool
+    /// Whether every repetition ends with an fsync.
+    let syncsRepetitions: Bool
 
     init(_ params: ParamSet, _ env: ScenarioEnvironment, write: Bool) throws {
         let fixtures = try requireFixtures(env)
         self.write = write
+        syncsRepetitions = write && ["exclusive", "writethrough"].contains(params.text(.mode))
         fileSize = params.int(.fileSize)
         let blocks = params.int(.blocks), blockSize = params.int(.blockSize)
         guard blocks * blockSize <= fileSize else {
@@ -267,6 +280,9 @@ final class SequentialScenario: ScenarioInstance {
         offset += n
         return n
     }
+
+    var closesRepetitions: Bool { data.syncsRepetitions }
+    func closeRepetition() throws { try data.file.fsync() }
 
     func close() { data.close() }
 }

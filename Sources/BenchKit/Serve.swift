@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import LocalGofer
-import NUMA
 import P9
 import SystemPackage
 
@@ -10,23 +9,16 @@ import SystemPackage
 ///
 /// `--control-fd N` is a Unix socket to the parent; every byte received on it carries one connected socket
 /// (SCM_RIGHTS) that is then served with a `LocalGofer` over `--root DIR`. The server exits when the control
-/// socket closes or the parent dies.
-/// `--cpu-node N` binds the server's threads to NUMA node N.
+/// socket closes or the parent dies. The parent spawns it pinned to the server's CPUs; every thread it makes
+/// inherits that pinning.
 public enum ServeCommand {
     /// Serves `root` over the connections passed on `control` until it closes; returns the exit code.
-    public static func serve(control: Int32, root: String, cpuNode: Int?) -> Int32 {
+    public static func serve(control: Int32, root: String) -> Int32 {
         guard control >= 0 else {
             writeStderr("bench serve: --control-fd must be a descriptor number\n")
             return 64
         }
         signal(SIGPIPE, SIG_IGN)
-        if let cpuNode {
-            // Every server thread is created by this one and inherits its CPU affinity.
-            do { try NUMA.runCurrentThread(onNode: cpuNode) } catch {
-                writeStderr("bench serve: --cpu-node: \(error)\n")
-                return 64
-            }
-        }
         _ = fcntl(control, F_SETFD, FD_CLOEXEC)
         let server: Server
         do {

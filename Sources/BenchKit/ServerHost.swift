@@ -19,8 +19,8 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
     /// The report's `server.transport`: socketpair|unix|tcp.
     public let transport: String
 
-    /// The NUMA node the server's threads run on.
-    public let cpuNode: Int?
+    /// The CPUs the server's threads are pinned to (nil: unpinned).
+    public let cpus: [Int]?
 
     private let lock = NSLock()
     private var child: ChildProcess?
@@ -37,20 +37,21 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
 
     /// Starts (or locates) the server of `spec` exporting `export` (a local folder; nil for an external server
     /// whose files the bench cannot reach).
-    /// `cpuNode` binds the server's threads to a NUMA node (builtin, inproc, diod; ignored for an external server).
+    /// `cpus` pins the server's threads (builtin, inproc, diod; ignored for an external server): a child is spawned
+    /// from a thread pinned to them, and inproc threads are made by one; every thread inherits the pinning.
     public init(spec: ServerSpec, export: String?, aname: String?, executable: String = ServerHost.selfExecutable,
-                cpuNode: Int? = nil) throws {
+                cpus: [Int]? = nil) throws {
         self.spec = spec
-        self.cpuNode = cpuNode
+        if case .external = spec { self.cpus = nil } else { self.cpus = cpus }
         switch spec {
         case .builtin:
             guard let export else { throw BenchError.server("the builtin server needs an export folder") }
             let (ours, theirs) = try socketPair()
             defer { Glibc.close(theirs) }  // the child holds its own copy
             do {
-                child = try ChildProcess([executable, "serve", "--control-fd", String(theirs), "--root", export]
-                                            + (cpuNode.map { ["--cpu-node", String($0)] } ?? []),
-                                         log: nil, keep: [theirs])
+                child = try Affinity.on(cpus: cpus) {
+                    try ChildProcess([executable, "serve", "--control-fd", String(theirs), "--root", export], log: nil, keep: [theirs])
+                }
             } catch {
                 Glibc.close(ours)
                 throw BenchError.server("\(error)")
@@ -64,7 +65,7 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
             guard let export else { throw BenchError.server("the inproc server needs an export folder") }
             // Server threads inherit the affinity of the thread that creates them.
             let fileServer = try LocalGofer(root: export)
-            inproc = try Affinity.onNode(cpuNode) { Server(fileServer: fileServer, options: ServerOptions(workers: 2)) }
+            inproc = try Affinity.on(cpus: cpus) { Server(fileServer: fileServer, options: ServerOptions(workers: 2)) }
             exportPath = export
             self.aname = ""
             address = nil
@@ -78,7 +79,7 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
             runDirectory = dir
             let sock = dir + "/sock"
             // A spawned process inherits the CPU affinity of the spawning thread.
-            child = try Affinity.onNode(cpuNode) {
+            child = try Affinity.on(cpus: cpus) {
                 do {
                     return try ChildProcess([ServerHost.diodPath, "-f", "-n", "-N", "-c", "/dev/null", "-e", export, "-l", sock],
                                             log: dir + "/diod.log")
@@ -108,6 +109,8 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
             self.aname = aname ?? ""
             address = a.description
             transport = a.transportName
+        case .native:
+            throw BenchError.server("the native floor has no server (plain syscalls on a local folder)")
         }
     }
 
@@ -135,12 +138,14 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
         case .inproc:
             guard let server = lock.withLock({ inproc }) else { throw BenchError.server("the inproc server was stopped") }
             let (ours, theirs) = try socketPair()
-            try Affinity.onNode(cpuNode) { server.serve(fd: theirs) }  // the server owns its end; its reader thread inherits the binding
+            try Affinity.on(cpus: cpus) { server.serve(fd: theirs) }  // the server owns its end; its reader thread inherits the pinning
             return StreamTransport(fd: ours)
         case .diod:
             return try diodAddress!.connect()
         case let .external(a):
             return try a.connect()
+        case .native:
+            throw BenchError.server("the native floor has no server to connect to")
         }
     }
 
@@ -152,7 +157,7 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
         s?.stop()
     }
 
-    /// The server's process id (builtin, diod), for tests.
+    /// The server's process id (builtin, diod): its CPU time and its threads' placement are read through it.
     public var processID: pid_t? { lock.withLock { child?.processID } }
 
     /// Stops what the bench started; idempotent.

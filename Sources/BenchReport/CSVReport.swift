@@ -30,6 +30,9 @@ public enum CSVReport {
         "throughput.ops_per_s.median", "throughput.ops_per_s.min", "throughput.ops_per_s.max",
         "throughput.mib_per_s.median", "throughput.mib_per_s.min", "throughput.mib_per_s.max",
         "latency_ns.p50", "latency_ns.p90", "latency_ns.p99", "latency_ns.p999", "latency_ns.max", "cpu.user_s", "cpu.sys_s",
+        "background_ns_per_op", "vs_limit", "vs_limit_basis",
+        "cpu.client.user_s", "cpu.client.sys_s", "cpu.server.user_s", "cpu.server.sys_s",
+        "vs_native",
     ]
 
     /// The text of `column` for `r`: integers as they are, other numbers as Swift prints doubles ("7.0"), null empty.
@@ -54,6 +57,7 @@ public enum CSVReport {
         case "repetitions": return String(r.repetitions)
         case "ops": return String(r.ops)
         case "bytes": return String(r.bytes)
+        case "vs_limit_basis": return r.vsLimitBasis ?? ""
         default: return r.metric(column).map(number) ?? ""
         }
     }

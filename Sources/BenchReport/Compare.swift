@@ -1,4 +1,5 @@
-/// `bench compare OLD NEW`: median deltas of matched results and a Mann-Whitney verdict.
+/// `bench compare OLD NEW`: median ratios of matched results with a 95% confidence interval and a verdict that needs
+/// both a Mann-Whitney U test (p < 0.05) and a change of at least `minChange`.
 public enum Compare {
     /// One matched result and metric.
     public struct Row: Sendable {
@@ -14,12 +15,33 @@ public enum Compare {
         public var new: Double
         /// The U-test's p-value (nil: fewer than 5 samples on a side).
         public var p: Double?
+        /// The 95% confidence interval of the ratio new/old (nil: too few samples).
+        public var interval: (low: Double, high: Double)?
+        /// Repetitions of the old and the new result.
+        public var repetitions: (old: Int, new: Int)
         /// faster, slower or same.
         public var verdict: String
+
+        /// new / old (1 when both are 0).
+        public var ratio: Double { old != 0 ? new / old : (new == 0 ? 1 : .infinity) }
     }
 
-    /// Compares the throughput of every result present and ok in both reports.
-    public static func compare(old: Report, new: Report) -> [Row] {
+    /// The rows of a comparison and what limits what they can tell.
+    public struct Outcome: Sendable {
+        /// One row per matched result and metric.
+        public var rows: [Row]
+        /// Notes for the reader (too few repetitions to see small changes).
+        public var warnings: [String]
+    }
+
+    /// Fewer repetitions than this on a side get a warning: the U test then sees only large changes.
+    public static let recommendedRepetitions = 9
+    /// The default smallest median change (fraction) that can be called faster or slower.
+    public static let defaultMinChange = 0.05
+
+    /// Compares the throughput of every result present and ok in both reports; a median change smaller than
+    /// `minChange` (a fraction), or equal medians, is `same` whatever the U test says.
+    public static func compare(old: Report, new: Report, minChange: Double = defaultMinChange) -> [Row] {
         var rows: [Row] = []
         for n in new.results where n.status == .ok {
             guard let o = old.results.first(where: {
@@ -28,57 +50,86 @@ public enum Compare {
             for metric in ["ops_per_s", "mib_per_s"] {
                 guard let om = o.distribution(metric)?.median, let nm = n.distribution(metric)?.median else { continue }
                 let a = o.samples(metric), b = n.samples(metric)
-                var verdict = "same"
-                var p: Double?
+                var row = Row(scenario: n.scenario, params: n.params.entries.map { "\($0.0.rawValue)=\($0.1)" }.joined(separator: " "),
+                              metric: metric, old: om, new: nm, p: nil, interval: nil, repetitions: (a.count, b.count),
+                              verdict: "same")
+                if let ci = Statistics.ratioInterval(a, b) { row.interval = (ci.low, ci.high) }
                 if a.count >= 5 && b.count >= 5 {
                     let pv = Statistics.mannWhitneyP(a, b)
-                    p = pv
-                    if pv < 0.05 { verdict = nm > om ? "faster" : "slower" }
+                    row.p = pv
+                    if pv < 0.05 && nm != om && abs(row.ratio - 1) >= minChange { row.verdict = nm > om ? "faster" : "slower" }
                 }
-                rows.append(Row(scenario: n.scenario, params: n.params.entries.map { "\($0.0.rawValue)=\($0.1)" }.joined(separator: " "),
-                                metric: metric, old: om, new: nm, p: p, verdict: verdict))
+                rows.append(row)
             }
         }
         return rows
     }
 
+    /// `compare` with the warnings a reader needs: sides with fewer than `recommendedRepetitions` repetitions.
+    public static func outcome(old: Report, new: Report, minChange: Double = defaultMinChange) -> Outcome {
+        let rows = compare(old: old, new: new, minChange: minChange)
+        var warnings: [String] = []
+        let few = rows.filter { min($0.repetitions.old, $0.repetitions.new) < recommendedRepetitions }
+        if !few.isEmpty {
+            let least = few.map { min($0.repetitions.old, $0.repetitions.new) }.min() ?? 0
+            warnings.append("\(few.count) of \(rows.count) rows have fewer than \(recommendedRepetitions) repetitions on a side "
+                            + "(as few as \(least)): the U test and the 95% interval see only large changes; "
+                            + "run both sides with --repetitions \(recommendedRepetitions) or more (--suite full uses 10)")
+        }
+        return Outcome(rows: rows, warnings: warnings)
+    }
+
+    /// "0.93 [0.91, 0.95]": the ratio with its 95% interval ("-" without one).
+    static func ratioText(_ r: Row) -> String {
+        let ratio = r.ratio.isFinite ? Units.fixed(r.ratio, 3) : "-"
+        guard let ci = r.interval else { return ratio + " [-]" }
+        return ratio + " [" + Units.fixed(ci.low, 3) + ", " + Units.fixed(ci.high, 3) + "]"
+    }
+
+    static func deltaText(_ r: Row) -> String {
+        let delta = r.old != 0 ? (r.new / r.old - 1) * 100 : 0
+        return (delta >= 0 ? "+" : "") + Units.fixed(delta, 1) + "%"
+    }
+
     /// The comparison as a GitHub-flavoured Markdown table (for pasting into a review).
-    public static func renderMarkdown(_ rows: [Row]) -> String {
+    public static func renderMarkdown(_ rows: [Row], warnings: [String] = [], minChange: Double = defaultMinChange) -> String {
         func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
-        var out = ["| scenario | params | metric | old | new | delta | p | verdict |",
-                   "|---|---|---|---:|---:|---:|---:|---|"]
+        var out = ["| scenario | params | metric | old | new | delta | p | verdict | new/old (95% CI) |",
+                   "|---|---|---|---:|---:|---:|---:|---|---:|"]
         for r in rows {
-            let delta = r.old != 0 ? (r.new / r.old - 1) * 100 : 0
             let verdict = r.verdict == "same" ? "same" : "**\(r.verdict)**"
             out.append("| \(cell(r.scenario)) | \(cell(r.params)) | \(r.metric) | \(Units.fixed(r.old, 1)) | \(Units.fixed(r.new, 1)) | "
-                       + "\((delta >= 0 ? "+" : "") + Units.fixed(delta, 1))% | \(r.p.map { Units.fixed($0, 3) } ?? "-") | \(verdict) |")
+                       + "\(deltaText(r)) | \(r.p.map { Units.fixed($0, 3) } ?? "-") | \(verdict) | \(ratioText(r)) |")
         }
         out.append("")
-        out.append(summary(rows))
+        out.append(summary(rows, minChange: minChange))
+        for w in warnings { out.append("") ; out.append("warning: " + w) }
         return out.joined(separator: "\n")
     }
 
-    static func summary(_ rows: [Row]) -> String {
+    static func summary(_ rows: [Row], minChange: Double) -> String {
         "\(rows.count) rows: \(rows.filter { $0.verdict == "faster" }.count) faster, "
-            + "\(rows.filter { $0.verdict == "slower" }.count) slower, \(rows.filter { $0.verdict == "same" }.count) same"
+            + "\(rows.filter { $0.verdict == "slower" }.count) slower, \(rows.filter { $0.verdict == "same" }.count) same "
+            + "(faster/slower: U-test p < 0.05 and a median change of at least \(Units.fixed(minChange * 100, 1))%)"
     }
 
     /// The comparison table.
-    public static func render(_ rows: [Row]) -> String {
+    public static func render(_ rows: [Row], warnings: [String] = [], minChange: Double = defaultMinChange) -> String {
         func pad(_ s: String, _ w: Int, right: Bool = false) -> String {
             let f = String(repeating: " ", count: max(0, w - s.count))
             return right ? f + s : s + f
         }
         var out = [pad("scenario", 16) + " " + pad("params", 58) + " " + pad("metric", 9) + " " + pad("old", 12, right: true) + " "
-                   + pad("new", 12, right: true) + " " + pad("delta", 8, right: true) + " " + pad("p", 7, right: true) + "  verdict"]
+                   + pad("new", 12, right: true) + " " + pad("delta", 8, right: true) + " " + pad("new/old [95% CI]", 22, right: true)
+                   + " " + pad("p", 7, right: true) + "  verdict"]
         for r in rows {
-            let delta = r.old != 0 ? (r.new / r.old - 1) * 100 : 0
             out.append(pad(r.scenario, 16) + " " + pad(r.params, 58) + " " + pad(r.metric, 9) + " "
                        + pad(Units.fixed(r.old, 1), 12, right: true) + " " + pad(Units.fixed(r.new, 1), 12, right: true) + " "
-                       + pad((delta >= 0 ? "+" : "") + Units.fixed(delta, 1) + "%", 8, right: true) + " "
+                       + pad(deltaText(r), 8, right: true) + " " + pad(ratioText(r), 22, right: true) + " "
                        + pad(r.p.map { Units.fixed($0, 3) } ?? "-", 7, right: true) + "  " + r.verdict)
         }
-        out.append(summary(rows))
+        out.append(summary(rows, minChange: minChange))
+        for w in warnings { out.append("warning: " + w) }
         return out.joined(separator: "\n")
     }
 }

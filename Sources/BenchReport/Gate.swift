@@ -37,20 +37,27 @@ public enum Gate {
 
     /// Checks `report` against `thresholds`, with `baseline` for baseline rules; `strict` makes skipped rules errors.
     public static func check(report: Report, thresholds: Thresholds, baseline: Report? = nil, strict: Bool = false) -> Outcome {
+        check(reports: [report], thresholds: thresholds, baseline: baseline, strict: strict)
+    }
+
+    /// Checks the results of all `reports` together (a rule's select runs over their union, so one check judges the
+    /// builtin and the diod runs of CI), with `baseline` for baseline rules; `strict` makes skipped rules errors.
+    public static func check(reports: [Report], thresholds: Thresholds, baseline: Report? = nil, strict: Bool = false) -> Outcome {
         var rows: [Row] = []
         var problems: [String] = []
-        guard report.schema == reportSchema else {
+        guard !reports.isEmpty, reports.allSatisfy({ $0.schema == reportSchema }) else {
             return Outcome(rows: [], exitCode: 1, problems: ["the report is not a \(reportSchema) report"])
         }
         let rules: [Rule]
         do { rules = try self.rules(thresholds) } catch {
             return Outcome(rows: [], exitCode: 1, problems: ["\(error)"])
         }
-        if !report.results.contains(where: { $0.status == .ok }) {
+        let results = reports.flatMap(\.results)
+        if !results.contains(where: { $0.status == .ok }) {
             problems.append("the report has no ok result")
         }
         for rule in rules {
-            var row = evaluate(rule, report.results, baseline: baseline?.results)
+            var row = evaluate(rule, results, baseline: baseline?.results)
             if strict && row.verdict == .skipped {
                 row.verdict = .error
                 row.note = "skipped under --strict: " + row.note
@@ -115,6 +122,7 @@ public enum Gate {
         guard let metric, !metric.isEmpty else {
             throw InvalidThresholds(description: "\(where_): `metric` must be a non-empty string")
         }
+        do { try ResultRecord.validateMetric(metric) } catch { throw InvalidThresholds(description: "\(where_): \(error)") }
         return Side(select: select, metric: metric)
     }
 
@@ -168,7 +176,7 @@ public enum Gate {
         case .ok: break
         }
         if side.metric.hasPrefix("rpcs_by_type.") {
-            return .value(r.metric(side.metric) ?? 0, r)  // a type never sent is absent: 0
+            return .value(r.metric(side.metric) ?? 0, r)  // a (validated) type never sent is absent: 0
         }
         guard let v = r.metric(side.metric) else { return .error("metric \(side.metric) is absent or not a number") }
         return .value(v, r)

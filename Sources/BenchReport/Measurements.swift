@@ -106,14 +106,46 @@ public struct Latency: Codable, Sendable, Equatable {
     }
 }
 
-/// `cpu` of a result: getrusage(RUSAGE_SELF) seconds over the measured repetitions.
+/// `cpu` of a result: getrusage(RUSAGE_SELF) seconds of the bench process over the measured repetitions, and the
+/// client's and the server's CPU time apart.
 public struct CPUTimes: Codable, Sendable, Equatable {
+    /// User time of the bench process, s.
+    public var userS: Double?
+    /// System time of the bench process, s.
+    public var sysS: Double?
+    /// The bench's client threads (the runner and its workers), from getrusage(RUSAGE_THREAD).
+    public var client: CPUUsage?
+    /// The server: the child's /proc/PID/stat (builtin, diod), or the bench process minus its client threads
+    /// (inproc); nil for an external server.
+    public var server: CPUUsage?
+
+    /// CPU times with the given fields.
+    public init(userS: Double?, sysS: Double?, client: CPUUsage? = nil, server: CPUUsage? = nil) {
+        self.userS = userS
+        self.sysS = sysS
+        self.client = client
+        self.server = server
+    }
+
+    enum CodingKeys: String, CodingKey { case userS = "user_s", sysS = "sys_s", client, server }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeNumber(userS, forKey: .userS)
+        try c.encodeNumber(sysS, forKey: .sysS)
+        try c.encodeOrNull(client, forKey: .client)
+        try c.encodeOrNull(server, forKey: .server)
+    }
+}
+
+/// User and system CPU seconds of one side (client or server).
+public struct CPUUsage: Codable, Sendable, Equatable {
     /// User time, s.
     public var userS: Double?
     /// System time, s.
     public var sysS: Double?
 
-    /// CPU times with both fields given.
+    /// CPU usage with both fields given.
     public init(userS: Double?, sysS: Double?) {
         self.userS = userS
         self.sysS = sysS
@@ -126,4 +158,7 @@ public struct CPUTimes: Codable, Sendable, Equatable {
         try c.encodeNumber(userS, forKey: .userS)
         try c.encodeNumber(sysS, forKey: .sysS)
     }
+
+    /// The field `name` ("user_s" or "sys_s").
+    func value(_ name: String) -> Double? { name == "user_s" ? userS : (name == "sys_s" ? sysS : nil) }
 }

@@ -7,7 +7,10 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     case multiblock
     case fileSize = "file_size"
     case entries
-    case depth, state, threads, msize
+    case depth, state, threads
+    /// With `threads` > 1: private (each thread its own files and folders) or shared (all on the same ones).
+    case sharing
+    case msize
     /// One-way delay and jitter of the link between client and server (a user-space relay), whole microseconds.
     case linkDelay = "link_delay_us", linkJitter = "link_jitter_us"
 
@@ -28,6 +31,7 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
         case .path: return ["hostfd", "9p"]
         case .multiblock: return ["buffered", "scatter"]
         case .state: return ["cold", "warm", "replaced"]
+        case .sharing: return ["private", "shared"]
         default: return nil
         }
     }

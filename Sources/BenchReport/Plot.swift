@@ -81,8 +81,9 @@ public enum Plot {
         var charts: [Chart] = []
         for scenario in order {
             let rs = ok.filter { $0.scenario == scenario }
-            let keys = rs.first?.params.entries.map(\.0) ?? []
-            let servers = Set(rs.map(\.server.kind))
+            // Every parameter any result has: a native floor has fewer than the 9P results beside it.
+            let keys = ParamKey.allCases.filter { k in rs.contains { $0.params[k] != nil } }
+            let servers = Set(rs.map(\.server.label))
             var varying: [ParamKey] = []
             var fixed: [String] = []
             for k in keys where k != .mode {
@@ -92,7 +93,7 @@ public enum Plot {
             // A category is the varying values in the order the x-axis label names their parameters.
             func category(_ r: ResultRecord) -> String {
                 var parts = varying.map { k in r.params[k].map { valueText(k, $0) } ?? "" }
-                if servers.count > 1 { parts.insert(r.server.kind, at: 0) }
+                if servers.count > 1 { parts.insert(r.server.label, at: 0) }
                 return parts.isEmpty ? "all" : parts.joined(separator: " / ")
             }
             func series(_ r: ResultRecord) -> String { r.params[.mode]?.textValue ?? "-" }

@@ -14,8 +14,22 @@ public struct ReportError: Error, CustomStringConvertible {
     public var description: String { "report: \(message)" }
 }
 
-/// The files `bench run` writes: report.json, report.csv, report.svg.
-public enum ReportFormat: String, CaseIterable, Sendable { case json, csv, svg }
+/// The files `bench run` writes: report.json, report.csv, report.svg, and on request the dashboard exports
+/// report.bmf.json (Bencher Metric Format) and report.gab.json (github-action-benchmark's custom JSON).
+public enum ReportFormat: String, CaseIterable, Sendable {
+    case json, csv, svg, bmf, gab
+
+    /// What a run writes without `--format`.
+    public static let defaults: [ReportFormat] = [.json, .csv, .svg]
+
+    /// The file's name in the output folder.
+    public var fileName: String {
+        switch self {
+        case .json, .csv, .svg: return "report." + rawValue
+        case .bmf, .gab: return "report." + rawValue + ".json"
+        }
+    }
+}
 
 extension Report {
     /// Reads a report.json; the error names the file and the place that does not decode.
@@ -45,8 +59,10 @@ extension Report {
             case .json: data = try jsonData()
             case .csv: data = Data(CSVReport.render(self).utf8)
             case .svg: data = Data(Plot.render(self).utf8)
+            case .bmf: data = try BencherMetricFormat.data(self)
+            case .gab: data = try GitHubActionBenchmarkFormat.data(self)
             }
-            let path = dir + "/report." + f.rawValue
+            let path = dir + "/" + f.fileName
             try writeAtomically(data, to: path)
             paths.append(path)
         }

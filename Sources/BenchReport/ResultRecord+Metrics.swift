@@ -1,6 +1,60 @@
+import P9
+
+/// Why a metric path names nothing a result can hold.
+public struct UnknownMetric: Error, CustomStringConvertible, Equatable {
+    /// The path and what is wrong with it.
+    public let description: String
+}
+
 extension ResultRecord {
+    /// The single-name numeric fields of a result.
+    static let scalarMetrics = ["repetitions", "ops", "bytes", "rpcs_per_op", "rpcs_background", "background_ns_per_op",
+                                "wire_bytes_per_op", "bytes_copied_per_op", "vs_limit"]
+    /// The fields of `latency_ns`.
+    static let latencyFields = ["p50", "p90", "p99", "p999", "max", "batch"]
+
+    /// Checks that `path` names a number a result can hold (`rpcs_by_type.<T>` a 9P request type, `params.<k>` a
+    /// parameter); a misspelt rule must not read as an absent value.
+    public static func validateMetric(_ path: String) throws(UnknownMetric) {
+        let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        func unknown(_ why: String) -> UnknownMetric { UnknownMetric(description: "unknown metric \"\(path)\": \(why)") }
+        switch (parts.count, parts[0]) {
+        case (1, _):
+            guard scalarMetrics.contains(parts[0]) else {
+                throw unknown("expected one of \(scalarMetrics.joined(separator: ", ")), or a dotted path")
+            }
+        case (2, "rpcs_by_type"):
+            guard requestTypeNames.contains(parts[1]) else {
+                throw unknown("\"\(parts[1])\" is not a 9P request type (e.g. Twalkgetattr, Tclunk, Tread)")
+            }
+        case (2, "latency_ns"):
+            guard latencyFields.contains(parts[1]) else { throw unknown("expected latency_ns.\(latencyFields.joined(separator: "|"))") }
+        case (2, "cpu"), (3, "cpu"):
+            let sides = parts.count == 3 ? [parts[1]] : []
+            guard sides.allSatisfy({ $0 == "client" || $0 == "server" }), ["user_s", "sys_s"].contains(parts.last!) else {
+                throw unknown("expected cpu.user_s|sys_s or cpu.client|server.user_s|sys_s")
+            }
+        case (2, "server"):
+            guard parts[1] == "msize" else { throw unknown("the only numeric server field is server.msize") }
+        case (2, "params"):
+            guard ParamKey(rawValue: parts[1]) != nil else {
+                throw unknown("expected params.\(ParamKey.allCases.map(\.rawValue).joined(separator: "|"))")
+            }
+        case (3, "throughput"):
+            guard ["ops_per_s", "mib_per_s"].contains(parts[1]), ["median", "min", "max"].contains(parts[2]) else {
+                throw unknown("expected throughput.ops_per_s|mib_per_s.median|min|max")
+            }
+        default:
+            throw unknown("not a numeric field of a result (results/README.md lists them)")
+        }
+    }
+
+    /// Names of the 9P request messages ("Tversion" ... "Tmultigetattr").
+    static let requestTypeNames: Set<String> = Set(MessageType.allCases.map(\.description).filter { $0.hasPrefix("T") })
+
     /// The number at a dotted path of the result's JSON form ("rpcs_per_op", "rpcs_by_type.Tclunk",
-    /// "throughput.mib_per_s.median", "latency_ns.p99", "params.depth"); nil when absent, null or not a number.
+    /// "throughput.mib_per_s.median", "latency_ns.p99", "cpu.server.user_s", "params.depth"); nil when absent, null
+    /// or not a number.
     public func metric(_ path: String) -> Double? {
         let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         switch parts.count {
@@ -11,8 +65,11 @@ extension ResultRecord {
             case "bytes": return Double(bytes)
             case "rpcs_per_op": return rpcsPerOp
             case "rpcs_background": return rpcsBackground
+            case "background_ns_per_op": return backgroundNsPerOp
             case "wire_bytes_per_op": return wireBytesPerOp
             case "bytes_copied_per_op": return bytesCopiedPerOp
+            case "vs_limit": return vsLimit
+            case "vs_native": return vsNative
             default: return nil
             }
         case 2:
@@ -25,8 +82,11 @@ extension ResultRecord {
             default: return nil
             }
         case 3:
-            guard parts[0] == "throughput" else { return nil }
-            return distribution(parts[1])?.value(parts[2])
+            switch parts[0] {
+            case "throughput": return distribution(parts[1])?.value(parts[2])
+            case "cpu": return (parts[1] == "client" ? cpu?.client : (parts[1] == "server" ? cpu?.server : nil))?.value(parts[2])
+            default: return nil
+            }
         default:
             return nil
         }

@@ -25,6 +25,8 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     public var rpcsPerOp: Double?
     /// RPCs of the unmeasured state resets between ops, per op.
     public var rpcsBackground: Double?
+    /// Time of the unmeasured state resets between ops, per op, ns.
+    public var backgroundNsPerOp: Double?
     /// RPCs inside ops by message name ("Twalkgetattr"), per op; types never sent are absent.
     public var rpcsByType: [String: Double] = [:]
     /// Wire bytes of the RPCs inside ops (both directions), per op.
@@ -35,8 +37,14 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     public var throughput: Throughput?
     /// Per-op latency percentiles (`latency_ns`).
     public var latency: Latency?
-    /// getrusage user and system time over the measured repetitions.
+    /// getrusage user and system time over the measured repetitions, with the client's and the server's apart.
     public var cpu: CPUTimes?
+    /// The op's limit time over its p50 (1.0: the op ran at the limits of what it did; results/README.md).
+    public var vsLimit: Double?
+    /// The limits `vs_limit` adds up, joined by "+": rtt, stream, memcpy, pread (nil when `vs_limit` is).
+    public var vsLimitBasis: String?
+    /// Its p50 over the p50 of the native result of the same scenario and params in the run (nil: none ran).
+    public var vsNative: Double?
     /// Hyperfine-style notes on the repetitions (outliers, a cold first repetition).
     public var warnings: [String] = []
 
@@ -52,8 +60,10 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case scenario, params, server, status, error, repetitions, ops, bytes
         case rpcsPerOp = "rpcs_per_op", rpcsBackground = "rpcs_background", rpcsByType = "rpcs_by_type"
+        case backgroundNsPerOp = "background_ns_per_op", vsLimit = "vs_limit", vsLimitBasis = "vs_limit_basis"
         case wireBytesPerOp = "wire_bytes_per_op", bytesCopiedPerOp = "bytes_copied_per_op", throughput
         case latency = "latency_ns", cpu, warnings
+        case vsNative = "vs_native"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -69,13 +79,17 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         bytes = try c.decodeIfPresent(Int.self, forKey: .bytes) ?? 0
         rpcsPerOp = try c.decodeIfPresent(Double.self, forKey: .rpcsPerOp)
         rpcsBackground = try c.decodeIfPresent(Double.self, forKey: .rpcsBackground)
+        backgroundNsPerOp = try c.decodeIfPresent(Double.self, forKey: .backgroundNsPerOp)
         rpcsByType = try c.decodeIfPresent([String: Double].self, forKey: .rpcsByType) ?? [:]
         wireBytesPerOp = try c.decodeIfPresent(Double.self, forKey: .wireBytesPerOp)
         bytesCopiedPerOp = try c.decodeIfPresent(Double.self, forKey: .bytesCopiedPerOp)
         throughput = try c.decodeIfPresent(Throughput.self, forKey: .throughput)
         latency = try c.decodeIfPresent(Latency.self, forKey: .latency)
         cpu = try c.decodeIfPresent(CPUTimes.self, forKey: .cpu)
+        vsLimit = try c.decodeIfPresent(Double.self, forKey: .vsLimit)
+        vsLimitBasis = try c.decodeIfPresent(String.self, forKey: .vsLimitBasis)
         warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
+        vsNative = try c.decodeIfPresent(Double.self, forKey: .vsNative)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -90,12 +104,16 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         try c.encode(bytes, forKey: .bytes)
         try c.encodeNumber(rpcsPerOp, forKey: .rpcsPerOp)
         try c.encodeNumber(rpcsBackground, forKey: .rpcsBackground)
+        try c.encodeNumber(backgroundNsPerOp, forKey: .backgroundNsPerOp)
         try c.encode(rpcsByType.filter { $0.value.isFinite }, forKey: .rpcsByType)
         try c.encodeNumber(wireBytesPerOp, forKey: .wireBytesPerOp)
         try c.encodeNumber(bytesCopiedPerOp, forKey: .bytesCopiedPerOp)
         try c.encodeOrNull(throughput, forKey: .throughput)
         try c.encodeOrNull(latency, forKey: .latency)
         try c.encodeOrNull(cpu, forKey: .cpu)
+        try c.encodeNumber(vsLimit, forKey: .vsLimit)
+        try c.encodeOrNull(vsLimitBasis, forKey: .vsLimitBasis)
         try c.encode(warnings, forKey: .warnings)
+        try c.encodeNumber(vsNative, forKey: .vsNative)
     }
 }

@@ -26,10 +26,13 @@ public struct RunContext: Codable, Sendable, Equatable {
     public var placement: Placement
     /// What the machine can do at best, measured in the same run.
     public var limits: Limits
+    /// The file system type of the folder the bench exported ("tmpfs", "ext4"; nil for an external server).
+    public var exportFS: String?
 
     /// A context with every field given.
     public init(date: String, host: String, kernel: String, cpuModel: String?, cpus: Int, numa: NUMAInfo, swiftVersion: String,
-                build: String, gitCommit: String?, argv: [String], seed: Int, placement: Placement, limits: Limits) {
+                build: String, gitCommit: String?, argv: [String], seed: Int, placement: Placement, limits: Limits,
+                exportFS: String? = nil) {
         self.date = date
         self.host = host
         self.kernel = kernel
@@ -43,11 +46,12 @@ public struct RunContext: Codable, Sendable, Equatable {
         self.seed = seed
         self.placement = placement
         self.limits = limits
+        self.exportFS = exportFS
     }
 
     enum CodingKeys: String, CodingKey {
         case date, host, kernel, cpuModel = "cpu_model", cpus, numa, swiftVersion = "swift_version", build
-        case gitCommit = "git_commit", argv, seed, placement, limits
+        case gitCommit = "git_commit", argv, seed, placement, limits, exportFS = "export_fs"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -65,6 +69,7 @@ public struct RunContext: Codable, Sendable, Equatable {
         try c.encode(seed, forKey: .seed)
         try c.encode(placement, forKey: .placement)
         try c.encode(limits, forKey: .limits)
+        try c.encodeOrNull(exportFS, forKey: .exportFS)
     }
 }
 
@@ -94,7 +99,7 @@ public struct NUMAInfo: Codable, Sendable, Equatable {
     }
 }
 
-/// `context.placement`: the NUMA nodes a run was bound to (each null when not asked for).
+/// `context.placement`: the NUMA nodes and CPUs a run was bound to (each null when not asked for or not pinned).
 public struct Placement: Codable, Sendable, Equatable {
     /// The node the bench's client threads ran on.
     public var cpuNode: Int?
@@ -102,20 +107,36 @@ public struct Placement: Codable, Sendable, Equatable {
     public var memNode: Int?
     /// The node the server the bench started ran on.
     public var serverCPUNode: Int?
+    /// The CPUs the bench's client threads were pinned to (nil: not pinned).
+    public var clientCPUs: [Int]?
+    /// The CPUs the server the bench started was pinned to (nil: not pinned, or a server the bench did not start).
+    public var serverCPUs: [Int]?
+    /// How the CPUs were chosen: `default` (client and server on two different CPUs), `given` (flags) or `none`.
+    public var pinning: String?
 
-    /// A placement of the given nodes.
-    public init(cpuNode: Int? = nil, memNode: Int? = nil, serverCPUNode: Int? = nil) {
+    /// A placement of the given nodes and CPUs.
+    public init(cpuNode: Int? = nil, memNode: Int? = nil, serverCPUNode: Int? = nil, clientCPUs: [Int]? = nil,
+                serverCPUs: [Int]? = nil, pinning: String? = nil) {
         self.cpuNode = cpuNode
         self.memNode = memNode
         self.serverCPUNode = serverCPUNode
+        self.clientCPUs = clientCPUs
+        self.serverCPUs = serverCPUs
+        self.pinning = pinning
     }
 
-    enum CodingKeys: String, CodingKey { case cpuNode = "cpu_node", memNode = "mem_node", serverCPUNode = "server_cpu_node" }
+    enum CodingKeys: String, CodingKey {
+        case cpuNode = "cpu_node", memNode = "mem_node", serverCPUNode = "server_cpu_node"
+        case clientCPUs = "client_cpus", serverCPUs = "server_cpus", pinning
+    }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeOrNull(cpuNode, forKey: .cpuNode)
         try c.encodeOrNull(memNode, forKey: .memNode)
         try c.encodeOrNull(serverCPUNode, forKey: .serverCPUNode)
+        try c.encodeOrNull(clientCPUs, forKey: .clientCPUs)
+        try c.encodeOrNull(serverCPUs, forKey: .serverCPUs)
+        try c.encodeOrNull(pinning, forKey: .pinning)
     }
 }

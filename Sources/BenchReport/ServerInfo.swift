@@ -1,6 +1,6 @@
 /// `server` of a result: which server answered and what the connection negotiated.
 public struct ServerInfo: Codable, Sendable, Equatable {
-    /// builtin, inproc, diod or external.
+    /// builtin, inproc, diod, external or native.
     public var kind: String
     /// The server's address (nil for a socketpair).
     public var address: String?
@@ -10,7 +10,7 @@ public struct ServerInfo: Codable, Sendable, Equatable {
     public var extensions: [String]
     /// The negotiated msize.
     public var msize: Int?
-    /// socketpair, unix or tcp.
+    /// socketpair, unix, tcp, or none (native: no server, no transport).
     public var transport: String
     /// What the user-space link relay adds to a null RPC at delay 0, median, in µs (`relay_cost_us`, measured once per
     /// run); absent when the result's connection had no relay (no `link_delay_us`).
@@ -26,6 +26,10 @@ public struct ServerInfo: Codable, Sendable, Equatable {
         self.msize = msize
         self.transport = transport
     }
+
+    /// The server as the table and the exports name it: its kind, or its address for an external one (two external
+    /// servers in one run stay apart, and a bench-started server's temporary socket never enters a name).
+    public var label: String { kind == "external" ? address ?? kind : kind }
 
     enum CodingKeys: String, CodingKey { case kind, address, version, extensions, msize, transport, relayCostUs = "relay_cost_us" }
 

@@ -24,26 +24,71 @@ public enum Statistics {
         return xs.map { 0.6745 * ($0 - m) / mad }
     }
 
-    /// Hyperfine-style warnings about the repetitions of one result, from their ops/s samples: a repetition
-    /// whose time per op is an outlier (|modified z-score| > 3.5), or a first repetition more than twice as slow
-    /// as the median of the others (the outlier test needs at least 5 repetitions, the first-repetition test 3).
+    /// Repetitions whose fastest and slowest ops/s differ by more than this factor get a warning.
+    public static let spreadWarning = 1.5
+    /// An outlier that moves the median by more than this fraction gets a warning.
+    public static let medianShiftWarning = 0.05
+
+    /// Warnings about the repetitions of one result, from their ops/s samples, only when the spread could change a
+    /// reader's conclusion: the repetitions range more than `spreadWarning` x (max/min), or outliers (|modified
+    /// z-score| > 3.5 over at least 5 repetitions) move the median by more than `medianShiftWarning`. Each says by how much.
     public static func repetitionWarnings(opsPerS: [Double]) -> [String] {
-        guard opsPerS.count >= 3, opsPerS.allSatisfy({ $0 > 0 && $0.isFinite }) else { return [] }
+        guard opsPerS.count >= 2, opsPerS.allSatisfy({ $0 > 0 && $0.isFinite }), let all = median(opsPerS) else { return [] }
         var out: [String] = []
-        let times = opsPerS.map { 1 / $0 }
-        // With fewer than 5 samples the MAD is one sample's own deviation: no outlier test then.
-        let z = opsPerS.count >= 5 ? modifiedZScores(times) : []
-        let outliers = z.indices.filter { abs(z[$0]) > 3.5 }
-        if !outliers.isEmpty {
-            out.append("statistical outliers in repetition\(outliers.count > 1 ? "s" : "") "
-                       + outliers.map { String($0 + 1) }.joined(separator: ", ")
-                       + " (modified z-score > 3.5); consider re-running on a quiet system")
+        let lo = opsPerS.min()!, hi = opsPerS.max()!
+        if hi / lo > spreadWarning {
+            var text = "repetitions range \(Units.fixed(hi / lo, 2))x (\(Units.fixed(lo, 0)) to \(Units.fixed(hi, 0)) ops/s)"
+            if opsPerS.count >= 3, opsPerS.dropFirst().allSatisfy({ $0 > opsPerS[0] }) { text += "; the first was the slowest: caches may not have been warm (raise --warmup)" }
+            out.append(text + "; re-run on a quiet machine before drawing conclusions")
         }
-        if let rest = median(Array(times.dropFirst())), rest > 0, times[0] > 2 * rest {
-            out.append("the first repetition was \(Units.fixed(times[0] / rest, 1))x slower than the median of the rest; "
-                       + "caches may not have been warm (raise --warmup)")
+        // Time per op, where an outlier is a slow (or fast) repetition.
+        let z = opsPerS.count >= 5 ? modifiedZScores(opsPerS.map { 1 / $0 }) : []
+        let outliers = z.indices.filter { abs(z[$0]) > 3.5 }
+        if !outliers.isEmpty, outliers.count < opsPerS.count,
+           let rest = median(opsPerS.indices.filter { !outliers.contains($0) }.map { opsPerS[$0] }) {
+            let shift = abs(all / rest - 1)
+            if shift > medianShiftWarning {
+                let which = outliers.map { String($0 + 1) }.joined(separator: ", ")
+                out.append("repetition\(outliers.count > 1 ? "s" : "") \(which) \(outliers.count > 1 ? "are outliers" : "is an outlier") "
+                           + "(modified z-score \(outliers.map { Units.fixed(abs(z[$0]), 1) }.joined(separator: ", ")) > 3.5): "
+                           + "without \(outliers.count > 1 ? "them" : "it") the median moves \(Units.fixed(shift * 100, 1))% "
+                           + "(\(Units.fixed(all, 0)) -> \(Units.fixed(rest, 0)) ops/s)")
+            }
         }
         return out
+    }
+
+    /// The ratio of `b` to `a` (the Hodges-Lehmann shift of their logarithms) with its distribution-free confidence
+    /// interval from the Mann-Whitney order statistics (Bauer 1972): nil when a sample holds a value that is not
+    /// positive and finite, or the samples are too small for an interval at `confidence` (5 and 5 give 95%).
+    public static func ratioInterval(_ a: [Double], _ b: [Double], confidence: Double = 0.95)
+        -> (estimate: Double, low: Double, high: Double)? {
+        let n1 = a.count, n2 = b.count
+        guard n1 > 0, n2 > 0, (a + b).allSatisfy({ $0 > 0 && $0.isFinite }) else { return nil }
+        let la = a.map { log($0) }, lb = b.map { log($0) }
+        var d: [Double] = []
+        d.reserveCapacity(n1 * n2)
+        for x in la { for y in lb { d.append(y - x) } }
+        d.sort()
+        // The largest C with P(U <= C) <= (1 - confidence) / 2: the interval is [d(C+1), d(N-C)], 1-based.
+        let tail = (1 - confidence) / 2
+        var c = -1
+        if n1 <= 30 && n2 <= 30 {
+            let counts = uDistribution(n1, n2)
+            let total = counts.reduce(0, +)
+            var cumulative = 0.0
+            for (k, n) in counts.enumerated() {
+                cumulative += n
+                if cumulative / total > tail { break }
+                c = k
+            }
+        } else {
+            let mean = Double(n1 * n2) / 2, sd = (Double(n1 * n2) * Double(n1 + n2 + 1) / 12).squareRoot()
+            c = Int((mean - 1.959964 * sd).rounded(.down)) - 1
+        }
+        guard c >= 0, c < d.count - 1 - c else { return nil }
+        guard let shift = median(d) else { return nil }
+        return (exp(shift), exp(d[c]), exp(d[d.count - 1 - c]))
     }
 
     /// Nearest-rank percentile `p` (0...100) of already sorted values.

@@ -1,8 +1,9 @@
 import P9
+import Synchronization
 
 /// A cached file of the filesystem: identity, attributes, fid, and what the mode lets it cache.
 ///
-/// Every field is guarded by the owning `Filesystem`'s lock.
+/// Every field is guarded by the owning `Filesystem`'s `lock`; the page cache's contents by `data`.
 final class Dentry {
     /// The parent (nil for the root); a cached child keeps its parent cached.
     weak var parent: Dentry?
@@ -19,7 +20,10 @@ final class Dentry {
     /// Names known not to exist (Exclusive/Writethrough only).
     var negative: Set<String> = []
     /// Cached directory listing (Exclusive/Writethrough only).
-    var listing: [DirectoryEntry]?
+    var listing: [DirectoryEntry]? { didSet { if listing == nil { changes &+= 1 } } }
+    /// Bumped whenever the directory's contents change (every change drops `listing`): an answer from an RPC sent
+    /// before a change is not cached.
+    var changes: UInt64 = 0
     /// Cached symlink target (not in Shared).
     var symlinkTarget: String?
     /// The open handle shared by this file's open descriptions (regular files).
@@ -31,12 +35,17 @@ final class Dentry {
     /// Explicitly set timestamps still to be written back (Exclusive/Writethrough).
     var pendingATime: Timespec?
     var pendingMTime: Timespec?
-    /// Page cache for data without a host FD (Exclusive/Writethrough).
+    /// Page cache for data without a host FD (Exclusive/Writethrough); its contents are guarded by `data`.
     var pages: PageCache?
+    /// Guards the page cache's contents, held across its RPCs (after `lock`, never before it).
+    let data = DataLock()
+    /// RPCs in flight on this dentry's fid or handles with `lock` released: a pinned dentry is not released.
+    var pins = 0
     /// True once replaced or removed on the server: kept only for its open descriptions.
     var isStale = false
     /// Logical time of the last use, for LRU eviction.
-    var lastUse: UInt64 = 0
+    /// Atomic: the cached-stat fast path touches dentries with `lock` held shared.
+    let lastUse = Atomic<UInt64>(0)
 
     init(parent: Dentry?, name: String, qid: QID, attr: Attr, fid: ClientFile?) {
         self.parent = parent

@@ -11,7 +11,7 @@ struct Access: OptionSet {
 
 /// What the resolvers share: the entry points the operations call and the single-name RPC helpers.
 extension Filesystem {
-    /// Resolves `path` to a dentry by the filesystem's resolver (caller holds `lock`).
+    /// Resolves `path` to a dentry by the filesystem's resolver (caller holds `tree` shared and `lock`).
     func resolve(_ path: String, followFinal: Bool = true) throws -> Dentry {
         try resolver.resolve(try pathComponents(path), followFinal: followFinal, in: self)
     }
@@ -33,28 +33,48 @@ extension Filesystem {
     func fid(of d: Dentry) throws -> ClientFile { try resolver.fid(of: d, in: self) }
 
     /// Twalkgetattr of a name not cached: a new dentry holding the new fid (or a cached negative entry).
+    ///
+    /// When another thread cached the same file during the RPC, its dentry is kept and the new fid clunked.
     func lookup(_ name: String, in dir: Dentry) throws -> Dentry {
+        let before = dir.children[name]
+        let changes = dir.changes
+        let dirFid = try fid(of: dir)
         let r: (qids: [QID], file: ClientFile, valid: AttrMask, attr: Attr)
         do {
-            r = try fid(of: dir).walkGetAttr([name])
+            r = try rpc(dir) { try dirFid.walkGetAttr([name]) }
         } catch P9Error.remote(.noSuchFileOrDirectory) {
+            guard dir.changes == changes else { throw Errno.noSuchFileOrDirectory }
             if let old = dir.children[name] { markStale(old) }
             if options.cachesMetadata { dir.negative.insert(name) }
             throw Errno.noSuchFileOrDirectory
         }
         guard let q = r.qids.last else {
-            try? r.file.clunk()
+            try? rpc(nil) { try r.file.clunk() }
             throw P9Error.protocolViolation("walk of one name returned no QID")
         }
+        if let raced = dir.children[name], raced !== before, raced.matches(q) {
+            raced.attr = r.attr
+            try? rpc(nil) { try r.file.clunk() }
+            touch(raced)
+            return raced
+        }
         let child = Dentry(parent: dir, name: name, qid: q, attr: r.attr, fid: r.file)
+        guard dir.changes == changes else {
+            // The directory changed during the RPC: the answer serves this operation but is not cached.
+            child.isStale = true
+            staleQueue.append(child)
+            return child
+        }
         insert(child, into: dir)
         return child
     }
 
     /// Twalkgetattr of a cached child's name (to compare QIDs); ENOENT leaves the child stale.
     func revalidatingWalk(_ dir: Dentry, _ cachedChild: Dentry) throws -> (qids: [QID], file: ClientFile, valid: AttrMask, attr: Attr) {
+        let dirFid = try fid(of: dir)
+        let name = cachedChild.name
         do {
-            return try fid(of: dir).walkGetAttr([cachedChild.name])
+            return try rpc(dir) { try dirFid.walkGetAttr([name]) }
         } catch P9Error.remote(.noSuchFileOrDirectory) {
             markStale(cachedChild)
             throw Errno.noSuchFileOrDirectory
@@ -63,7 +83,8 @@ extension Filesystem {
 
     /// Tgetattr into the cached attributes.
     func refresh(_ d: Dentry) throws {
-        let r = try fid(of: d).getAttr(.all)
+        let f = try fid(of: d)
+        let r = try rpc(d) { try f.getAttr(.all) }
         d.attr = r.attr
     }
 
@@ -71,6 +92,11 @@ extension Filesystem {
     func walkedFid(_ d: Dentry) throws -> ClientFile {
         if let f = d.fid { return f }
         let f = try walkFromNearestFid(d)
+        if let raced = d.fid {
+            // Another thread walked one during the RPC.
+            try? rpc(nil) { try f.clunk() }
+            return raced
+        }
         d.fid = f
         return f
     }
@@ -84,13 +110,15 @@ extension Filesystem {
             a = p
         }
         guard let start = a.fid else { throw Errno.badFileDescriptor }
-        return try start.walk(names.reversed()).file
+        let path = Array(names.reversed())
+        return try rpc(a) { try start.walk(path).file }
     }
 
     /// The symlink target, from the cache where the mode allows.
     func symlinkTarget(of d: Dentry) throws -> String {
         if options.cachesMetadata, let t = d.symlinkTarget { return t }
-        let t = try fid(of: d).readlink()
+        let f = try fid(of: d)
+        let t = try rpc(d) { try f.readlink() }
         if options.cachesMetadata { d.symlinkTarget = t }
         return t
     }

@@ -43,10 +43,10 @@ struct OpenRequest {
 extension Filesystem {
     /// open(2) with O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND; `mode` for created files.
     public func open(_ path: String, flags: Int32, mode: UInt32 = 0o644) throws(GoferError) -> OpenFile {
-        try locked("open \(path)") { try open(OpenRequest(path: path, flags: flags, mode: mode)) }
+        try pathOp("open \(path)") { try open(OpenRequest(path: path, flags: flags, mode: mode)) }
     }
 
-    /// open(2) with the lock held.
+    /// open(2) with `tree` shared and `lock` held.
     private func open(_ request: OpenRequest) throws -> OpenFile {
         let path = request.path
         let components = try pathComponents(path)
@@ -85,7 +85,7 @@ extension Filesystem {
 
     /// Writes `d`'s dirty pages through its current handle, before another handle replaces it.
     func flushPages(_ d: Dentry) throws {
-        if let pages = d.pages, let old = d.handle { try pages.flush(to: old) }
+        if let pages = d.pages, let old = d.handle { try rpc(d) { try d.data.withLock { try pages.flush(to: old) } } }
     }
 
     /// The existing child for O_CREAT, or nil when it does not exist (a cached negative entry costs no RPC).
@@ -102,7 +102,8 @@ extension Filesystem {
         if d.isDirectory && write { throw Errno.isDirectory }
         guard mayAccess(d, request.access) else { throw Errno.permissionDenied }
         if d.isDirectory {
-            let h = try Handle.open(try fid(of: d), read: true, write: false, truncate: false, useHostFD: false)
+            let f = try fid(of: d)
+            let h = try rpc(d) { try Handle.open(f, read: true, write: false, truncate: false, useHostFD: false) }
             d.openCount += 1
             return OpenFile(fs: self, dentry: d, path: request.path, handle: h, readable: true, writable: false, append: false, ownsHandle: true)
         }
@@ -132,10 +133,12 @@ extension Filesystem {
     /// create: clone + Tucreate (the clone becomes the open handle), then Twalkgetattr for the dentry's own fid.
     private func create(_ name: String, in parent: Dentry, _ request: OpenRequest) throws -> OpenFile {
         let parentFid = try fid(of: parent)
-        let (handle, qid) = try Handle.create(name, in: parentFid, read: request.read || cacheFillsNeedRead(request.write),
-                                              write: request.write, mode: request.mode & 0o7777, uid: uid,
-                                              useHostFD: options.hostFDs, multiblock: options.multiblock, counters: counters)
-        let r = try parentFid.walkGetAttr([name])
+        let read = request.read || cacheFillsNeedRead(request.write)
+        let (handle, qid, r) = try rpc(parent) {
+            let (handle, qid) = try Handle.create(name, in: parentFid, read: read, write: request.write, mode: request.mode & 0o7777,
+                                                  uid: uid, useHostFD: options.hostFDs, multiblock: options.multiblock, counters: counters)
+            return (handle, qid, try parentFid.walkGetAttr([name]))
+        }
         let d = Dentry(parent: parent, name: name, qid: r.qids.last ?? qid, attr: r.attr, fid: r.file)
         insert(d, into: parent)
         parent.listing = nil
@@ -152,15 +155,21 @@ extension Filesystem {
     /// A new handle on `d`: clone of its fid + Tlopen, or, for a fid-less dentry, a walk straight to the handle's own fid.
     private func openHandle(_ d: Dentry, read: Bool, write: Bool, truncate: Bool) throws -> Handle {
         if d.fid == nil {
-            return try Handle.open(try walkFromNearestFid(d), read: read, write: write, truncate: truncate,
-                                   useHostFD: options.hostFDs, multiblock: options.multiblock, cloned: true, counters: counters)
+            let walked = try walkFromNearestFid(d)
+            return try rpc(d) {
+                try Handle.open(walked, read: read, write: write, truncate: truncate, useHostFD: options.hostFDs,
+                                multiblock: options.multiblock, cloned: true, counters: counters)
+            }
         }
-        return try Handle.open(try fid(of: d), read: read, write: write, truncate: truncate,
-                               useHostFD: options.hostFDs, multiblock: options.multiblock, counters: counters)
+        let f = try fid(of: d)
+        return try rpc(d) {
+            try Handle.open(f, read: read, write: write, truncate: truncate, useHostFD: options.hostFDs,
+                            multiblock: options.multiblock, counters: counters)
+        }
     }
 
     func truncated(_ d: Dentry) {
-        d.pages?.truncate(to: 0)
+        if let pages = d.pages { d.data.withLock { pages.truncate(to: 0) } }
         d.attr.size = 0
     }
 
@@ -172,7 +181,10 @@ extension Filesystem {
         return p
     }
 
-    func currentSize(_ d: Dentry) -> UInt64 { d.pages?.size ?? d.attr.size }
+    func currentSize(_ d: Dentry) -> UInt64 {
+        guard let pages = d.pages else { return d.attr.size }
+        return d.data.withLock { pages.size }
+    }
 
     func grow(_ d: Dentry, to end: UInt64) {
         if end > d.attr.size { d.attr.size = end }

@@ -4,34 +4,37 @@ import SystemPackage
 extension Filesystem {
     /// stat(2): follows a final symlink.
     public func stat(_ path: String) throws(GoferError) -> FileStat {
-        try locked("stat \(path)") { try resolver.stat(path: path, followFinal: true, in: self) }
+        if let st = cachedStat(path, followFinal: true) { return st }
+        return try pathOp("stat \(path)") { try resolver.stat(path: path, followFinal: true, in: self) }
     }
 
     /// lstat(2): does not follow a final symlink.
     public func lstat(_ path: String) throws(GoferError) -> FileStat {
-        try locked("lstat \(path)") { try resolver.stat(path: path, followFinal: false, in: self) }
+        if let st = cachedStat(path, followFinal: false) { return st }
+        return try pathOp("lstat \(path)") { try resolver.stat(path: path, followFinal: false, in: self) }
     }
 
     /// mkdir(2). Instantiates no dentry for the new directory.
     public func mkdir(_ path: String, mode: UInt32 = 0o755) throws(GoferError) {
-        try locked("mkdir \(path)") {
+        try pathOp("mkdir \(path)") {
             let (parentPath, name) = try parentAndName(path)
             if try resolver.apply(.mkdir(parent: parentPath, name: name, mode: mode), in: self) { return }
             let parent = try resolveDirectoryForChange(parentPath)
             if options.cachesMetadata, parent.children[name] != nil { throw Errno.fileExists }
-            _ = try fid(of: parent).mkdir(name, mode: mode & 0o7777, gid: Frame.noGID, uid: uid)
+            let f = try fid(of: parent)
+            _ = try rpc(parent) { try f.mkdir(name, mode: mode & 0o7777, gid: Frame.noGID, uid: uid) }
             parent.negative.remove(name)
             parent.listing = nil
         }
     }
 
     /// unlink(2): one Tunlinkat on the parent (Twalk+Tremove on servers without it); no dentry for the victim.
-    public func unlink(_ path: String) throws(GoferError) { try locked("unlink \(path)") { try remove(path, flags: 0) } }
+    public func unlink(_ path: String) throws(GoferError) { try pathOp("unlink \(path)") { try remove(path, flags: 0) } }
 
     /// rmdir(2).
-    public func rmdir(_ path: String) throws(GoferError) { try locked("rmdir \(path)") { try remove(path, flags: 0x200) } }
+    public func rmdir(_ path: String) throws(GoferError) { try pathOp("rmdir \(path)") { try remove(path, flags: 0x200) } }
 
-    /// unlink or rmdir (`flags` AT_REMOVEDIR), with the lock held.
+    /// unlink or rmdir (`flags` AT_REMOVEDIR), with `tree` shared and `lock` held.
     private func remove(_ path: String, flags: UInt32) throws {
         let (parentPath, name) = try parentAndName(path)
         if try resolver.apply(.remove(parent: parentPath, name: name, directory: flags & 0x200 != 0), in: self) { return }
@@ -41,7 +44,8 @@ extension Filesystem {
             if flags & 0x200 != 0 && !c.isDirectory { throw Errno.notDirectory }
             if flags & 0x200 == 0 && c.isDirectory { throw Errno.isDirectory }
         }
-        try fid(of: parent).unlinkAt(name, flags: flags)
+        let f = try fid(of: parent)
+        try rpc(parent) { try f.unlinkAt(name, flags: flags) }
         if let c = parent.children[name] { markStale(c) }
         if options.cachesMetadata { parent.negative.insert(name) }
         parent.listing = nil
@@ -49,12 +53,13 @@ extension Filesystem {
 
     /// symlink(2): creates `path` pointing at `target`.
     public func symlink(_ target: String, at path: String) throws(GoferError) {
-        try locked("symlink \(path)") {
+        try pathOp("symlink \(path)") {
             let (parentPath, name) = try parentAndName(path)
             if try resolver.apply(.symlink(parent: parentPath, name: name, target: target), in: self) { return }
             let parent = try resolveDirectoryForChange(parentPath)
             if options.cachesMetadata, parent.children[name] != nil { throw Errno.fileExists }
-            _ = try fid(of: parent).symlink(name, target: target, gid: Frame.noGID, uid: uid)
+            let f = try fid(of: parent)
+            _ = try rpc(parent) { try f.symlink(name, target: target, gid: Frame.noGID, uid: uid) }
             parent.negative.remove(name)
             parent.listing = nil
         }
@@ -62,7 +67,7 @@ extension Filesystem {
 
     /// readlink(2); the target is cached except in Shared.
     public func readlink(_ path: String) throws(GoferError) -> String {
-        try locked("readlink \(path)") {
+        try pathOp("readlink \(path)") {
             if let target = try resolver.readlink(try pathComponents(path), in: self) { return target }
             let d = try resolve(path, followFinal: false)
             guard d.isSymlink else { throw Errno.invalidArgument }
@@ -72,35 +77,40 @@ extension Filesystem {
 
     /// Lists a directory (without "." and ".."). Cached in Exclusive/Writethrough.
     public func readdir(_ path: String) throws(GoferError) -> [DirectoryEntry] {
-        try locked("readdir \(path)") {
+        try pathOp("readdir \(path)") {
             if let entries = try resolver.readdir(try pathComponents(path), in: self) { return entries }
             let d = try resolve(path)
             guard d.isDirectory else { throw Errno.notDirectory }
             guard mayAccess(d, .read) else { throw Errno.permissionDenied }
             if options.cachesMetadata, let l = d.listing { return l }
+            let changes = d.changes
             if d.directoryHandle == nil {
-                d.directoryHandle = try Handle.open(try fid(of: d), read: true, write: false, truncate: false, useHostFD: false)
+                let f = try fid(of: d)
+                let h = try rpc(d) { try Handle.open(f, read: true, write: false, truncate: false, useHostFD: false) }
+                // Another thread's handle opened during the RPC wins; this one closes when released.
+                if d.directoryHandle == nil { d.directoryHandle = h }
             }
             guard let dir = d.directoryHandle?.file else { throw Errno.badFileDescriptor }
             var entries: [DirectoryEntry] = []
             var offset: UInt64 = 0
             let count = UInt32(min(client.payloadSize, 64 * 1024))
             while true {
-                let batch = try dir.readdir(offset: offset, count: count)
+                let at = offset
+                let batch = try rpc(d) { try dir.readdir(offset: at, count: count) }
                 if batch.isEmpty { break }
                 for e in batch where e.name != "." && e.name != ".." {
                     entries.append(DirectoryEntry(name: e.name, ino: e.qid.path, type: e.qid.type))
                 }
                 offset = batch[batch.count - 1].offset
             }
-            if options.cachesMetadata { d.listing = entries }
+            if options.cachesMetadata && d.changes == changes { d.listing = entries }
             return entries
         }
     }
 
     /// rename(2).
     public func rename(_ oldPath: String, to newPath: String) throws(GoferError) {
-        try locked("rename \(oldPath) to \(newPath)") {
+        try pathOp("rename \(oldPath) to \(newPath)", exclusive: true) {
             let (oldParentPath, oldName) = try parentAndName(oldPath)
             let (newParentPath, newName) = try parentAndName(newPath)
             let change = PathChange.rename(oldParent: oldParentPath, oldName: oldName, newParent: newParentPath, newName: newName)
@@ -109,16 +119,21 @@ extension Filesystem {
             let newParent = try resolveDirectoryForChange(newParentPath)
             if oldParent === newParent && oldName == newName {
                 // A name renamed onto itself stays as it is (the server still reports a missing one).
-                try fid(of: oldParent).renameAt(oldName, to: fid(of: newParent), newName)
+                let f = try fid(of: oldParent)
+                try rpc(oldParent) { try f.renameAt(oldName, to: f, newName) }
                 return
             }
             var moved = oldParent.children[oldName]
             if fidsNamePaths, let m = moved, let movedFid = m.fid {
                 // Trename through the moved fid keeps it valid; its descendants' fids still name old paths.
-                try movedFid.rename(to: fid(of: newParent), name: newName)
+                let to = try fid(of: newParent)
+                try rpc(m) { try movedFid.rename(to: to, name: newName) }
                 for c in Array(m.children.values) { markStale(c) }
             } else {
-                try fid(of: oldParent).renameAt(oldName, to: fid(of: newParent), newName)
+                let from = try fid(of: oldParent), to = try fid(of: newParent)
+                newParent.pins += 1
+                defer { newParent.pins -= 1 }
+                try rpc(oldParent) { try from.renameAt(oldName, to: to, newName) }
                 if fidsNamePaths, let m = moved {
                     markStale(m)  // its fid still names the old path on a path-based server
                     moved = nil
@@ -140,7 +155,7 @@ extension Filesystem {
 
     /// truncate(2).
     public func truncate(_ path: String, size: UInt64) throws(GoferError) {
-        try locked("truncate \(path)") {
+        try pathOp("truncate \(path)") {
             if try resolver.apply(.truncate(try pathComponents(path), size: size), in: self) { return }
             let d = try resolve(path)
             try truncate(d, size: size)
@@ -151,19 +166,21 @@ extension Filesystem {
         guard !d.isDirectory else { throw Errno.isDirectory }
         var attr = SetAttr()
         attr.size = size
-        try fid(of: d).setAttr(.size, attr)
-        d.pages?.truncate(to: size)
+        let f = try fid(of: d)
+        try rpc(d) { try f.setAttr(.size, attr) }
+        if let pages = d.pages { d.data.withLock { pages.truncate(to: size) } }
         d.attr.size = size
     }
 
     /// chmod(2).
     public func chmod(_ path: String, mode: UInt32) throws(GoferError) {
-        try locked("chmod \(path)") {
+        try pathOp("chmod \(path)") {
             if try resolver.apply(.chmod(try pathComponents(path), mode: mode), in: self) { return }
             let d = try resolve(path)
             var attr = SetAttr()
             attr.mode = mode & 0o7777
-            try fid(of: d).setAttr(.mode, attr)
+            let f = try fid(of: d)
+            try rpc(d) { try f.setAttr(.mode, attr) }
             d.attr.mode = (d.attr.mode & ~0o7777) | (mode & 0o7777)
         }
     }
@@ -171,7 +188,7 @@ extension Filesystem {
     /// utimensat(2) with explicit times. Shared writes them at once (server-authoritative);
     /// Exclusive/Writethrough keep them on the dentry and write them back on fsync or release.
     public func setTimes(_ path: String, atime: Timespec?, mtime: Timespec?) throws(GoferError) {
-        try locked("setTimes \(path)") {
+        try pathOp("setTimes \(path)") {
             if try resolver.apply(.setTimes(try pathComponents(path), atime: atime, mtime: mtime), in: self) { return }
             let d = try resolve(path)
             if let a = atime { d.attr.atime = a }
@@ -181,7 +198,8 @@ extension Filesystem {
                 var attr = SetAttr()
                 if let a = atime { valid.formUnion([.atime, .atimeSet]); attr.atime = a }
                 if let m = mtime { valid.formUnion([.mtime, .mtimeSet]); attr.mtime = m }
-                try fid(of: d).setAttr(valid, attr)
+                let f = try fid(of: d)
+                try rpc(d) { try f.setAttr(valid, attr) }
             } else {
                 if let a = atime { d.pendingATime = a }
                 if let m = mtime { d.pendingMTime = m }
@@ -191,8 +209,27 @@ extension Filesystem {
 
     /// statfs(2) of the export.
     public func statfs() throws(GoferError) -> StatFS {
-        try locked("statfs") {
-            return try fid(of: root).statfs()
+        try pathOp("statfs") {
+            let f = try fid(of: root)
+            return try rpc(root) { try f.statfs() }
+        }
+    }
+
+    /// Exclusive/Writethrough (vfs2, multi): a stat the cache answers alone, with `lock` held shared so that threads
+    /// statting cached paths run in parallel; nil (take the usual route) at anything not cached, a symlink, or a
+    /// failed check, where the usual route decides and sends whatever RPCs it would have.
+    func cachedStat(_ path: String, followFinal: Bool) -> FileStat? {
+        guard options.cachesMetadata, options.resolver == .vfs2 || options.resolver == .multi,
+              let components = try? pathComponents(path) else { return nil }
+        return lock.shared {
+            var d = root
+            for name in components {
+                guard name != "." && name != "..", d.isDirectory, mayAccess(d, .execute), let c = d.children[name],
+                      !c.isSymlink else { return nil }
+                touch(c)
+                d = c
+            }
+            return FileStat(qid: d.qid, attr: d.attr)
         }
     }
 

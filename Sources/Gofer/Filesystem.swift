@@ -1,13 +1,14 @@
 import Foundation
 import P9
 import SafeMem
+import Synchronization
 import SystemPackage
 
 /// The gofer client filesystem (gVisor VFS2 `gofer.filesystem`) over one 9P connection.
 ///
-/// Safe to call from many threads: metadata is guarded by `lock`; handle I/O with a host FD
-/// runs outside it.
-public final class Filesystem: @unchecked Sendable {  // all mutable state guarded by `lock`
+/// Safe to call from many threads: path operations share `tree` (renames take it exclusively), in-memory state is
+/// guarded by `lock`, which no RPC is sent under, and page caches by their dentry's `data` (order: Locks.swift).
+public final class Filesystem: @unchecked Sendable {  // mutable state guarded by `lock` (shape also by `tree`)
     /// The connection.
     public let client: Client
     /// The options it was made with.
@@ -16,7 +17,10 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     public var stats: FilesystemStats { counters.snapshot }
     /// The live counts behind `stats`, shared with the handles and page caches.
     let counters = StatsCounters()
-    let lock = NSRecursiveLock()
+    /// The dentries' in-memory state and the cache's maps; released around every RPC of a path operation.
+    let lock = StateLock()
+    /// The tree's shape: shared by path operations, exclusive for renames and whole-cache work.
+    let tree = TreeLock()
     /// How paths become dentries, chosen from `options.resolver`.
     let resolver: any Resolver
     let root: Dentry
@@ -29,7 +33,8 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     var staleQueue: [Dentry] = []
     /// The O_PATH descriptor of the attach root the server donated for the direct resolver (nil: none; closed on release).
     var donatedRoot: FileDescriptor?
-    var tick: UInt64 = 0
+    /// Logical clock of dentry uses (atomic: the fast path touches with `lock` held shared).
+    let tick = Atomic<UInt64>(0)
     private var isReleased = false
 
     /// Attaches to `aname` on `client` and makes a filesystem with `options`.
@@ -76,9 +81,25 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
         return try GoferError.mapping(operation(), body)
     }
 
+    /// A path operation: `tree` shared (exclusive for a rename), then `lock`, as `locked`.
+    func pathOp<T>(_ operation: @autoclosure () -> String, exclusive: Bool = false,
+                   _ body: () throws -> T) throws(GoferError) -> T {
+        if exclusive { return try tree.exclusive { () throws(GoferError) -> T in try locked(operation(), body) } }
+        return try tree.shared { () throws(GoferError) -> T in try locked(operation(), body) }
+    }
+
+    /// Runs the RPCs of `body` with `lock` released; `pinned` (whose fid or handle they use) is not released meanwhile.
+    ///
+    /// The caller holds `lock`; what it read before may have changed when `body` returns.
+    func rpc<T>(_ pinned: Dentry?, _ body: () throws -> T) throws -> T {
+        pinned?.pins += 1
+        defer { pinned?.pins -= 1 }
+        return try lock.withoutLock(body)
+    }
+
     /// Writes dirty data and explicit timestamps back, then releases every cached dentry but the root.
     public func dropCaches() throws(GoferError) {
-        try locked("dropCaches") { try writeBackAndEvictAll() }
+        try tree.exclusive { () throws(GoferError) in try locked("dropCaches") { try writeBackAndEvictAll() } }
     }
 
     /// `dropCaches` with the lock held.
@@ -99,16 +120,20 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     ///
     /// Their fids are clunked here, not inside the operation that found them stale.
     public func reclaim() {
-        lock.lock()
-        defer { lock.unlock() }
-        drainStale()
-        trimCache()
+        tree.exclusive {
+            lock.withLock {
+                drainStale()
+                trimCache()
+            }
+        }
     }
 
     /// Writes everything back and clunks every fid; the filesystem is unusable afterwards.
     public func release() {
-        lock.lock()
-        defer { lock.unlock() }
+        tree.exclusive { lock.withLock { releaseLocked() } }
+    }
+
+    private func releaseLocked() {
         guard !isReleased else { return }
         try? writeBackAndEvictAll()
         closeHandles(root)
@@ -127,8 +152,7 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     }
 
     func touch(_ d: Dentry) {
-        tick &+= 1
-        d.lastUse = tick
+        d.lastUse.store(tick.add(1, ordering: .relaxed).newValue, ordering: .relaxed)
     }
 
     /// Makes `child` a cached child of `parent`.
@@ -155,7 +179,7 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     func drainStale() {
         var keep: [Dentry] = []
         for d in staleQueue {
-            if d.openCount > 0 { keep.append(d); continue }
+            if d.openCount > 0 || d.pins > 0 { keep.append(d); continue }
             try? writeBack(d)
             closeHandles(d)
             try? d.fid?.clunk()
@@ -168,7 +192,7 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     func trimCache() {
         guard cached.count > options.maxCachedDentries else { return }
         let target = options.maxCachedDentries * 9 / 10
-        let victims = cached.values.filter { $0.children.isEmpty && $0.openCount == 0 }.sorted { $0.lastUse < $1.lastUse }
+        let victims = cached.values.filter { $0.children.isEmpty && $0.openCount == 0 && $0.pins == 0 }.sorted { $0.lastUse.load(ordering: .relaxed) < $1.lastUse.load(ordering: .relaxed) }
         for v in victims where cached.count > target {
             try? evictTree(v)
         }
@@ -180,8 +204,8 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
         for c in Array(d.children.values) {
             do { try evictTree(c) } catch { firstError = firstError ?? error }
         }
-        if d.openCount > 0 || !d.children.isEmpty {
-            // Still open, or above a file still open (a path must keep leading to that file's one dentry):
+        if d.openCount > 0 || d.pins > 0 || !d.children.isEmpty {
+            // Still open or in an RPC, or above a file still open (a path must keep leading to that file's one dentry):
             // keep it alive but write it back.
             do { try writeBack(d) } catch { firstError = firstError ?? error }
             if let firstError { throw firstError }
@@ -204,9 +228,15 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
     }
 
     /// Writes dirty pages and explicit timestamps of `d` back to the server.
-    func writeBack(_ d: Dentry) throws {
+    ///
+    /// With `unlocking` the RPCs go without `lock` (`d` pinned); eviction keeps it, since it clunks `d` next.
+    func writeBack(_ d: Dentry, unlocking: Bool = false) throws {
         if let pages = d.pages, let handle = d.handle {
-            try pages.flush(to: handle)
+            if unlocking {
+                try rpc(d) { try d.data.withLock { try pages.flush(to: handle) } }
+            } else {
+                try d.data.withLock { try pages.flush(to: handle) }
+            }
         }
         if d.pendingATime != nil || d.pendingMTime != nil {
             var valid: SetAttrMask = []
@@ -215,7 +245,12 @@ public final class Filesystem: @unchecked Sendable {  // all mutable state guard
             if let m = d.pendingMTime { valid.formUnion([.mtime, .mtimeSet]); attr.mtime = m }
             d.pendingATime = nil
             d.pendingMTime = nil
-            if let fid = d.fid { try fid.setAttr(valid, attr) }
+            guard let fid = d.fid else { return }
+            if unlocking {
+                try rpc(d) { try fid.setAttr(valid, attr) }
+            } else {
+                try fid.setAttr(valid, attr)
+            }
         }
     }
 }

@@ -1,10 +1,12 @@
 import P9
 import SafeMem
+import Synchronization
 import SystemPackage
 
 /// An open file description of a `Filesystem` (what open(2) returns).
 ///
-/// `@unchecked Sendable`: the position and closed flag are guarded by the filesystem's `lock`.
+/// `@unchecked Sendable`: the closed flag is guarded by the filesystem's `lock`, the position by its own mutex.
+/// Its operations take no tree lock: the dentry stays cached while it is open.
 public final class OpenFile: @unchecked Sendable {
     let fs: Filesystem
     let dentry: Dentry
@@ -19,7 +21,7 @@ public final class OpenFile: @unchecked Sendable {
     let append: Bool
     private let ownsHandle: Bool
     /// The current offset of read(2) and write(2).
-    private var position: UInt64 = 0
+    private let position = Mutex<UInt64>(0)
     private var closed = false
 
     init(fs: Filesystem, dentry: Dentry, path: String, handle: Handle, readable: Bool, writable: Bool, append: Bool,
@@ -38,25 +40,17 @@ public final class OpenFile: @unchecked Sendable {
 
     /// read(2): reads at the current offset and advances it.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(GoferError) -> Int {
-        fs.lock.lock()
-        let at = position
-        fs.lock.unlock()
+        let at = position.withLock { $0 }
         let n = try read(into: BlockSeq(Block(buffer)), at: at)
-        fs.lock.lock()
-        position = at + UInt64(n)
-        fs.lock.unlock()
+        position.withLock { $0 = at + UInt64(n) }
         return n
     }
 
     /// write(2): writes at the current offset (the end with O_APPEND) and advances it.
     public func write(from buffer: UnsafeRawBufferPointer) throws(GoferError) -> Int {
-        fs.lock.lock()
-        let at = append ? fs.currentSize(dentry) : position
-        fs.lock.unlock()
+        let at = append ? size() : position.withLock { $0 }
         let n = try write(from: Self.blocks(buffer), at: at)
-        fs.lock.lock()
-        position = at + UInt64(n)
-        fs.lock.unlock()
+        position.withLock { $0 = at + UInt64(n) }
         return n
     }
 
@@ -81,7 +75,11 @@ public final class OpenFile: @unchecked Sendable {
         if handle.hasHostFD || !fs.options.cachesData {
             return try handle.readToBlocksAt(dsts, offset: offset)
         }
-        return try fs.locked("read \(path)") { try fs.pages(of: dentry).read(into: dsts, at: offset, through: handle) }
+        let pages = try fs.locked("read \(path)") { try fs.pages(of: dentry) }
+        // The page cache's own lock, held across a miss's RPC; the filesystem's lock is not.
+        return try GoferError.mapping("read \(path)") {
+            try dentry.data.withLock { try pages.read(into: dsts, at: offset, through: handle) }
+        }
     }
 
     /// Writes a BlockSeq at `offset`: host FD, page cache (writeback or write-through), or 9P.
@@ -89,46 +87,45 @@ public final class OpenFile: @unchecked Sendable {
         guard writable else { throw GoferError(.badFileDescriptor, "write \(path): not open for writing") }
         if handle.hasHostFD || !fs.options.cachesData {
             let n = try handle.writeFromBlocksAt(srcs, offset: offset)
-            fs.lock.lock()
-            fs.grow(dentry, to: offset + UInt64(n))
-            fs.lock.unlock()
+            fs.lock.withLock { fs.grow(dentry, to: offset + UInt64(n)) }
             return n
         }
-        return try fs.locked("write \(path)") {
-            let pages = try fs.pages(of: dentry)
-            let n: Int
-            if fs.options.mode == .writethrough {
-                n = try handle.writeFromBlocksAt(srcs, offset: offset)
-                try pages.update(from: srcs, at: offset, written: n)
-            } else {
-                n = try pages.write(from: srcs, at: offset, through: handle)
+        let pages = try fs.locked("write \(path)") { try fs.pages(of: dentry) }
+        let n = try GoferError.mapping("write \(path)") {
+            try dentry.data.withLock {
+                if fs.options.mode == .writethrough {
+                    let n = try handle.writeFromBlocksAt(srcs, offset: offset)
+                    try pages.update(from: srcs, at: offset, written: n)
+                    return n
+                }
+                return try pages.write(from: srcs, at: offset, through: handle)
             }
-            fs.grow(dentry, to: offset + UInt64(n))
-            return n
         }
+        fs.lock.withLock { fs.grow(dentry, to: offset + UInt64(n)) }
+        return n
     }
 
     /// fsync(2): dirty pages and explicit timestamps written back, then the file synced.
     public func fsync() throws(GoferError) {
-        try fs.locked("fsync \(path)") {
-            try fs.writeBack(dentry)
-            try handle.sync()
-        }
+        try fs.locked("fsync \(path)") { try fs.writeBack(dentry, unlocking: true) }
+        try GoferError.mapping("fsync \(path)") { try handle.sync() }
     }
 
     /// Current size as this client sees it.
     public func size() -> UInt64 {
-        fs.lock.lock()
-        defer { fs.lock.unlock() }
-        return fs.currentSize(dentry)
+        fs.lock.withLock { fs.currentSize(dentry) }
     }
 
     /// close(2): Tflushf for a writable file except in Exclusive; a cacheNone handle is closed.
     public func close() throws(GoferError) {
-        try fs.locked("close \(path)") {
-            guard !closed else { return }
-            closed = true
-            dentry.openCount -= 1
+        let wasOpen = fs.lock.withLock {
+            defer { closed = true }
+            return !closed
+        }
+        guard wasOpen else { return }
+        // Tflushf and the clunk go without the filesystem's lock; the open count keeps the dentry's handle until then.
+        defer { fs.lock.withLock { dentry.openCount -= 1 } }
+        try GoferError.mapping("close \(path)") {
             var flushError: Error?
             if writable && fs.options.mode != .exclusive && fs.client.supports(.tflushf), let f = handle.file {
                 do { try f.flushf() } catch { flushError = error }

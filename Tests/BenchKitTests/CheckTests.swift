@@ -113,16 +113,21 @@ final class CheckTests: XCTestCase {
         let t = try Thresholds(contentsOf: packageRoot + "/Benchmarks/thresholds.json")
         let rules = t.rules
         XCTAssertGreaterThan(rules.count, 5)
-        let ci = try RunOptions.parse(["--suite", "ci"])
+        let ci = try RunOptions.parse(["--suite", "ci"]), ciDiod = try RunOptions.parse(["--suite", "ci-diod"])
+        XCTAssertEqual(ciDiod.server, .diod, "the ci-diod suite runs against diod")
         var selects: [ResultSelector] = []
         for r in rules {
             if let s = r.select { selects.append(s) }
             if let s = r.ratio?.numerator?.select { selects.append(s) }
             if let s = r.ratio?.denominator?.select { selects.append(s) }
         }
-        for s in selects where s.server == "builtin" {
+        // Every rule is judged by CI: builtin rules by the ci suite, diod rules by the ci-diod pass.
+        XCTAssertEqual(Set(selects.map { $0.server ?? "" }), ["builtin", "diod"])
+        for s in selects {
+            let suite = s.server == "diod" ? ciDiod : ci
             let spec = try XCTUnwrap(ScenarioSpec.named(s.scenario ?? ""))
-            let combos = ci.combinations(of: spec).filter { p in
+            XCTAssertTrue(suite.scenarioList.contains { $0.name == spec.name }, "\(suite.suite.name) runs \(spec.name)")
+            let combos = suite.combinations(of: spec).filter { p in
                 (s.params ?? [:]).allSatisfy { k, v in
                     guard let key = ParamKey(rawValue: k), let have = p[key] else { return false }
                     switch v {
@@ -131,7 +136,7 @@ final class CheckTests: XCTestCase {
                     }
                 }
             }
-            XCTAssertEqual(combos.count, 1, "the ci suite must run exactly one combination for \(s)")
+            XCTAssertEqual(combos.count, 1, "the \(suite.suite.name) suite must run exactly one combination for \(s)")
         }
         // Parses without error against an empty-but-valid report shape (rules are well-formed).
         let empty = Report(context: RunContext.collect(argv: [], seed: 1), results: [])

@@ -51,6 +51,20 @@ final class FlagParsingTests: XCTestCase {
         XCTAssertEqual(try RunOptions.parse(["--mode", "all"]).values[.mode]?.count, 4)
     }
 
+    func testServerTakesAListAndNativeDropsWhatDoesNotApply() throws {
+        let o = try RunOptions.parse(["--server", "builtin,diod,native,unix:/tmp/x.sock,builtin", "--format", "json,bmf,gab"])
+        XCTAssertEqual(o.servers, [.builtin, .diod, .native, .external(.unix("/tmp/x.sock"))], "in order, once each")
+        XCTAssertEqual(o.server, .builtin)
+        XCTAssertEqual(o.formats, [.json, .bmf, .gab])
+        XCTAssertEqual(try RunOptions.parse([]).formats, [.json, .csv, .svg])
+        XCTAssertEqual(ServerSpec.native.kind, "native")
+        let seq = try XCTUnwrap(ScenarioSpec.named("seq-read"))
+        XCTAssertEqual(o.combinations(of: seq, on: .native).first?.entries.map(\.0), [.blocks, .blockSize, .fileSize])
+        XCTAssertEqual(o.combinations(of: seq, on: .builtin), o.combinations(of: seq))
+        XCTAssertThrowsError(try RunOptions.parse(["--server", "builtin,unix:/tmp/x.sock", "--server-cpu-node", "0"]))
+        XCTAssertTrue(BenchCLI.listText().contains("  native: statx of the same path"))
+    }
+
     func testBadValuesNameTheFlagAndTheAcceptedValues() {
         func message(_ args: [String]) -> String? {
             do { _ = try RunOptions.parse(args); return nil } catch { return error.message }
@@ -61,7 +75,7 @@ final class FlagParsingTests: XCTestCase {
         XCTAssertTrue(size?.contains("--block-size") == true && size?.contains("K/M/G") == true, size ?? "")
         XCTAssertTrue(message(["--depth", "0"])?.contains("--depth") == true)
         XCTAssertTrue(message(["--duration", "fast"])?.contains("ns|us|ms|s") == true)
-        XCTAssertTrue(message(["--server", "ftp:x"])?.contains("builtin|inproc|diod|unix:PATH|tcp:HOST:PORT") == true)
+        XCTAssertTrue(message(["--server", "ftp:x"])?.contains("builtin|inproc|diod|native|unix:PATH|tcp:HOST:PORT") == true)
         XCTAssertTrue(message(["--suite", "huge"])?.contains("quick|ci|full") == true)
         XCTAssertTrue(message(["--scenario", "nope"])?.contains("stat") == true)
         XCTAssertTrue(message(["--format", "xml"])?.contains("json,csv,svg") == true)
@@ -113,5 +127,14 @@ final class FlagParsingTests: XCTestCase {
         XCTAssertGreaterThan(Statistics.mannWhitneyP([1, 3, 5, 7, 9], [2, 4, 6, 8, 10]), 0.05)
         XCTAssertEqual(Statistics.median([3, 1, 2]), 2)
         XCTAssertEqual(Statistics.median([4, 1, 2, 3]), 2.5)
+    }
+
+    func testSuitesSetTheirServerAndRepetitionsUnlessFlagsSayOtherwise() throws {
+        XCTAssertEqual(try RunOptions.parse(["--suite", "ci-diod"]).server, .diod)
+        XCTAssertEqual(try RunOptions.parse(["--server", "inproc", "--suite", "ci-diod"]).server, .inproc, "--server wins, given first")
+        XCTAssertEqual(try RunOptions.parse(["--suite", "ci-diod", "--server", "inproc"]).server, .inproc, "or last")
+        XCTAssertEqual(try RunOptions.parse(["--suite", "ci"]).server, .builtin)
+        XCTAssertGreaterThanOrEqual(Suite.full.repetitions, 10, "compare needs 9 or more on each side to see small changes")
+        XCTAssertEqual(Suite.all.map(\.name), ["quick", "ci", "full", "ci-diod"])
     }
 }

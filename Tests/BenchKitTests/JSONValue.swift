@@ -62,6 +62,32 @@ enum JSONValue: Decodable, Equatable, CustomStringConvertible {
     var array: [JSONValue]? { if case let .array(a) = self { return a } else { return nil } }
     var object: [String: JSONValue]? { if case let .object(o) = self { return o } else { return nil } }
 
+    /// The value without the members at `paths` (key paths as `keyPaths` names them).
+    func removing(_ paths: Set<String>, at path: String = "$") -> JSONValue {
+        switch self {
+        case let .object(members):
+            var kept: [String: JSONValue] = [:]
+            for (k, x) in members {
+                let p = path + "." + (path.hasSuffix(".rpcs_by_type") ? "<T>" : k)
+                if !paths.contains(p) { kept[k] = x.removing(paths, at: p) }
+            }
+            return .object(kept)
+        case let .array(items): return .array(items.map { $0.removing(paths, at: path + "[]") })
+        default: return self
+        }
+    }
+
+    /// The values at key path `path` (as `keyPaths` names it), one per array element on the way.
+    func values(at path: String, from here: String = "$") -> [JSONValue] {
+        if here == path { return [self] }
+        switch self {
+        case let .object(members):
+            return members.flatMap { k, x in x.values(at: path, from: here + "." + (here.hasSuffix(".rpcs_by_type") ? "<T>" : k)) }
+        case let .array(items): return items.flatMap { $0.values(at: path, from: here + "[]") }
+        default: return []
+        }
+    }
+
     /// Every key path of objects in the value ("context.limits.placement", arrays as "[]", `rpcs_by_type` names as "<T>").
     var keyPaths: Set<String> {
         var out: Set<String> = []

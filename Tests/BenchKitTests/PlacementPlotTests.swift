@@ -213,13 +213,26 @@ final class PlacementPlotTests: XCTestCase {
         XCTAssertEqual(quiet.withLock { $0 }, [])
     }
 
-    func testRepetitionWarnings() {
+    func testRepetitionWarningsOnlyWhenTheSpreadCouldChangeAConclusion() {
         XCTAssertEqual(Statistics.repetitionWarnings(opsPerS: [100, 101, 99, 100, 102]), [])
-        let outlier = Statistics.repetitionWarnings(opsPerS: [100, 101, 99, 100, 20])
-        XCTAssertEqual(outlier.count, 1)
-        XCTAssertTrue(outlier[0].contains("repetition 5") && outlier[0].contains("z-score"), outlier[0])
+        // A z-score outlier that moves the median by 0.5% and keeps the range within 1.5x: no warning.
+        XCTAssertEqual(Statistics.repetitionWarnings(opsPerS: [100, 101, 99, 100, 80]), [])
+        // An outlier that moves the median from 110 to 120 ops/s (8.3%), in a range of 6.55x: both said, with how much.
+        let outlier = Statistics.repetitionWarnings(opsPerS: [90, 110, 130, 131, 20])
+        XCTAssertEqual(outlier.count, 2, "\(outlier)")
+        XCTAssertTrue(outlier.contains { $0.hasPrefix("repetitions range 6.55x (20 to 131 ops/s)") }, "\(outlier)")
+        XCTAssertTrue(outlier.contains { $0.hasPrefix("repetition 5 is an outlier") && $0.contains("the median moves 8.3% (110 -> 120 ops/s)") },
+                      "\(outlier)")
+        // A range above 1.5x without an outlier (the MAD is 0).
+        XCTAssertEqual(Statistics.repetitionWarnings(opsPerS: [100, 160, 100, 100, 100]),
+                       ["repetitions range 1.60x (100 to 160 ops/s); re-run on a quiet machine before drawing conclusions"])
+        // A slow first repetition: the range says so; the outlier leaves the median where it is, so no second warning.
         let first = Statistics.repetitionWarnings(opsPerS: [40, 100, 101, 99, 100])
-        XCTAssertTrue(first.contains { $0.contains("first repetition was 2.5x slower") }, "\(first)")
+        XCTAssertEqual(first.count, 1, "\(first)")
+        XCTAssertTrue(first[0].hasPrefix("repetitions range 2.53x (40 to 101 ops/s); the first was the slowest"), first[0])
+        // Fewer than 5 repetitions: the range only.
+        XCTAssertEqual(Statistics.repetitionWarnings(opsPerS: [100, 200]).count, 1)
+        XCTAssertEqual(Statistics.repetitionWarnings(opsPerS: [100, 140]), [])
         XCTAssertEqual(Statistics.modifiedZScores([1, 1, 1]), [0, 0, 0])
     }
 }

@@ -31,8 +31,8 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(held, 1 + Self.calls)
 
         XCTAssertEqual(kill(child.pid, SIGSTOP), 0)
-        // Stopped for real before any call is sent: a request racing the stop would be answered.
-        XCTAssertTrue(waitUntil { child.isStopped }, "\(what): goferd stopped")
+        // SIGSTOP lands asynchronously: until goferd is really stopped it could still answer a call sent now.
+        XCTAssertTrue(waitUntil { processState(child.pid) == "T" }, "\(what): goferd stopped")
         let failedAt = Mutex<[UInt64]>([])
         let errors = Mutex<[String]>([])
         let workers = files.map { f in
@@ -140,4 +140,11 @@ final class FaultTests: XCTestCase {
         XCTAssertTrue(waitUntil { openDescriptorCount() == descriptorsBefore }, "no descriptor left")
         XCTAssertTrue(waitUntil { threadCount() <= threadsBefore }, "no thread left")
     }
+}
+
+/// The state letter of /proc/PID/stat (R, S, T, ...), or nil when it cannot be read.
+private func processState(_ pid: pid_t) -> Character? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    return stat[stat.index(after: close)...].first { $0 != " " }
 }

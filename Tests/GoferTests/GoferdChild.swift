@@ -67,18 +67,6 @@ final class GoferdChild {
         tmp.remove()
     }
 
-    /// Whether every thread of goferd has stopped (SIGSTOP takes effect asynchronously after kill returns).
-    var isStopped: Bool {
-        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task"), !tasks.isEmpty else { return false }
-        return tasks.allSatisfy { task in
-            // The state is the field after the parenthesised command name.
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
-            let state = stat[stat.index(after: close)...].drop(while: { $0 == " " }).first
-            return state == "T" || state == "t"
-        }
-    }
-
     /// Descriptors goferd has open.
     var descriptorCount: Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1 }
 

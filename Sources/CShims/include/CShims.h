@@ -11,6 +11,8 @@
 #include <linux/openat2.h>  // RESOLVE_* (struct open_how stays inside the shim)
 #include <linux/stat.h>     // struct statx, STATX_*
 
+#include "CShimsNative.h"
+
 /// Most descriptors one message may carry; surplus received descriptors are closed.
 #define CSHIMS_MAX_FDS 4
 

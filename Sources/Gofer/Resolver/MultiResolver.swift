@@ -50,7 +50,8 @@ struct MultiResolver: Resolver {
         }
         // Shared revalidates the start too: a leading "" asks for its own attributes.
         let revalidateStart = fs.options.mode == .shared
-        let reply = try fid.multiGetAttr((revalidateStart ? [""] : []) + names)
+        let asked = (revalidateStart ? [""] : []) + names
+        let reply = try fs.rpc(base) { try fid.multiGetAttr(asked) }
         let skip = revalidateStart && !reply.isEmpty ? 1 : 0
         if skip == 1 { base.attr = reply[0].attr }
         let found = reply.count - skip
@@ -89,21 +90,21 @@ struct MultiResolver: Resolver {
             try fs.refresh(base)
             return base
         }
-        guard let walked = try walkOrNil(fid, names) else {
+        guard let walked = try fs.rpc(base, { try walkOrNil(fid, names) }) else {
             return nil  // which component is missing is unknown: let the step-by-step route find it
         }
         let got: (qid: QID, valid: AttrMask, attr: Attr)
         do {
-            got = try walked.file.getAttr(.all)
+            got = try fs.rpc(nil) { try walked.file.getAttr(.all) }
         } catch {
-            try? walked.file.clunk()
+            try? fs.rpc(nil) { try walked.file.clunk() }
             throw error
         }
         var d = base
         for (k, name) in names.enumerated() {
             d = upsert(d, name, walked.qids[k], attr: k == names.count - 1 ? got.attr : nil, in: fs)
         }
-        if d.fid == nil { d.fid = walked.file } else { try walked.file.clunk() }
+        if d.fid == nil { d.fid = walked.file } else { try fs.rpc(nil) { try walked.file.clunk() } }
         if d.isSymlink { return nil }
         return d
     }
@@ -143,30 +144,32 @@ struct MultiResolver: Resolver {
         var d = base
         let head = Array(names.dropLast(lastPiece))
         if !head.isEmpty {
-            let w = try from.walk(head)
+            let start = from
+            let w = try fs.rpc(base) { try start.walk(head) }
             for (k, name) in head.enumerated() { d = upsert(d, name, w.qids[k], attr: nil, in: fs) }
-            if d.fid == nil { d.fid = w.file } else { try w.file.clunk() }
+            if d.fid == nil { d.fid = w.file } else { try fs.rpc(nil) { try w.file.clunk() } }
             from = d.fid!
         }
         let tail = Array(names.suffix(lastPiece))
-        guard let r = try walkGetAttrOrNil(from, tail) else {
+        let tailStart = from
+        guard let r = try fs.rpc(d, { try walkGetAttrOrNil(tailStart, tail) }) else {
             return nil  // let the usual route say which component is missing (and cache the negative entry)
         }
         for (k, name) in tail.enumerated() {
             d = upsert(d, name, r.qids[k], attr: k == tail.count - 1 ? r.attr : nil, in: fs)
         }
         guard d.attr.isRegular, fs.mayAccess(d, request.access) else {
-            try? r.file.clunk()
+            try? fs.rpc(nil) { try r.file.clunk() }
             if d.attr.isRegular { throw Errno.permissionDenied }
             return nil  // directories, symlinks and special files take the usual route
         }
-        do { try fs.flushPages(d) } catch { try? r.file.clunk(); throw error }
+        do { try fs.flushPages(d) } catch { try? fs.rpc(nil) { try r.file.clunk() }; throw error }
         let handleReads = request.read || fs.cacheFillsNeedRead(request.write)
         let h: Handle
         do {
-            h = try Handle.open(r.file, read: handleReads, write: request.write, truncate: request.truncate,
+            h = try fs.rpc(d) { try Handle.open(r.file, read: handleReads, write: request.write, truncate: request.truncate,
                                 useHostFD: fs.options.hostFDs, multiblock: fs.options.multiblock, cloned: true,
-                                counters: fs.counters)
+                                counters: fs.counters) }
         } catch where GoferError.errno(of: error) == .permissionDenied && handleReads != request.read {
             return nil  // a write-only file: the usual route retries with the access asked for
         }

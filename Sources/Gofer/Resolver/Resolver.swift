@@ -3,7 +3,8 @@ import SystemPackage
 
 /// How a `Filesystem` turns paths into dentries: chosen once, at init, from `FilesystemOptions.resolver`.
 ///
-/// Every requirement runs with the filesystem's lock held and may send RPCs. A resolver keeps no state of
+/// Every requirement runs with the filesystem's `tree` held shared and its `lock` held, and sends RPCs through
+/// `Filesystem.rpc` (the lock released, the dentry whose fid is used pinned). A resolver keeps no state of
 /// its own about files: dentries, fids and caches live in the filesystem, whose helpers (`lookup`,
 /// `revalidatingWalk`, `refresh`, `walkedFid`, `mayAccess`) the resolvers share.
 protocol Resolver: Sendable {

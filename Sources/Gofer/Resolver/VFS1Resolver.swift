@@ -20,7 +20,7 @@ struct VFS1Resolver: Resolver {
         guard fs.mayAccess(dir, .execute) else { throw Errno.permissionDenied }
         if let cachedChild = dir.children[name] {
             let r = try fs.revalidatingWalk(dir, cachedChild)
-            try r.file.clunk()
+            try fs.rpc(nil) { try r.file.clunk() }
             if let q = r.qids.last, cachedChild.matches(q) {
                 cachedChild.attr = r.attr
                 fs.touch(cachedChild)

@@ -28,7 +28,7 @@ struct VFS2Resolver: Resolver {
         let r = try fs.revalidatingWalk(dir, cachedChild)
         if let q = r.qids.last, cachedChild.matches(q) {
             cachedChild.attr = r.attr
-            try r.file.clunk()  // the cached dentry keeps its own fid
+            try fs.rpc(nil) { try r.file.clunk() }  // the cached dentry keeps its own fid
             fs.touch(cachedChild)
             return cachedChild
         }

@@ -41,6 +41,12 @@ func startThread(_ body: @escaping @Sendable () -> Void) {
     pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
     let r = pthread_create(&tid, &attr, { raw in
         let b = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
+        // splice(2) into a socket has no MSG_NOSIGNAL: a peer gone mid-splice must be EPIPE, not a SIGPIPE that
+        // kills the process hosting the server.
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
         b.body()
         return nil
     }, box)

@@ -1,0 +1,128 @@
+import BenchKit
+import BenchReport
+import Foundation
+import TestSupport
+import XCTest
+
+/// Issue 14: `bench compare` with a minimum effect and a confidence interval; an exact gate whose misspelt rules are
+/// errors; one check over several reports.
+final class CompareGateTests: XCTestCase {
+    /// A report of one null-rpc result whose ops/s samples are `samples`.
+    func report(_ samples: [Double], kind: String = "builtin") -> Report {
+        var r = ResultRecord(scenario: "null-rpc", params: ParamSet([(.threads, .int(1))]),
+                             server: ServerInfo(kind: kind, transport: "socketpair"), status: .ok)
+        r.repetitions = samples.count
+        r.ops = 100 * samples.count
+        r.rpcsPerOp = 1
+        r.rpcsByType = ["Tgetattr": 1]
+        r.throughput = Throughput(opsPerS: Distribution(samples: samples), mibPerS: nil)
+        return Report(context: RunContext.collect(argv: [], seed: 1), results: [r])
+    }
+
+    static let steady: [Double] = [1000, 1001, 999, 1002, 998]
+
+    func testA1PercentShiftIsSameAnd10PercentIsSlowerWithItsInterval() throws {
+        let base = report(Self.steady)
+        // Every new sample below every old one (U-test p = 0.008), but only 1% slower: same by default.
+        let onePercent = report(Self.steady.map { $0 * 0.99 })
+        let small = try XCTUnwrap(Compare.compare(old: base, new: onePercent).first)
+        XCTAssertLessThan(small.p ?? 1, 0.05)
+        XCTAssertEqual(small.verdict, "same")
+        XCTAssertEqual(Compare.compare(old: base, new: onePercent, minChange: 0.005).first?.verdict, "slower",
+                       "a smaller --min-change lets the U test decide")
+        let tenPercent = report(Self.steady.map { $0 * 0.9 })
+        let big = try XCTUnwrap(Compare.compare(old: base, new: tenPercent).first)
+        XCTAssertEqual(big.verdict, "slower")
+        XCTAssertEqual(big.ratio, 0.9, accuracy: 1e-12)
+        let ci = try XCTUnwrap(big.interval)
+        XCTAssertTrue(ci.low <= 0.9 && 0.9 <= ci.high && ci.high < 1, "\(ci)")
+        XCTAssertEqual(Compare.compare(old: base, new: report(Self.steady.map { $0 * 1.1 })).first?.verdict, "faster")
+        // The rendered row shows the ratio and its interval.
+        let text = Compare.render([big])
+        XCTAssertTrue(text.contains("0.900 [" + Units.fixed(ci.low, 3) + ", " + Units.fixed(ci.high, 3) + "]"), text)
+
+        let dir = try TemporaryDirectory(prefix: "bench-compare-min")
+        defer { dir.remove() }
+        let a = try write(base, dir, "a.json"), b = try write(onePercent, dir, "b.json")
+        XCTAssertEqual(BenchCLI.main(["compare", a, b, "--fail-on-slower"]), 0)
+        XCTAssertEqual(BenchCLI.main(["compare", a, b, "--fail-on-slower", "--min-change", "0.5"]), 2)
+        XCTAssertEqual(BenchCLI.main(["compare", a, b, "--min-change", "-1"]), 64)
+    }
+
+    func testEqualMediansAreNeverFasterOrSlower() throws {
+        // The U test sees two very different samples (p < 0.05), but the medians are the same 100.
+        let old = report([1, 1, 1, 1, 1, 100, 100, 100, 100, 100, 100])
+        let new = report([100, 100, 100, 100, 100, 100, 1000, 1000, 1000, 1000, 1000])
+        let row = try XCTUnwrap(Compare.compare(old: old, new: new, minChange: 0).first)
+        XCTAssertLessThan(row.p ?? 1, 0.05)
+        XCTAssertEqual(row.verdict, "same")
+    }
+
+    func testCompareWarnsWhenASideHasFewerThan9Repetitions() {
+        let five = Compare.outcome(old: report(Self.steady), new: report(Self.steady))
+        XCTAssertEqual(five.warnings.count, 1)
+        XCTAssertTrue(five.warnings[0].contains("fewer than 9 repetitions") && five.warnings[0].contains("as few as 5"), five.warnings[0])
+        let nine = (0..<9).map { 1000 + Double($0) }
+        XCTAssertEqual(Compare.outcome(old: report(nine), new: report(nine)).warnings, [])
+        XCTAssertEqual(Compare.outcome(old: report(nine), new: report(Self.steady)).warnings.count, 1)
+    }
+
+    func testTheIntervalIsTheMannWhitneyOneAndNeedsEnoughSamples() throws {
+        // 5 and 5: 25 ratios; the 95% interval runs from the 3rd to the 23rd (P(U <= 2) = 4/252 <= 0.025 < 7/252).
+        let a: [Double] = [100, 100, 100, 100, 100], b: [Double] = [101, 102, 103, 104, 105]
+        let ci = try XCTUnwrap(Statistics.ratioInterval(a, b))
+        XCTAssertEqual(ci.low, 1.01, accuracy: 1e-12)
+        XCTAssertEqual(ci.high, 1.05, accuracy: 1e-12)
+        XCTAssertEqual(ci.estimate, 1.03, accuracy: 1e-12)
+        XCTAssertNil(Statistics.ratioInterval([1, 2], [1, 2]), "2 and 2 samples cannot give a 95% interval")
+        XCTAssertNil(Statistics.ratioInterval([1, 0, 2], [1, 2, 3]), "ratios need positive samples")
+    }
+
+    func testARuleNamingAnUnknownMetricOrMessageTypeExits1() throws {
+        let dir = try TemporaryDirectory(prefix: "bench-unknown")
+        defer { dir.remove() }
+        let r = try write(report(Self.steady), dir, "report.json")
+        let select = ResultSelector(scenario: "null-rpc", server: "builtin")
+        func exit(_ metric: String, max: Double = 0) throws -> Int32 {
+            let t = try write(Thresholds(rules: [ThresholdRule(name: "rule", select: select, metric: metric, max: max)]), dir, "t.json")
+            return BenchCLI.main(["check", r, "--thresholds", t])
+        }
+        // A misspelt message type used to read as 0 and pass every max rule; now the file is invalid.
+        XCTAssertEqual(try exit("rpcs_by_type.Tgetatr"), 1)
+        XCTAssertEqual(try exit("rpcs_by_type.Rgetattr"), 1, "replies are not counted")
+        XCTAssertEqual(try exit("rpcs_per_opp"), 1)
+        XCTAssertEqual(try exit("throughput.ops_per_s.mean"), 1)
+        XCTAssertEqual(try exit("latency_ns.p95"), 1)
+        XCTAssertEqual(try exit("params.depht"), 1)
+        XCTAssertThrowsError(try ResultRecord.validateMetric("rpcs_by_type.Tgetatr")) {
+            XCTAssertTrue("\($0)".contains("\"Tgetatr\" is not a 9P request type"), "\($0)")
+        }
+        // Well-spelt ones judge: an absent type counts 0, a present one its count.
+        XCTAssertEqual(try exit("rpcs_by_type.Tclunk"), 0)
+        XCTAssertEqual(try exit("rpcs_by_type.Tgetattr"), 2, "1 Tgetattr per op is above max 0")
+        for m in ["rpcs_per_op", "vs_limit", "background_ns_per_op", "cpu.server.user_s", "cpu.user_s", "latency_ns.p999",
+                  "throughput.mib_per_s.min", "server.msize", "params.block_size", "rpcs_by_type.Tmultigetattr"] {
+            XCTAssertNoThrow(try ResultRecord.validateMetric(m), m)
+        }
+        // A misspelt key of a rule was an error already.
+        let misspelt = dir.appending("misspelt.json")
+        try Data(#"{"rules": [{"name": "x", "select": {"scenario": "null-rpc"}, "metric": "rpcs_per_op", "maximum": 1}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: misspelt))
+        XCTAssertEqual(BenchCLI.main(["check", r, "--thresholds", misspelt]), 1)
+    }
+
+    func testOneCheckJudgesTheRulesOfSeveralReports() throws {
+        let dir = try TemporaryDirectory(prefix: "bench-two")
+        defer { dir.remove() }
+        let builtin = try write(report(Self.steady), dir, "builtin.json"), diod = try write(report(Self.steady, kind: "diod"), dir, "diod.json")
+        let t = try write(Thresholds(rules: [
+            ThresholdRule(name: "builtin", select: ResultSelector(scenario: "null-rpc", server: "builtin"), metric: "rpcs_per_op", equals: 1),
+            ThresholdRule(name: "diod", select: ResultSelector(scenario: "null-rpc", server: "diod"), metric: "rpcs_per_op", equals: 1),
+        ]), dir, "t.json")
+        XCTAssertEqual(BenchCLI.main(["check", builtin, "--thresholds", t, "--strict"]), 1, "the diod rule is skipped")
+        XCTAssertEqual(BenchCLI.main(["check", builtin, diod, "--thresholds", t, "--strict"]), 0, "both judged")
+        let outcome = Gate.check(reports: [try readReport(builtin), try readReport(diod)], thresholds: try Thresholds(contentsOf: t))
+        XCTAssertEqual(outcome.rows.map(\.verdict), [.pass, .pass])
+        XCTAssertEqual(BenchCLI.main(["check", "--thresholds", t]), 64, "at least one report")
+    }
+}
