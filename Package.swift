@@ -40,7 +40,7 @@ let package = Package(
             "CShims", "P9", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "LocalGofer", dependencies: [
-            "P9", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
+            "CShims", "P9", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "Gofer", dependencies: [
             "CShims", "P9", "SafeMem", "Syscall", .product(name: "SystemPackage", package: "swift-system"),

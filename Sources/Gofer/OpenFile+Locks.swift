@@ -1,0 +1,154 @@
+import CShims
+import Glibc
+import P9
+import SystemPackage
+
+/// A lock held by someone else that conflicts with the one asked about (fcntl F_GETLK's answer).
+public struct LockInfo: Sendable, Equatable {
+    /// Read or write lock.
+    public var type: LockType
+    /// First byte covered.
+    public var start: UInt64
+    /// Bytes covered (0: to the end of the file).
+    public var length: UInt64
+    /// The holder's process id as its client reported it (-1 for an open-file-description lock on goferd).
+    public var pid: Int32
+    /// The holder's client (its node name, as Linux sends it).
+    public var clientID: String
+
+    /// A lock description.
+    public init(type: LockType, start: UInt64, length: UInt64, pid: Int32, clientID: String) {
+        self.type = type
+        self.start = start
+        self.length = length
+        self.pid = pid
+        self.clientID = clientID
+    }
+}
+
+/// fallocate(2) and POSIX byte-range locks of an open file, over its handle's opened fid (Tallocate, Tlock,
+/// Tgetlock), so that other clients of the server see them; a handle with only a host descriptor uses that.
+extension OpenFile {
+    /// fallocate(2) with FALLOC_FL_* `mode` bits: the host FD's fallocate, else Tallocate (EOPNOTSUPP on servers
+    /// without it, such as diod); dirty pages are written first and the cached size follows the change.
+    public func allocate(mode: UInt32, offset: UInt64, length: UInt64) throws(GoferError) {
+        guard writable else { throw GoferError(.badFileDescriptor, "fallocate \(path): not open for writing") }
+        guard offset <= UInt64(Int64.max), length > 0, length <= UInt64(Int64.max) - offset else {
+            throw GoferError(.invalidArgument, "fallocate \(path): bad range \(offset)+\(length)")
+        }
+        try fs.locked("fallocate \(path)") { try fs.flushPages(dentry) }
+        try GoferError.mapping("fallocate \(path)") {
+            if let fd = handle.hostFD {
+                let r = cshims_fallocate(fd.rawValue, Int32(bitPattern: mode), Int64(offset), Int64(length))
+                if r < 0 { throw Errno(rawValue: errno) }
+            } else if let f = handle.file {
+                try f.allocate(mode: mode, offset: offset, length: length)
+            } else {
+                throw Errno.badFileDescriptor
+            }
+        }
+        fs.lock.withLock { fs.allocated(dentry, mode: mode, offset: offset, length: length) }
+    }
+
+    /// fcntl(F_SETLK/F_SETLKW) for `pid`: Tlock (non-blocking on the server); with `wait`, a blocked lock is asked
+    /// again until it is granted or fails, as Linux's v9fs does.
+    public func lock(type: LockType, start: UInt64, length: UInt64, pid: Int32, wait: Bool) throws(GoferError) -> LockStatus {
+        try checkLockAccess(type, "lock")
+        var pause: UInt32 = 1_000
+        while true {
+            let status = try GoferError.mapping("lock \(path)") { () throws -> LockStatus in
+                if let f = handle.file {
+                    return try f.lock(type: type, flags: wait ? .block : [], start: start, length: length,
+                                      procID: UInt32(bitPattern: pid), clientID: Self.nodeName)
+                }
+                guard let fd = handle.hostFD else { throw Errno.badFileDescriptor }
+                return try Self.hostLock(fd, type, start, length)
+            }
+            guard wait && status == .blocked else { return status }
+            // Not a readiness wait: the holder is another client, which gives no notice of its unlock.
+            usleep(pause)
+            pause = min(pause * 2, 100_000)
+        }
+    }
+
+    /// fcntl(F_GETLK) for `pid`: the lock that would conflict with `type` over the range, or nil when none.
+    public func getlock(type: LockType, start: UInt64, length: UInt64, pid: Int32) throws(GoferError) -> LockInfo? {
+        try checkLockAccess(type, "getlock")
+        return try GoferError.mapping("getlock \(path)") { () throws -> LockInfo? in
+            if let f = handle.file {
+                let r = try f.getLock(type: type, start: start, length: length, procID: UInt32(bitPattern: pid),
+                                      clientID: Self.nodeName)
+                if r.type == .unlock { return nil }
+                return LockInfo(type: r.type, start: r.start, length: r.length, pid: Int32(bitPattern: r.procID),
+                                clientID: r.clientID)
+            }
+            guard let fd = handle.hostFD else { throw Errno.badFileDescriptor }
+            return try Self.hostGetLock(fd, type, start, length)
+        }
+    }
+
+    /// A read lock needs a readable file and a write lock a writable one (EBADF otherwise, as fcntl).
+    private func checkLockAccess(_ type: LockType, _ op: String) throws(GoferError) {
+        if type == .readLock && !readable { throw GoferError(.badFileDescriptor, "\(op) \(path): not open for reading") }
+        if type == .writeLock && !writable { throw GoferError(.badFileDescriptor, "\(op) \(path): not open for writing") }
+    }
+
+    /// This host's node name, the client id Tlock and Tgetlock carry (what Linux sends).
+    static let nodeName: String = {
+        var u = utsname()
+        guard Glibc.uname(&u) == 0 else { return "" }
+        return withUnsafeBytes(of: &u.nodename) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+    }()
+
+    // Linux values the Glibc module does not export (they sit behind _GNU_SOURCE).
+    private static let fOFDGetLock: Int32 = 36
+    private static let fOFDSetLock: Int32 = 37
+
+    private static func flockValue(_ type: LockType, _ start: UInt64, _ length: UInt64) -> flock {
+        var fl = flock()
+        fl.l_type = Int16(type.rawValue)  // F_RDLCK 0, F_WRLCK 1, F_UNLCK 2, like 9P
+        fl.l_whence = Int16(SEEK_SET)
+        fl.l_start = off_t(truncatingIfNeeded: start)
+        fl.l_len = off_t(truncatingIfNeeded: length)
+        return fl
+    }
+
+    /// An open-file-description lock on a bare host descriptor (never waits).
+    private static func hostLock(_ fd: FileDescriptor, _ type: LockType, _ start: UInt64, _ length: UInt64) throws -> LockStatus {
+        var fl = flockValue(type, start, length)
+        if fcntl(fd.rawValue, fOFDSetLock, &fl) == 0 { return .success }
+        if errno == EAGAIN || errno == EACCES { return .blocked }
+        throw Errno(rawValue: errno)
+    }
+
+    private static func hostGetLock(_ fd: FileDescriptor, _ type: LockType, _ start: UInt64, _ length: UInt64) throws -> LockInfo? {
+        var fl = flockValue(type, start, length)
+        if fcntl(fd.rawValue, fOFDGetLock, &fl) != 0 { throw Errno(rawValue: errno) }
+        guard let t = LockType(rawValue: UInt8(truncatingIfNeeded: fl.l_type)), t != .unlock else { return nil }
+        return LockInfo(type: t, start: UInt64(bitPattern: Int64(fl.l_start)), length: UInt64(bitPattern: Int64(fl.l_len)),
+                        pid: fl.l_pid, clientID: nodeName)
+    }
+}
+
+extension Filesystem {
+    /// The cached size and pages after fallocate(2) (caller holds `lock`): KEEP_SIZE and PUNCH_HOLE keep the size,
+    /// COLLAPSE_RANGE and INSERT_RANGE shift it, the rest extends it; any mode that changes bytes drops the pages.
+    func allocated(_ d: Dentry, mode: UInt32, offset: UInt64, length: UInt64) {
+        let keepSize: UInt32 = 0x01, punchHole: UInt32 = 0x02, collapse: UInt32 = 0x08, zero: UInt32 = 0x10, insert: UInt32 = 0x20
+        var size = currentSize(d)
+        if mode & collapse != 0 {
+            size = size >= length ? size - length : 0
+        } else if mode & insert != 0 {
+            size += length
+        } else if mode & (keepSize | punchHole) == 0 {
+            size = max(size, offset + length)
+        }
+        if mode & (punchHole | collapse | zero | insert) != 0 {
+            // The server's bytes moved or changed under the cached pages (already written back): read them again.
+            d.pages = nil
+        } else if let pages = d.pages {
+            d.data.withLock { pages.size = size }
+        }
+        d.attr.size = size
+    }
+}
