@@ -178,8 +178,10 @@ final class FileOpsTests: XCTestCase {
         try f.allocate(mode: 0x01, offset: 8192, length: 4096)  // KEEP_SIZE
         XCTAssertEqual(hostStat(fx, "f")?.st_size, 8192)
         XCTAssertEqual(try fs.stat("f").size, 8192)
-        try f.allocate(mode: 0x02 | 0x01, offset: 0, length: 4096)  // PUNCH_HOLE
         var back = [UInt8](repeating: 9, count: 3)
+        XCTAssertEqual(try back.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }, 3)
+        XCTAssertEqual(back, [1, 2, 3], "read once (cached where the mode caches data)")
+        try f.allocate(mode: 0x02 | 0x01, offset: 0, length: 4096)  // PUNCH_HOLE
         XCTAssertEqual(try back.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }, 3)
         XCTAssertEqual(back, [0, 0, 0], "the punched bytes read as zeros (no stale page)")
         XCTAssertEqual(errno { try f.allocate(mode: 0, offset: 0, length: 0) }, .invalidArgument)
@@ -258,5 +260,53 @@ final class FileOpsTests: XCTestCase {
             try checkLocks(.goferd, mode)
             try checkLocks(.diod, mode)
         }
+    }
+}
+
+/// The same operations through every resolver that serves both modes (multi's fid-less dentries, direct's donated
+/// root, where a handle may be a bare host descriptor): results, not counts.
+final class FileOpsResolverTests: XCTestCase {
+    func testEveryResolver() throws {
+        for resolver in [ResolverKind.vfs2, .multi, .direct] {
+            for mode in [InteropMode.exclusive, .shared] {
+                try run(FilesystemOptions(mode: mode, resolver: resolver), "\(resolver) \(mode)")
+            }
+        }
+    }
+
+    private func run(_ options: FilesystemOptions, _ label: String) throws {
+        let fx = try Fixture(.goferd)
+        try fx.makePath("a/b/f", contents: [1, 2, 3])
+        let fs = try fx.filesystem(options)
+        let other = try fx.filesystem(options)
+        XCTAssertEqual(try fs.stat("a/b/f").nlink, 1, label)
+        try fs.link("a/b/f", to: "a/g")
+        XCTAssertEqual(try fs.stat("a/g").nlink, 2, label)
+        XCTAssertEqual(try fs.stat("a/g").ino, try fs.stat("a/b/f").ino, label)
+        XCTAssertEqual(Set(try fs.readdir("a").map(\.name)), ["b", "g"], label)
+        try fs.mknod("a/b/p", mode: 0o010600)
+        XCTAssertEqual(try fs.lstat("a/b/p").mode & 0o170000, 0o010000, label)
+        try fs.setxattr("a/g", name: "user.v", value: [4, 5])
+        XCTAssertEqual(try fs.getxattr("a/b/f", name: "user.v"), [4, 5], label)
+        XCTAssertEqual(try fs.listxattr("a/b/f").filter { $0.hasPrefix("user.") }, ["user.v"], label)
+        try fs.removexattr("a/b/f", name: "user.v")
+        XCTAssertThrowsError(try fs.getxattr("a/g", name: "user.v"), label) { XCTAssertEqual(($0 as? GoferError)?.errno, .noData) }
+        let f = try fs.open("a/g", flags: O_RDWR)
+        try f.allocate(mode: 0, offset: 0, length: 5000)
+        if options.mode == .shared {
+            XCTAssertEqual(try fs.stat("a/b/f").size, 5000, "\(label): the other name, revalidated")
+        }
+        XCTAssertEqual(try fs.stat("a/g").size, 5000, label)
+        let o = try other.open("a/b/f", flags: O_RDWR)
+        XCTAssertEqual(try f.lock(type: .writeLock, start: 0, length: 0, pid: 1, wait: false), .success, label)
+        XCTAssertEqual(try o.lock(type: .writeLock, start: 0, length: 0, pid: 2, wait: false), .blocked, label)
+        XCTAssertEqual(try o.getlock(type: .readLock, start: 0, length: 0, pid: 2)?.type, .writeLock, label)
+        XCTAssertEqual(try f.lock(type: .unlock, start: 0, length: 0, pid: 1, wait: false), .success, label)
+        XCTAssertNil(try o.getlock(type: .writeLock, start: 0, length: 0, pid: 2), label)
+        try o.close()
+        try f.close()
+        fs.release()
+        other.release()
+        XCTAssertEqual(fs.client.fidsInUse + other.client.fidsInUse, 0, "\(label): fids leaked")
     }
 }
