@@ -26,8 +26,9 @@ public struct LockInfo: Sendable, Equatable {
     }
 }
 
-/// fallocate(2) and POSIX byte-range locks of an open file, over its handle's opened fid (Tallocate, Tlock,
-/// Tgetlock), so that other clients of the server see them; a handle with only a host descriptor uses that.
+/// fallocate(2) and POSIX byte-range locks of an open file. Locks go over 9P (Tlock, Tgetlock), so that other clients
+/// of the server see them, on a handle per process and file: the server's locks belong to an open file, and one
+/// handle per process makes processes conflict with each other (and not with themselves) as POSIX locks do.
 extension OpenFile {
     /// fallocate(2) with FALLOC_FL_* `mode` bits: the host FD's fallocate, else Tallocate (EOPNOTSUPP on servers
     /// without it, such as diod); dirty pages are written first and the cached size and pages follow the change.
@@ -75,41 +76,87 @@ extension OpenFile {
         }
     }
 
-    /// fcntl(F_SETLK/F_SETLKW) for `pid`: Tlock (non-blocking on the server); with `wait`, a blocked lock is asked
-    /// again until it is granted or fails, as Linux's v9fs does.
+    /// fcntl(F_SETLK/F_SETLKW) for `pid`: Tlock (non-blocking on the server) on `pid`'s lock handle of this file,
+    /// opened on its first lock (clone + Tlopen); with `wait`, a blocked lock is asked again until granted or failed.
     public func lock(type: LockType, start: UInt64, length: UInt64, pid: Int32, wait: Bool) throws(GoferError) -> LockStatus {
         try checkLockAccess(type, "lock")
+        if type == .unlock && fs.lock.withLock({ dentry.lockHandles[pid] == nil }) { return .success }  // nothing held
+        let h = try lockHandle(for: pid)
         var pause: UInt32 = 1_000
         while true {
             let status = try GoferError.mapping("lock \(path)") { () throws -> LockStatus in
-                if let f = handle.file {
+                if let f = h.file {
                     return try f.lock(type: type, flags: wait ? .block : [], start: start, length: length,
                                       procID: UInt32(bitPattern: pid), clientID: Self.nodeName)
                 }
-                guard let fd = handle.hostFD else { throw Errno.badFileDescriptor }
+                guard let fd = h.hostFD else { throw Errno.badFileDescriptor }
                 return try Self.hostLock(fd, type, start, length)
             }
             guard wait && status == .blocked else { return status }
-            // Not a readiness wait: the holder is another client, which gives no notice of its unlock.
+            // Not a readiness wait: the holder is another process or client, which gives no notice of its unlock.
             usleep(pause)
             pause = min(pause * 2, 100_000)
         }
     }
 
     /// fcntl(F_GETLK) for `pid`: the lock that would conflict with `type` over the range, or nil when none.
+    /// Asked on `pid`'s lock handle (its own locks never conflict), else on the data handle, which holds none.
     public func getlock(type: LockType, start: UInt64, length: UInt64, pid: Int32) throws(GoferError) -> LockInfo? {
         try checkLockAccess(type, "getlock")
+        let h = fs.lock.withLock { dentry.lockHandles[pid] } ?? handle
         return try GoferError.mapping("getlock \(path)") { () throws -> LockInfo? in
-            if let f = handle.file {
+            if let f = h.file {
                 let r = try f.getLock(type: type, start: start, length: length, procID: UInt32(bitPattern: pid),
                                       clientID: Self.nodeName)
                 if r.type == .unlock { return nil }
                 return LockInfo(type: r.type, start: r.start, length: r.length, pid: Int32(bitPattern: r.procID),
                                 clientID: r.clientID)
             }
-            guard let fd = handle.hostFD else { throw Errno.badFileDescriptor }
+            guard let fd = h.hostFD else { throw Errno.badFileDescriptor }
             return try Self.hostGetLock(fd, type, start, length)
         }
+    }
+
+    /// `pid`'s lock handle of this file, opened read-write where the file allows (else with this description's
+    /// access): a clone of the dentry's fid + Tlopen, or, for a bare host descriptor, a reopen of it (a new open file).
+    private func lockHandle(for pid: Int32) throws(GoferError) -> Handle {
+        try fs.locked("lock \(path)") { () throws -> Handle in
+            if let h = dentry.lockHandles[pid] { return h }
+            let h: Handle
+            if handle.file == nil, let fd = handle.hostFD {
+                h = try reopenForLocks(fd)
+            } else {
+                let f = try fs.fid(of: dentry)
+                h = try fs.rpc(dentry) { () throws -> Handle in
+                    do {
+                        return try Handle.open(f, read: true, write: true, truncate: false, useHostFD: false,
+                                               multiblock: .buffered, counters: fs.counters)
+                    } catch where !(readable && writable) {
+                        return try Handle.open(f, read: readable, write: writable, truncate: false, useHostFD: false,
+                                               multiblock: .buffered, counters: fs.counters)
+                    }
+                }
+            }
+            if let raced = dentry.lockHandles[pid] {
+                try? fs.rpc(nil) { h.close() }
+                return raced
+            }
+            dentry.lockHandles[pid] = h
+            return h
+        }
+    }
+
+    /// A new open file of what `fd` holds, through its /proc link.
+    private func reopenForLocks(_ fd: FileDescriptor) throws -> Handle {
+        var (read, write) = (true, true)
+        var r = Glibc.open("/proc/self/fd/\(fd.rawValue)", O_RDWR | O_CLOEXEC)
+        if r < 0 && !(readable && writable) {
+            (read, write) = (readable, writable)
+            r = Glibc.open("/proc/self/fd/\(fd.rawValue)", (writable ? O_WRONLY : O_RDONLY) | O_CLOEXEC)
+        }
+        if r < 0 { throw Errno(rawValue: errno) }
+        return Handle(file: nil, hostFD: FileDescriptor(rawValue: r), readable: read, writable: write, multiblock: .buffered,
+                      counters: fs.counters)
     }
 
     /// A read lock needs a readable file and a write lock a writable one (EBADF otherwise, as fcntl).

@@ -224,7 +224,9 @@ final class FileOpsTests: XCTestCase {
         let fb = try b.open("f", flags: O_RDWR)
         let (s1, t1) = try rpcs(a) { try fa.lock(type: .writeLock, start: 0, length: 0, pid: 11, wait: false) }
         XCTAssertEqual(s1, .success)
-        XCTAssertEqual(names(t1), ["Tlock"])
+        XCTAssertEqual(names(t1), ["Twalk", "Tlopen", "Tlock"], "the first lock of a process opens its lock handle")
+        XCTAssertEqual(names(try rpcs(a) { try fa.lock(type: .writeLock, start: 0, length: 0, pid: 11, wait: false) }.types),
+                       ["Tlock"], "then one Tlock")
         XCTAssertEqual(try fb.lock(type: .writeLock, start: 0, length: 0, pid: 22, wait: false), .blocked, "\(kind) \(mode)")
         let (info, t2) = try rpcs(b) { try fb.getlock(type: .writeLock, start: 0, length: 0, pid: 22) }
         XCTAssertEqual(names(t2), ["Tgetlock"])
@@ -253,6 +255,45 @@ final class FileOpsTests: XCTestCase {
         a.release()
         b.release()
         XCTAssertEqual(a.client.fidsInUse + b.client.fidsInUse, 0, "fids leaked")
+    }
+
+    /// Two processes of one filesystem conflict (each has its own lock handle), one process never conflicts with
+    /// itself across descriptions, and the file's last close drops every lock.
+    private func checkLocksBetweenProcesses(_ kind: Fixture.Kind, _ options: FilesystemOptions) throws {
+        let fx = try Fixture(kind)
+        try fx.makePath("f", contents: [UInt8](repeating: 0, count: 100))
+        let fs = try fx.filesystem(options)
+        let other = try fx.filesystem(options)
+        let fids = fs.client.fidsInUse
+        let d1 = try fs.open("f", flags: O_RDWR)
+        let d2 = try fs.open("f", flags: O_RDWR)
+        let label = "\(kind) \(options.mode)"
+        XCTAssertEqual(names(try rpcs(fs) { try d1.lock(type: .unlock, start: 0, length: 0, pid: 1, wait: false) }.types), [],
+                       "unlocking what a process never locked sends nothing")
+        XCTAssertEqual(try d1.lock(type: .writeLock, start: 0, length: 0, pid: 1, wait: false), .success, label)
+        XCTAssertEqual(try d2.lock(type: .writeLock, start: 0, length: 0, pid: 1, wait: false), .success, "\(label): same process")
+        XCTAssertEqual(try d2.lock(type: .writeLock, start: 0, length: 0, pid: 2, wait: false), .blocked, "\(label): another process")
+        XCTAssertEqual(try d2.getlock(type: .readLock, start: 0, length: 0, pid: 2)?.type, .writeLock, label)
+        XCTAssertNil(try d2.getlock(type: .writeLock, start: 0, length: 0, pid: 1), "\(label): its own lock")
+        let o = try other.open("f", flags: O_RDWR)
+        XCTAssertEqual(try o.lock(type: .writeLock, start: 0, length: 0, pid: 1, wait: false), .blocked, "\(label): another client")
+        try d1.close()
+        XCTAssertEqual(try o.lock(type: .writeLock, start: 0, length: 0, pid: 1, wait: false), .blocked, "\(label): one description left")
+        try d2.close()
+        XCTAssertEqual(try o.lock(type: .writeLock, start: 0, length: 0, pid: 1, wait: false), .success, "\(label): the last close unlocked")
+        try o.close()
+        try fs.dropCaches()
+        XCTAssertEqual(fs.client.fidsInUse, fids, "\(label): the lock handles were clunked")
+        fs.release()
+        other.release()
+    }
+
+    func testLocksBetweenProcessesOfOneFilesystem() throws {
+        for options in [FilesystemOptions(mode: .exclusive), FilesystemOptions(mode: .shared), .cacheNone,
+                        FilesystemOptions(mode: .exclusive, resolver: .direct)] {
+            try checkLocksBetweenProcesses(.goferd, options)
+        }
+        try checkLocksBetweenProcesses(.diod, FilesystemOptions(mode: .exclusive))
     }
 
     func testLocksBetweenClients() throws {
