@@ -120,7 +120,8 @@ extension OpenFile {
     /// `pid`'s lock handle of this file, opened read-write where the file allows (else with this description's
     /// access): a clone of the dentry's fid + Tlopen, or, for a bare host descriptor, a reopen of it (a new open file).
     private func lockHandle(for pid: Int32) throws(GoferError) -> Handle {
-        try fs.locked("lock \(path)") { () throws -> Handle in
+        // A path operation's locks: a fid-less dentry's fid is walked from an ancestor, which a rename must not move.
+        try fs.pathOp("lock \(path)") { () throws -> Handle in
             if let h = dentry.lockHandles[pid] { return h }
             let h: Handle
             if handle.file == nil, let fd = handle.hostFD {
