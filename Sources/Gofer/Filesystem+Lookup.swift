@@ -101,6 +101,12 @@ extension Filesystem {
             return raced
         }
         d.fid = f
+        if d !== root && !d.isStale && cached[ObjectIdentifier(d)] == nil {
+            // Evicted before this walk (a caller held it unpinned across another RPC): off the tree, so the stale
+            // queue releases the fid, as for a dentry replaced on the server.
+            d.isStale = true
+            staleQueue.append(d)
+        }
         return f
     }
 
