@@ -61,6 +61,15 @@ int cshims_fallocate(int fd, int mode, long long offset, long long length);
 /// statx(2) into `out`; returns 0 or -1 with errno set.
 int cshims_statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *out);
 
+/// statx(2) of what `fd` holds (O_PATH descriptors too): a NULL path with AT_EMPTY_PATH where the kernel takes it,
+/// else "". Returns 0 or -1 with errno set.
+int cshims_fstatx(int fd, unsigned int mask, struct statx *out);
+
+/// A confined stat in one call: openat2(O_PATH, plus O_NOFOLLOW unless `follow`) of `path` beneath `root` with
+/// `resolve`, `cshims_fstatx` of it, close. Returns 0 or -1 with errno set (the open's or the statx's).
+int cshims_stat_beneath(int root, const char *path, int follow, unsigned long long resolve, unsigned int mask,
+                        struct statx *out);
+
 /// Sets the calling thread's CPU affinity to the CPUs listed; returns 0 or an errno value.
 int cshims_set_affinity(const int *cpus, int ncpus);
 
