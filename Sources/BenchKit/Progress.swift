@@ -3,7 +3,7 @@ import Glibc
 #endif
 import BenchReport
 import Foundation
-import Synchronization
+import P9
 
 /// Progress of a run on standard error: on a terminal a live line per scenario (done/total, elapsed, ETA)
 /// rewritten in place about four times a second; elsewhere one line per finished scenario.
@@ -24,9 +24,9 @@ public final class Progress: Sendable {
     /// Whether standard error is a terminal (live line) or not (one line per scenario).
     public let live: Bool
     private let write: @Sendable (String) -> Void
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Held while the line is drawn or standard output is written around it, so the two never interleave.
-    private let output = Mutex(())
+    private let output = Locked(())
 
     /// Progress written with `write` (standard error by default), live when `live` (standard error is a terminal).
     public init(enabled: Bool, live: Bool = isatty(2) == 1, write: @escaping @Sendable (String) -> Void = Progress.standardError) {

@@ -4,7 +4,6 @@ import Glibc
 import BenchReport
 import Foundation
 import P9
-import Synchronization
 import SystemPackage
 
 /// One server of a run and everything the bench made for it: the server it started (if any), the fixtures' own
@@ -110,7 +109,7 @@ final class ServerSession {
         }
         guard let deadline else { return try attempt() }
         // On a thread of its own, so that a server that accepts and never answers cannot hold the run.
-        let outcome = Mutex<(result: Result<NinePFixtureStore, any Error>?, abandoned: Bool)>((nil, false))
+        let outcome = Locked<(result: Result<NinePFixtureStore, any Error>?, abandoned: Bool)>((nil, false))
         let done = DispatchSemaphore(value: 0)
         Thread {
             let r = Result { try attempt() }
