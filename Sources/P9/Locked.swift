@@ -5,7 +5,8 @@ import Glibc
 /// priority-inheritance futex that hands a contended lock to the waiter, one context switch per contended
 /// acquisition: a convoy when several callers share one CPU. The engine's state (client calls, server crews,
 /// outboxes, pools) sits behind this; ThreadSanitizer also sees pthread mutexes, not Mutex's futex, so every module
-/// of the package guards shared state with it.
+/// of the package guards shared state with it. Give it a value, not `Void`: ThreadSanitizer places an empty value's
+/// accesses at the object's address, where the unlocked reads of the object's header then look like races.
 package final class Locked<Value: ~Copyable>: @unchecked Sendable {  // `value` is only touched with `mutex` held
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value
