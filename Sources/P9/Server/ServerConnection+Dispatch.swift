@@ -74,11 +74,12 @@ extension ServerConnection {
 
     private var readOnly: Bool { server.options.readOnly }
 
-    /// Routes one request to the file server and encodes its reply.
-    func dispatch(_ request: RequestFrame, version: UInt32) throws -> EncodedReply {
+    /// Routes one request to the file server and encodes its reply. A request that came on a shared-memory
+    /// channel (`onChannel`) gets no host FD and no spliced payload: its reply is copied whole into the window.
+    func dispatch(_ request: RequestFrame, version: UInt32, onChannel: Bool = false) throws -> EncodedReply {
         let msize = self.msize.load(ordering: .relaxed)
         let c = RequestCodec(request: request, msize: msize)
-        let context = RequestContext(version: version, donateFDs: donate)
+        let context = RequestContext(version: version, donateFDs: donate && !onChannel)
         guard let type = MessageType(rawValue: request.type) else { throw Errno(rawValue: ENOSYS) }
         switch type {
         case .tattach:
@@ -237,7 +238,7 @@ extension ServerConnection {
             // Clamp to what fits in one reply (PROTOCOL §1: gVisor does not, and kills its client).
             let count = max(0, min(Int(m.count), msize - Rread.headerSize))
             let base = request.base
-            if count >= Self.spliceThreshold, let spliced = try splice(f, count: count, at: m.offset) {
+            if !onChannel, count >= Self.spliceThreshold, let spliced = try splice(f, count: count, at: m.offset) {
                 try Rread.encodeHeader(tag: c.tag, count: UInt32(spliced.count),
                                        into: UnsafeMutableRawBufferPointer(start: base, count: Rread.headerSize))
                 return EncodedReply(length: Rread.headerSize, fd: nil, spliced: spliced.count, pipe: spliced.pipe)
@@ -291,8 +292,14 @@ extension ServerConnection {
             let r = try f.donateRoot()
             return try c.reply(Rdonateroot(qid: r.qid), fd: r.hostFD)
 
+        case .tchannel:
+            let m = try c.decode(Tchannel.self)
+            guard !onChannel else { throw Errno.invalidArgument }
+            let fd = try openChannel(m)
+            return try c.reply(Rchannel(offset: UInt64(ChannelRegion.windowOffset), length: UInt64(msize)), fd: fd)
+
         default:
-            // Xattrs, Tlconnect, Tchannel, Tbind, R messages sent as requests: not served, connection kept.
+            // Xattrs, Tlconnect, Tbind, R messages sent as requests: not served, connection kept.
             throw Errno(rawValue: ENOSYS)
         }
     }
