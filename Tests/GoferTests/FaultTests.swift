@@ -14,12 +14,13 @@ final class FaultTests: XCTestCase {
     static let calls = 4
 
     /// goferd is stopped (SIGSTOP) so the calls are sent and unanswered, then SIGKILLed; returns the time to fail.
-    private func killDuring(_ what: String, file: String = "data", open: OpenFlags? = .readWrite,
+    private func killDuring(_ what: String, file: String = "data", open: OpenFlags? = .readWrite, channels: Int = 0,
                             _ call: @escaping @Sendable (ClientFile, ClientFile) throws -> Void) throws {
         let child = try GoferdChild(files: [file: patternBytes(1 << 20), "d1/d2/d3/leaf": [1]], arguments: ["--no-donate"])
         let descriptorsBefore = openDescriptorCount()
         let threadsBefore = threadCount()
-        let client = try child.connect()
+        let client = try child.connect(ClientOptions(channels: channels))
+        XCTAssertEqual(client.channelCount, channels, "\(what): goferd grants every channel asked for")
         let root = try client.attach()
         var files: [ClientFile] = []
         for _ in 0..<Self.calls {
@@ -77,6 +78,21 @@ final class FaultTests: XCTestCase {
         try killDuring("a write") { _, f in
             let bytes = patternBytes(256 << 10, seed: 9)
             _ = try bytes.withUnsafeBytes { try f.write(from: $0, at: 0) }
+        }
+    }
+
+    // Over channels (one per caller): each call waits on the futex of its channel, not on the socket.
+
+    func testServerKilledDuringReadsOnChannels() throws {
+        try killDuring("a read on a channel", channels: Self.calls) { _, f in
+            var buffer = [UInt8](repeating: 0, count: 256 << 10)
+            _ = try buffer.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }
+        }
+    }
+
+    func testServerKilledDuringWalksOnChannels() throws {
+        try killDuring("a walk on a channel", open: nil, channels: Self.calls) { root, _ in
+            _ = try root.walk(["d1", "d2", "d3", "leaf"])
         }
     }
 
