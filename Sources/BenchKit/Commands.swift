@@ -78,6 +78,8 @@ struct RunCommand: ExecutableCommand {
     var linkDelay: String?
     @Option(name: .customLong("link-jitter"), help: "Extra one-way delay up to this much per frame, uniform, never reordering (with --link-delay).")
     var linkJitter: String?
+    @Option(help: "How 9P calls travel (every 9P scenario): socket, or channel (shared-memory channels where the server grants them; server.transport says what ran), e.g. socket,channel.")
+    var transport: String?
     @Option(help: "Measured repetitions per combination (throughput samples).")
     var repetitions: String?
     @Option(help: "Unmeasured ops before the first repetition.")
@@ -127,7 +129,7 @@ struct RunCommand: ExecutableCommand {
             ("--suite", suite), ("--scenario", scenario), ("--mode", mode), ("--resolver", resolver), ("--path", path),
             ("--blocks", blocks), ("--block-size", blockSize), ("--multiblock", multiblock), ("--file-size", fileSize),
             ("--depth", depth), ("--state", state), ("--threads", threads), ("--sharing", sharing), ("--msize", msize), ("--entries", entries),
-            ("--link-delay", linkDelay), ("--link-jitter", linkJitter),
+            ("--link-delay", linkDelay), ("--link-jitter", linkJitter), ("--transport", transport),
             ("--repetitions", repetitions), ("--warmup", warmup), ("--duration", duration), ("--ops", ops),
             ("--server", server), ("--aname", aname), ("--uname", uname), ("--uid", uid), ("--out", out),
             ("--format", format), ("--seed", seed), ("--trace", trace), ("--cpu-node", cpuNode), ("--mem-node", memNode),

@@ -13,6 +13,8 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     case msize
     /// One-way delay and jitter of the link between client and server (a user-space relay), whole microseconds.
     case linkDelay = "link_delay_us", linkJitter = "link_jitter_us"
+    /// How 9P calls travel: the socket, or shared-memory channels (Tchannel) where the server grants them.
+    case transport
 
     /// The `bench run` flag that sets it (a duration's without the unit: `--link-delay` for `link_delay_us`).
     public var flag: String {
@@ -32,6 +34,7 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
         case .multiblock: return ["buffered", "scatter"]
         case .state: return ["cold", "warm", "replaced"]
         case .sharing: return ["private", "shared"]
+        case .transport: return ["socket", "channel"]
         default: return nil
         }
     }
