@@ -106,8 +106,8 @@ extension Client {
                       decode: (CallSlot) throws(P9Error) -> R) throws(P9Error) -> R {
         if channel && !channels.isEmpty {
             for ch in channels {
-                let r = try ch.lock.withLockIfAvailable { (_) throws(P9Error) -> R in
-                    try callOnChannel(ch, type, fid: fid, sink: sink, encode: encode, decode: decode)
+                let r = try ch.lock.withLockIfAvailable { (estimate) throws(P9Error) -> R in
+                    try callOnChannel(ch, &estimate, type, fid: fid, sink: sink, encode: encode, decode: decode)
                 }
                 if let r { return r }
             }

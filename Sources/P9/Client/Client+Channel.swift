@@ -4,8 +4,9 @@ import SystemPackage
 /// A shared-memory channel of one client (PROTOCOL.md §4.3 Tchannel): one call at a time, the caller holding `lock`.
 final class ClientChannel: Sendable {
     let region: ChannelRegion
-    /// Held for a whole call: the window belongs to the caller holding it.
-    let lock = Locked(())
+    /// Held for a whole call: the window belongs to the caller holding it. It guards the average time a reply
+    /// took (ns), which sizes the next spin.
+    let lock = Locked<UInt64>(0)
 
     init(region: ChannelRegion) { self.region = region }
 }
@@ -68,7 +69,7 @@ extension Client {
 
     /// One RPC over `ch` (its lock held): the frame is copied into the window, the server woken, and the reply
     /// copied out of the window into the slot before anything in it is checked.
-    func callOnChannel<R>(_ ch: ClientChannel, _ type: MessageType, fid: FID, sink: UnsafeBufferPointer<iovec>?,
+    func callOnChannel<R>(_ ch: ClientChannel, _ estimate: inout UInt64, _ type: MessageType, fid: FID, sink: UnsafeBufferPointer<iovec>?,
                           encode: (CallSlot) throws(P9Error) -> Int,
                           decode: (CallSlot) throws(P9Error) -> R) throws(P9Error) -> R {
         let slot = try begin(type, sink: sink)
@@ -77,13 +78,13 @@ extension Client {
         let sent = try encode(slot)
         stats.countRequest(type, bytes: sent)
         stats.countOnChannel()
-        try exchange(ch.region, slot, bytes: sent)
+        try exchange(ch.region, slot, bytes: sent, estimate: &estimate)
         return try complete(PendingCall(slot: slot, type: type, fid: fid, sent: sent, start: start), decode: decode)
     }
 
     /// Posts the slot's request on the channel and waits for the reply; breaks the connection on a dead or
     /// misbehaving server.
-    private func exchange(_ region: ChannelRegion, _ slot: CallSlot, bytes: Int) throws(P9Error) {
+    private func exchange(_ region: ChannelRegion, _ slot: CallSlot, bytes: Int, estimate: inout UInt64) throws(P9Error) {
         let w = region.window
         guard bytes <= region.windowSize else { throw .wire(.messageTooLarge(size: bytes, limit: region.windowSize)) }
         w.copyMemory(from: slot.requestBytes, byteCount: slot.sendHeader)
@@ -96,7 +97,7 @@ extension Client {
         }
         region.post(.request)
         let request = ChannelRegion.State.request.rawValue
-        let s = region.wait(whileIn: request, request, spinNanoseconds: channelSpinNanoseconds,
+        let s = region.wait(whileIn: request, request, maxSpinNanoseconds: channelSpinNanoseconds, estimate: &estimate,
                             sleepNanoseconds: Self.channelCheckNanoseconds,
                             alive: { timedOut in channelAlive(slot, timedOut: timedOut) })
         guard s == ChannelRegion.State.reply.rawValue else {

@@ -23,8 +23,9 @@ public struct ClientOptions: Sendable {
     /// Shared-memory channels asked for with Tchannel at N >= 8 over a Unix socket (0: the socket only). A call
     /// takes a free channel, else the socket; calls whose reply carries a host FD always use the socket.
     public var channels: Int = 0
-    /// How long a caller waiting on a channel spins before it sleeps on the futex (spinning happens only while
-    /// the server last ran on another CPU; nil: sleep at once).
+    /// The longest a caller waiting on a channel spins before it sleeps on the futex: it spins about twice as long
+    /// as recent replies took, not at all when they take longer than this or the server last ran on the caller's
+    /// CPU (nil: sleep at once).
     public var channelSpin: Duration? = .microseconds(100)
 
     /// The number of channels a client asks for by default: min(max(CPUs, 2), 4).

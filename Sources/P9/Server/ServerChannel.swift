@@ -27,8 +27,10 @@ final class ServerChannel: Sendable {
         let w = region.window
         let idle = ChannelRegion.State.idle.rawValue
         let reply = ChannelRegion.State.reply.rawValue
+        var estimate: UInt64 = 0  // how long the client took to post its next request, on average (sizes the spin)
         while true {
-            let s = region.wait(whileIn: idle, reply, spinNanoseconds: spinNanoseconds, sleepNanoseconds: 100_000_000,
+            let s = region.wait(whileIn: idle, reply, maxSpinNanoseconds: spinNanoseconds, estimate: &estimate,
+                                sleepNanoseconds: 100_000_000,
                                 alive: { _ in !closing.load(ordering: .acquiring) })
             if s == ChannelRegion.gone || s == ChannelRegion.State.closed.rawValue { return }
             guard s == ChannelRegion.State.request.rawValue else {

@@ -16,8 +16,8 @@ public struct ServerOptions: Sendable {
     public var spin: Duration?
     /// Shared-memory channels one connection may open with Tchannel (0 refuses them with ENOSYS).
     public var channels: Int
-    /// How long a channel's thread spins for the next request before it sleeps on the futex (spinning happens
-    /// only while the client last ran on another CPU; nil: sleep at once).
+    /// The longest a channel's thread spins for the next request before it sleeps on the futex, adapted like the
+    /// client's (`ClientOptions.channelSpin`; nil: sleep at once).
     public var channelSpin: Duration?
     /// Send host FDs beside Rlopen/Rlcreate/Rucreate when the connection is a Unix socket.
     public var donateFDs: Bool

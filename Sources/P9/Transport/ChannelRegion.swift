@@ -102,25 +102,42 @@ final class ChannelRegion: @unchecked Sendable {
     /// Wakes whoever sleeps on the state word (its `alive` check then runs).
     func wake() { _ = cshims_futex_wake(word(Self.stateOffset), Int32.max) }
 
-    /// Waits while the state word is `a` or `b`, spinning up to `spinNanoseconds` (only when the peer last ran
-    /// on another CPU) before sleeping. `alive(timedOut)` runs after every sleep (`timedOut`: a whole
-    /// `sleepNanoseconds` passed); false returns `gone`. Returns the value that ended the wait.
+    /// Waits while the state word is `a` or `b`. It spins first, for a budget adapted to how long recent waits
+    /// took (`estimate`, ns, an average the caller keeps per channel side): twice the estimate, at most
+    /// `maxSpinNanoseconds`, and none when waits take longer than that or the peer last ran on this CPU. Past
+    /// the first microseconds the spin yields the CPU on every round, so that threads sharing it (other
+    /// callers, other channels' threads) still run. Then it sleeps on the futex; `alive(timedOut)` runs after
+    /// every sleep (`timedOut`: a whole `sleepNanoseconds` passed) and false returns `gone`. Returns the value
+    /// that ended the wait.
     @inline(__always)
-    func wait(whileIn a: UInt32, _ b: UInt32, spinNanoseconds: UInt64, sleepNanoseconds: Int64,
+    func wait(whileIn a: UInt32, _ b: UInt32, maxSpinNanoseconds: UInt64, estimate: inout UInt64, sleepNanoseconds: Int64,
               alive: (_ timedOut: Bool) -> Bool) -> UInt32 {
         let stateWord = word(Self.stateOffset)
         var s = cshims_load_u32(stateWord)
-        if s != a && s != b { return s }
+        if s != a && s != b {
+            estimate -= estimate / 8
+            return s
+        }
+        let start = monotonicNanoseconds()
+        defer {
+            let took = min(monotonicNanoseconds() &- start, 4 * maxSpinNanoseconds)
+            estimate = estimate - estimate / 8 + took / 8
+        }
+        let budget = estimate > maxSpinNanoseconds ? 0 : min(maxSpinNanoseconds, 2 * estimate + 2_000)
         let peerCPU = side == .client ? Self.serverCPUOffset : Self.clientCPUOffset
-        if spinNanoseconds > 0 && cshims_load_u32(word(peerCPU)) != UInt32(bitPattern: cshims_current_cpu()) {
-            let deadline = monotonicNanoseconds() &+ spinNanoseconds
+        if budget > 0 && cshims_load_u32(word(peerCPU)) != UInt32(bitPattern: cshims_current_cpu()) {
+            let deadline = start &+ budget
+            let yieldFrom = start &+ 2_000
+            var now = start
             repeat {
                 for _ in 0..<32 {
                     cshims_cpu_relax()
                     s = cshims_load_u32(stateWord)
                     if s != a && s != b { return s }
                 }
-            } while monotonicNanoseconds() < deadline
+                now = monotonicNanoseconds()
+                if now > yieldFrom { sched_yield() }
+            } while now < deadline
         }
         let waiting = word(side == .client ? Self.clientWaitingOffset : Self.serverWaitingOffset)
         while true {
