@@ -46,8 +46,10 @@ final class ServerChannel: Sendable {
             frame.size = size
             frame.type = frame.base.load(fromByteOffset: 4, as: UInt8.self)
             frame.tag = Tag(rawValue: UInt16(littleEndian: frame.base.loadUnaligned(fromByteOffset: 5, as: UInt16.self)))
-            guard let length = connection.executeOnChannel(frame), !closing.load(ordering: .acquiring) else { return }
-            w.copyMemory(from: frame.base, byteCount: length)
+            guard let (length, inWindow) = connection.executeOnChannel(frame, window: w), !closing.load(ordering: .acquiring) else {
+                return
+            }
+            if !inWindow { w.copyMemory(from: frame.base, byteCount: length) }
             region.post(.reply)
         }
     }
@@ -83,20 +85,21 @@ extension ServerConnection {
         return FileDescriptor(rawValue: fd)
     }
 
-    /// Runs a request that came on a channel; returns the reply's length in `frame`, or nil when the frame was
-    /// malformed (the connection is then closed, as for a socket frame).
-    func executeOnChannel(_ frame: RequestFrame) -> Int? {
+    /// Runs a request that came on a channel; returns the reply's length and whether it is already in `window`
+    /// (else it is in `frame`), or nil when the frame was malformed (the connection is then closed, as for a
+    /// socket frame).
+    func executeOnChannel(_ frame: RequestFrame, window: UnsafeMutableRawPointer) -> (Int, inWindow: Bool)? {
         do {
-            let reply = try dispatch(frame, version: version.load(ordering: .relaxed), onChannel: true)
+            let reply = try dispatch(frame, version: version.load(ordering: .relaxed), window: window)
             if let fd = reply.fd { try? fd.close() }
-            return reply.length
+            return (reply.length, reply.inWindow)
         } catch let m as MalformedFrame {
             abort("malformed \(MessageType(rawValue: frame.type)?.description ?? "type \(frame.type)") on a channel: \(m.reason)")
             return nil
         } catch {
             let code = (error as? Errno)?.rawValue ?? EIO
             encode(Rlerror(errno: UInt32(code)), tag: frame.tag, in: frame)
-            return frame.replyLength
+            return (frame.replyLength, false)
         }
     }
 

@@ -9,6 +9,8 @@ struct EncodedReply {
     var fd: FileDescriptor?
     var spliced = 0
     var pipe: SplicePipe?
+    /// The reply was encoded straight into the channel window `dispatch` was given, not over the frame.
+    var inWindow = false
 }
 
 /// Decodes bodies and encodes replies over one request's frame.
@@ -75,8 +77,10 @@ extension ServerConnection {
     private var readOnly: Bool { server.options.readOnly }
 
     /// Routes one request to the file server and encodes its reply. A request that came on a shared-memory
-    /// channel (`onChannel`) gets no host FD and no spliced payload: its reply is copied whole into the window.
-    func dispatch(_ request: RequestFrame, version: UInt32, onChannel: Bool = false) throws -> EncodedReply {
+    /// channel (`window`: its packet window) gets no host FD and no spliced payload; an Rread is read straight
+    /// into the window, any other reply is copied there by the channel.
+    func dispatch(_ request: RequestFrame, version: UInt32, window: UnsafeMutableRawPointer? = nil) throws -> EncodedReply {
+        let onChannel = window != nil
         let msize = self.msize.load(ordering: .relaxed)
         let c = RequestCodec(request: request, msize: msize)
         let context = RequestContext(version: version, donateFDs: donate && !onChannel)
@@ -237,7 +241,7 @@ extension ServerConnection {
             let f = try file(m.fid)
             // Clamp to what fits in one reply (PROTOCOL §1: gVisor does not, and kills its client).
             let count = max(0, min(Int(m.count), msize - Rread.headerSize))
-            let base = request.base
+            let base = window ?? request.base
             if !onChannel, count >= Self.spliceThreshold, let spliced = try splice(f, count: count, at: m.offset) {
                 try Rread.encodeHeader(tag: c.tag, count: UInt32(spliced.count),
                                        into: UnsafeMutableRawBufferPointer(start: base, count: Rread.headerSize))
@@ -245,7 +249,7 @@ extension ServerConnection {
             }
             let n = try f.read(into: UnsafeMutableRawBufferPointer(start: base + Rread.headerSize, count: count), at: m.offset)
             try Rread.encodeHeader(tag: c.tag, count: UInt32(n), into: UnsafeMutableRawBufferPointer(start: base, count: Rread.headerSize))
-            return EncodedReply(length: Rread.headerSize + n, fd: nil)
+            return EncodedReply(length: Rread.headerSize + n, fd: nil, inWindow: onChannel)
 
         case .twrite:
             let m = try c.decode(Twrite.self)
