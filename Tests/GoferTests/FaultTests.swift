@@ -103,17 +103,23 @@ final class FaultTests: XCTestCase {
     }
 
     /// The in-process server stops (closing every connection) while callers keep calls in flight.
-    func testServerClosingWithCallsInFlight() throws {
+    func testServerClosingWithCallsInFlight() throws { try closeWithCallsInFlight(channels: 0) }
+
+    /// The same with every caller on a channel of its own: the server posts `closed` on each.
+    func testServerClosingWithCallsInFlightOnChannels() throws { try closeWithCallsInFlight(channels: Self.calls) }
+
+    private func closeWithCallsInFlight(channels: Int) throws {
         let tmp = try TemporaryDirectory(prefix: "fault-close")
         defer { tmp.remove() }
         try tmp.write("data", patternBytes(1 << 20))
-        let server = Server(fileServer: try LocalGofer(root: tmp.path), options: ServerOptions(workers: 2))
+        let server = Server(fileServer: try LocalGofer(root: tmp.path), options: ServerOptions(workers: 2, channels: channels))
         let descriptorsBefore = openDescriptorCount()
         let threadsBefore = threadCount()
         var sv: [Int32] = [-1, -1]
         XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &sv), 0)
         server.serve(fd: sv[1])
-        let client = try Client(transport: StreamTransport(fd: sv[0]))
+        let client = try Client(transport: StreamTransport(fd: sv[0]), options: ClientOptions(channels: channels))
+        XCTAssertEqual(client.channelCount, channels)
         let root = try client.attach()
         let failedAt = Mutex<[UInt64]>([])
         let completed = Atomic<Int>(0)
@@ -145,7 +151,7 @@ final class FaultTests: XCTestCase {
         let times = failedAt.withLock { $0 }
         XCTAssertEqual(times.count, Self.calls, "every caller saw the connection fail")
         let worst = Double((times.max() ?? fault) - fault) / 1e6
-        print("fault: server closed with calls in flight: \(times.count)/\(Self.calls) callers failed, the last after \(String(format: "%.2f", worst)) ms")
+        print("fault: server closed with calls in flight\(channels > 0 ? " on channels" : ""): \(times.count)/\(Self.calls) callers failed, the last after \(String(format: "%.2f", worst)) ms")
         XCTAssertLessThan(worst, 1000)
         XCTAssertTrue(client.isClosed)
         XCTAssertEqual(client.tagsInUse, 0)

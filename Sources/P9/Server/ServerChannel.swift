@@ -15,9 +15,10 @@ final class ServerChannel: Sendable {
         self.id = id
     }
 
-    /// Stops the thread (it may be asleep on the futex).
+    /// Stops the thread (it may be asleep on the futex) and tells a client waiting on the channel at once.
     func close() {
         closing.store(true, ordering: .releasing)
+        region.post(.closed)
         region.wake()
     }
 
