@@ -9,11 +9,10 @@ import SystemPackage
 /// waiting for the other spins for a bounded time (only while the peer last ran on another CPU: on one CPU
 /// spinning only delays the peer), then sleeps on the word with FUTEX_WAIT, after raising its waiting flag
 /// so the poster knows to FUTEX_WAKE it. Everything in the region may be changed by the peer at any time:
-/// readers load each value once and check the copy.
-///
-/// @unchecked Sendable: the mapping is immutable; the words are touched only with the C atomics, and the
-/// window only by the side the state word gives it to (a hostile peer's writes land in its own view).
-final class ChannelRegion: @unchecked Sendable {
+/// readers load each value once and check the copy. The words are touched only with the C atomics, and the
+/// window only by the side the state word gives it to (a hostile peer's writes land in its own view); the object
+/// itself holds nothing mutable (the mapping's address is kept as an integer).
+final class ChannelRegion: Sendable {
     /// The futex word: one of `State`'s values (anything else is a protocol violation).
     enum State: UInt32 {
         case idle = 0, request = 1, reply = 2, closed = 3
@@ -32,7 +31,7 @@ final class ChannelRegion: @unchecked Sendable {
     /// What `wait` returns when `alive` said the peer or the connection is gone.
     static let gone: UInt32 = .max
 
-    let base: UnsafeMutableRawPointer
+    private let address: UInt
     /// Bytes mapped: windowOffset + windowSize.
     let mappedSize: Int
     /// The packet window's size (the connection's msize).
@@ -40,7 +39,7 @@ final class ChannelRegion: @unchecked Sendable {
     let side: Side
 
     private init(base: UnsafeMutableRawPointer, mappedSize: Int, windowSize: Int, side: Side) {
-        self.base = base
+        address = UInt(bitPattern: base)
         self.mappedSize = mappedSize
         self.windowSize = windowSize
         self.side = side
@@ -78,6 +77,9 @@ final class ChannelRegion: @unchecked Sendable {
         }
         return ChannelRegion(base: p, mappedSize: size, windowSize: msize, side: .client)
     }
+
+    /// The start of the mapping (the control words).
+    @inline(__always) var base: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: address).unsafelyUnwrapped }
 
     /// The packet window.
     @inline(__always) var window: UnsafeMutableRawPointer { base + Self.windowOffset }
