@@ -86,6 +86,8 @@ struct RunCommand: ExecutableCommand {
         "Longest wait for one reply, e.g. 500ms, 5s (default: none): a call past it fails, its connection is closed, and "
             + "the results that needed it are failed (exit 3, the report is still written).", valueName: "duration"))
     var rpcTimeout: String?
+    @Option(help: "How 9P calls travel (every 9P scenario): socket, or channel (shared-memory channels where the server grants them; server.transport says what ran), e.g. socket,channel.")
+    var transport: String?
     @Option(help: "Measured repetitions per combination (throughput samples).")
     var repetitions: String?
     @Option(help: "Unmeasured ops before the first repetition.")
@@ -136,6 +138,7 @@ struct RunCommand: ExecutableCommand {
             ("--blocks", blocks), ("--block-size", blockSize), ("--multiblock", multiblock), ("--file-size", fileSize),
             ("--depth", depth), ("--state", state), ("--threads", threads), ("--sharing", sharing), ("--msize", msize), ("--entries", entries),
             ("--link-delay", linkDelay), ("--link-jitter", linkJitter), ("--spin", spin), ("--rpc-timeout", rpcTimeout),
+            ("--transport", transport),
             ("--repetitions", repetitions), ("--warmup", warmup), ("--duration", duration), ("--ops", ops),
             ("--server", server), ("--aname", aname), ("--uname", uname), ("--uid", uid), ("--out", out),
             ("--format", format), ("--seed", seed), ("--trace", trace), ("--cpu-node", cpuNode), ("--mem-node", memNode),

@@ -30,6 +30,7 @@ final class Connections {
     private struct Key: Hashable {
         let msize: Int
         let link: LinkDelay?
+        let channels: Int
     }
 
     private var clients: [Key: Client] = [:]
@@ -39,14 +40,17 @@ final class Connections {
     /// Connections whose relays draw jitter from `seed`.
     init(seed: UInt64) { self.seed = seed }
 
-    /// The client for `msize` over the link `params` name (none: straight to the server), connecting on first use.
+    /// The client for `msize` over the link and transport `params` name (none: straight to the server over the
+    /// socket), connecting on first use.
     func client(msize: Int, params: ParamSet, host: ServerHost, options: ClientOptions) throws -> Client {
-        try client(msize: msize, link: LinkDelay(params), host: host, options: options)
+        var o = options
+        o.channels = params.channels
+        return try client(msize: msize, link: LinkDelay(params), host: host, options: o)
     }
 
     /// The client for `msize` over `link` (nil: straight to the server), connecting on first use.
     func client(msize: Int, link: LinkDelay?, host: ServerHost, options: ClientOptions) throws -> Client {
-        let key = Key(msize: msize, link: link)
+        let key = Key(msize: msize, link: link, channels: options.channels)
         if let c = clients[key] { return c }
         var transport: StreamTransport = try host.connect()
         if let link {

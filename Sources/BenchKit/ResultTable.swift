@@ -67,6 +67,17 @@ struct ResultTable {
         return Units.fixed(v, v < 0.1 ? 3 : 2) + " " + basis
     }
 
+    /// "    cpu per op: client 2.51 us, server 2.53 us" (user + system of each side over the measured ops), shown
+    /// for results of a `--transport` run, where spinning moves cost between wall time and CPU time.
+    func cpuPerOp(_ r: ResultRecord) -> String? {
+        guard r.ops > 0, let cpu = r.cpu else { return nil }
+        func side(_ u: CPUUsage?) -> String {
+            guard let u, u.userS != nil || u.sysS != nil else { return "-" }
+            return Units.fixed(((u.userS ?? 0) + (u.sysS ?? 0)) / Double(r.ops) * 1e6, 2) + " us"
+        }
+        return "    cpu per op: client \(side(cpu.client)), server \(side(cpu.server))"
+    }
+
     func row(_ r: ResultRecord) {
         func num(_ path: String, _ digits: Int) -> String { r.metric(path).map { Units.fixed($0, digits) } ?? "-" }
         func ns(_ path: String) -> String { r.metric(path).map { Units.formatNanoseconds($0) } ?? "-" }
@@ -75,6 +86,7 @@ struct ResultTable {
                     r.status == .ok ? versusLimit(r) : "-"],
                    server: r.server.label, native: r.vsNative.map { Units.fixed($0, $0 < 10 ? 2 : 1) + "x" } ?? "-"))
         if r.status != .ok, let e = r.error { print("    \(r.status.rawValue): \(e)") }
+        if r.status == .ok, r.params[.transport] != nil, let line = cpuPerOp(r) { print(line) }
         for w in r.warnings { print("    warning: \(w)") }
     }
 }

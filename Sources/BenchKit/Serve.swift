@@ -23,7 +23,7 @@ public enum ServeCommand {
         _ = fcntl(control, F_SETFD, FD_CLOEXEC)
         let server: Server
         do {
-            server = Server(fileServer: try LocalGofer(root: root), options: ServerOptions(workers: 2, spin: spin))
+            server = Server(fileServer: try LocalGofer(root: root), options: ServerOptions(workers: 2, spin: spin, channels: 4))
         } catch {
             writeStderr("bench serve: cannot export \(root): \(error)\n")
             return 1

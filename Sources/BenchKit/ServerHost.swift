@@ -68,7 +68,7 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
             guard let export else { throw BenchError.server("the inproc server needs an export folder") }
             // Server threads inherit the affinity of the thread that creates them.
             let fileServer = try LocalGofer(root: export)
-            inproc = try Affinity.on(cpus: cpus) { Server(fileServer: fileServer, options: ServerOptions(workers: 2, spin: spin)) }
+            inproc = try Affinity.on(cpus: cpus) { Server(fileServer: fileServer, options: ServerOptions(workers: 2, spin: spin, channels: 4)) }
             exportPath = export
             self.aname = ""
             address = nil

@@ -226,6 +226,7 @@ final class ServerSession {
     func info(_ client: Client, _ params: ParamSet) -> ServerInfo {
         var i = baseInfo
         if params[.linkDelay] != nil { i.relayCostUs = relayCost }
+        if client.channelCount > 0 { i.transport = "channel" }  // what ran: the server granted channels
         i.version = client.versionString
         i.extensions = client.extensions.map(\.description)
         i.msize = client.msize

@@ -17,6 +17,8 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     case spin = "spin_us"
     /// The client's deadline for one reply (`--rpc-timeout`, one value per run), as an exact duration: "500ms", "5s".
     case rpcTimeout = "rpc_timeout"
+    /// How 9P calls travel: the socket, or shared-memory channels (Tchannel) where the server grants them.
+    case transport
 
     /// The `bench run` flag that sets it (a duration's without the unit: `--link-delay` for `link_delay_us`).
     public var flag: String {
@@ -36,6 +38,7 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
         case .multiblock: return ["buffered", "scatter"]
         case .state: return ["cold", "warm", "replaced"]
         case .sharing: return ["private", "shared"]
+        case .transport: return ["socket", "channel"]
         default: return nil
         }
     }

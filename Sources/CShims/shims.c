@@ -6,7 +6,10 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -180,3 +183,39 @@ int cshims_fallocate(int fd, int mode, long long offset, long long length) {
     } while (r < 0 && errno == EINTR);
     return r;
 }
+
+int cshims_memfd(const char *name, size_t size) {
+    int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return -1;
+    if (ftruncate(fd, (off_t)size) != 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+int cshims_futex_wait(uint32_t *word, uint32_t expected, long long timeout_ns) {
+    struct timespec ts;
+    struct timespec *t = NULL;
+    if (timeout_ns > 0) {
+        ts.tv_sec = (time_t)(timeout_ns / 1000000000LL);
+        ts.tv_nsec = (long)(timeout_ns % 1000000000LL);
+        t = &ts;
+    }
+    long r = syscall(SYS_futex, word, FUTEX_WAIT, expected, t, NULL, 0);
+    if (r == 0 || errno == EAGAIN) return 0;
+    return errno;
+}
+
+int cshims_futex_wake(uint32_t *word, int count) {
+    return (int)syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
+}
+
+int cshims_memfd_sealed(int fd) {
+    int seals = fcntl(fd, F_GET_SEALS);
+    return seals >= 0 && (seals & F_SEAL_SHRINK) ? 1 : 0;
+}
+
+int cshims_current_cpu(void) { return sched_getcpu(); }

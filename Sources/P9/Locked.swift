@@ -34,4 +34,12 @@ package final class Locked<Value: ~Copyable>: @unchecked Sendable {  // `value` 
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)
     }
+
+    /// Runs `body` with the lock held if nobody holds it now; nil (without running `body`) otherwise.
+    @inline(__always)
+    func withLockIfAvailable<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R? {
+        guard pthread_mutex_trylock(mutex) == 0 else { return nil }
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
 }

@@ -66,6 +66,16 @@ struct Goferd: ParsableCommand {
         valueName: "DURATION"))
     var spin: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Shared-memory channels (Tchannel) one connection may open, each served by a thread of its own (0: refuse them).",
+        valueName: "N"))
+    var channels: Int = 4
+
+    @Option(name: .long, help: ArgumentHelp(
+        "How long a channel's thread spins for the next request before sleeping (suffixes ns, us, ms, s; 0 sleeps at once).",
+        valueName: "DURATION"))
+    var channelSpin: String = "100us"
+
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "LEVEL"))
     var logLevel: String = "info"
 
@@ -84,6 +94,10 @@ struct Goferd: ParsableCommand {
         guard extraThreads >= 0, extraThreads <= 4096 else { throw ValidationError("--extra-threads is 0...4096") }
         if let spin, Self.parseDuration(spin) == nil {
             throw ValidationError("--spin \(spin): expected a duration such as 20us or 1ms")
+        }
+        guard channels >= 0, channels <= 64 else { throw ValidationError("--channels is 0...64") }
+        guard channelSpin == "0" || Self.parseDuration(channelSpin) != nil else {
+            throw ValidationError("--channel-spin \(channelSpin): expected a duration such as 100us")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a level") }
         var st = stat()
@@ -108,6 +122,7 @@ struct Goferd: ParsableCommand {
         let options = ServerOptions(maxVersion: maxVersion, maxMsize: Self.parseBytes(msize)!, workers: workers,
                                     extraThreads: extraThreads, donateFDs: !noDonate, readOnly: readOnly,
                                     allow: allow.compactMap(CIDR.init), spin: spin.flatMap(Self.parseDuration),
+                                    channels: channels, channelSpin: channelSpin == "0" ? nil : Self.parseDuration(channelSpin),
                                     log: { log.info("\($0)") })
         let server = Server(fileServer: gofer, options: options)
         let stopper = SignalStopper(server: server, logger: logger)
@@ -115,7 +130,7 @@ struct Goferd: ParsableCommand {
             let bound = try server.listen(Address(text)!)
             logger.notice("serving \(gofer.root) on \(bound)", metadata: [
                 "read-only": "\(readOnly)", "donate": "\(!noDonate)", "max-version": "\(maxVersion)", "workers": "\(workers)",
-                "spin": "\(spin ?? "off")",
+                "spin": "\(spin ?? "off")", "channels": "\(channels)",
             ])
         }
         if let fd {

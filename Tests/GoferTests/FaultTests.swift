@@ -14,12 +14,13 @@ final class FaultTests: XCTestCase {
     static let calls = 4
 
     /// goferd is stopped (SIGSTOP) so the calls are sent and unanswered, then SIGKILLed; returns the time to fail.
-    private func killDuring(_ what: String, file: String = "data", open: OpenFlags? = .readWrite,
+    private func killDuring(_ what: String, file: String = "data", open: OpenFlags? = .readWrite, channels: Int = 0,
                             _ call: @escaping @Sendable (ClientFile, ClientFile) throws -> Void) throws {
         let child = try GoferdChild(files: [file: patternBytes(1 << 20), "d1/d2/d3/leaf": [1]], arguments: ["--no-donate"])
         let descriptorsBefore = openDescriptorCount()
         let threadsBefore = threadCount()
-        let client = try child.connect()
+        let client = try child.connect(ClientOptions(channels: channels))
+        XCTAssertEqual(client.channelCount, channels, "\(what): goferd grants every channel asked for")
         let root = try client.attach()
         var files: [ClientFile] = []
         for _ in 0..<Self.calls {
@@ -80,6 +81,21 @@ final class FaultTests: XCTestCase {
         }
     }
 
+    // Over channels (one per caller): each call waits on the futex of its channel, not on the socket.
+
+    func testServerKilledDuringReadsOnChannels() throws {
+        try killDuring("a read on a channel", channels: Self.calls) { _, f in
+            var buffer = [UInt8](repeating: 0, count: 256 << 10)
+            _ = try buffer.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }
+        }
+    }
+
+    func testServerKilledDuringWalksOnChannels() throws {
+        try killDuring("a walk on a channel", open: nil, channels: Self.calls) { root, _ in
+            _ = try root.walk(["d1", "d2", "d3", "leaf"])
+        }
+    }
+
     func testServerKilledDuringWalks() throws {
         try killDuring("a walk", open: nil) { root, _ in
             _ = try root.walk(["d1", "d2", "d3", "leaf"])
@@ -87,17 +103,23 @@ final class FaultTests: XCTestCase {
     }
 
     /// The in-process server stops (closing every connection) while callers keep calls in flight.
-    func testServerClosingWithCallsInFlight() throws {
+    func testServerClosingWithCallsInFlight() throws { try closeWithCallsInFlight(channels: 0) }
+
+    /// The same with every caller on a channel of its own: the server posts `closed` on each.
+    func testServerClosingWithCallsInFlightOnChannels() throws { try closeWithCallsInFlight(channels: Self.calls) }
+
+    private func closeWithCallsInFlight(channels: Int) throws {
         let tmp = try TemporaryDirectory(prefix: "fault-close")
         defer { tmp.remove() }
         try tmp.write("data", patternBytes(1 << 20))
-        let server = Server(fileServer: try LocalGofer(root: tmp.path), options: ServerOptions(workers: 2))
+        let server = Server(fileServer: try LocalGofer(root: tmp.path), options: ServerOptions(workers: 2, channels: channels))
         let descriptorsBefore = openDescriptorCount()
         let threadsBefore = threadCount()
         var sv: [Int32] = [-1, -1]
         XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &sv), 0)
         server.serve(fd: sv[1])
-        let client = try Client(transport: StreamTransport(fd: sv[0]))
+        let client = try Client(transport: StreamTransport(fd: sv[0]), options: ClientOptions(channels: channels))
+        XCTAssertEqual(client.channelCount, channels)
         let root = try client.attach()
         let failedAt = Locked<[UInt64]>([])
         let completed = Atomic<Int>(0)
@@ -129,7 +151,7 @@ final class FaultTests: XCTestCase {
         let times = failedAt.withLock { $0 }
         XCTAssertEqual(times.count, Self.calls, "every caller saw the connection fail")
         let worst = Double((times.max() ?? fault) - fault) / 1e6
-        print("fault: server closed with calls in flight: \(times.count)/\(Self.calls) callers failed, the last after \(String(format: "%.2f", worst)) ms")
+        print("fault: server closed with calls in flight\(channels > 0 ? " on channels" : ""): \(times.count)/\(Self.calls) callers failed, the last after \(String(format: "%.2f", worst)) ms")
         XCTAssertLessThan(worst, 1000)
         XCTAssertTrue(client.isClosed)
         XCTAssertEqual(client.tagsInUse, 0)

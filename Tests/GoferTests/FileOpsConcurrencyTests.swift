@@ -24,7 +24,7 @@ final class FileOpsConcurrencyTests: XCTestCase {
         for t in 0..<threads { try fx.makePath("src\(t)", contents: [UInt8(t)]) }
         try fx.makePath("dir/.keep")
         let fs = try fx.filesystem(options)
-        let failures = Mutex<[String]>([])
+        let failures = Locked<[String]>([])
         let stop = Atomic<Bool>(false)
         let group = DispatchGroup()
         let listerDone = DispatchSemaphore(value: 0)

@@ -235,7 +235,7 @@ final class FileOpsTests: XCTestCase {
         XCTAssertEqual(info?.type, .writeLock)
         XCTAssertNil(try fa.getlock(type: .writeLock, start: 0, length: 0, pid: 11), "its own lock does not conflict")
         // A waiter gets the lock once the holder lets go.
-        let got = Mutex<LockStatus?>(nil)
+        let got = Locked<LockStatus?>(nil)
         let done = DispatchSemaphore(value: 0)
         Thread {
             let s = try? fb.lock(type: .writeLock, start: 0, length: 0, pid: 22, wait: true)

@@ -7,15 +7,19 @@ import XCTest
 /// A real server over a temporary export, and helpers to count the RPCs of one filesystem call.
 final class Fixture {
     enum Kind { case diod, goferd }
+    /// How clients reach the server: the socket only, or shared-memory channels (diod refuses them: the socket).
+    enum Transport { case socket, channel }
     let kind: Kind
+    let transport: Transport
     let export: TemporaryDirectory
     private var diod: Diod?
     private var goferd: InProcessGoferd?
     private var stopServer: (() -> Void)?
     private var clients: [Client] = []
 
-    init(_ kind: Kind) throws {
+    init(_ kind: Kind, transport: Transport = .socket) throws {
         self.kind = kind
+        self.transport = transport
         export = try TemporaryDirectory(prefix: "gofer-export")
         switch kind {
         case .diod:
@@ -29,6 +33,8 @@ final class Fixture {
     }
 
     deinit {
+        // Over channels, every call without a host FD went over one: some did.
+        if transport == .channel && kind == .goferd { XCTAssertGreaterThan(clients.map(\.stats.channelRequests).reduce(0, +), 0) }
         clients.forEach { $0.close() }
         diod?.stop()
         stopServer?()
@@ -38,12 +44,15 @@ final class Fixture {
     /// A new connection to the server.
     func connect(maxVersion: UInt32 = 13) throws -> Client {
         let client: Client
+        let channels = transport == .channel ? ClientOptions.defaultChannels : 0
+        let options = ClientOptions(maxVersion: maxVersion, channels: channels)
         switch kind {
         case .diod:
-            client = try Client(transport: try diod!.address.connect(), options: ClientOptions(maxVersion: maxVersion))
+            client = try Client(transport: try diod!.address.connect(), options: options)
         case .goferd:
-            client = try Client(transport: try goferd!.connect(), options: ClientOptions(maxVersion: maxVersion))
+            client = try Client(transport: try goferd!.connect(), options: options)
         }
+        XCTAssertEqual(client.channelCount, kind == .goferd && maxVersion >= 8 ? channels : 0)
         clients.append(client)
         return client
     }

@@ -4,12 +4,13 @@ import P9
 import Foundation
 import XCTest
 
-/// An in-process goferd (P9.Server over LocalGofer); each connection is a fresh socketpair that carries FDs.
+/// An in-process goferd (P9.Server over LocalGofer, serving up to 4 channels a connection, as goferd does); each
+/// connection is a fresh socketpair that carries FDs.
 final class InProcessGoferd: Sendable {
     let server: Server
 
     init(export: String) throws {
-        server = Server(fileServer: try LocalGofer(root: export))
+        server = Server(fileServer: try LocalGofer(root: export), options: ServerOptions(channels: 4))
     }
 
     /// A client transport whose other end the server serves.

@@ -6,8 +6,8 @@ import XCTest
 
 /// The filesystem's operations end to end; the same suite runs against goferd and diod.
 enum OperationSuite {
-    static func run(_ kind: Fixture.Kind, _ options: FilesystemOptions) throws {
-        let fx = try Fixture(kind)
+    static func run(_ kind: Fixture.Kind, _ options: FilesystemOptions, transport: Fixture.Transport = .socket) throws {
+        let fx = try Fixture(kind, transport: transport)
         let fs = try fx.filesystem(options)
         defer { fs.release() }
         try fs.mkdir("dir", mode: 0o755)
@@ -71,20 +71,51 @@ enum OperationSuite {
 
 }
 
-final class GoferdOperationSuite: XCTestCase {
-    func testSuiteExclusive() throws { try OperationSuite.run(.goferd, FilesystemOptions(mode: .exclusive)) }
-    func testSuiteWritethrough() throws { try OperationSuite.run(.goferd, FilesystemOptions(mode: .writethrough)) }
-    func testSuiteShared() throws { try OperationSuite.run(.goferd, FilesystemOptions(mode: .shared)) }
-    func testSuiteCacheNone() throws { try OperationSuite.run(.goferd, .cacheNone) }
-    func testSuiteNoHostFDs() throws { try OperationSuite.run(.goferd, FilesystemOptions(mode: .exclusive, hostFDs: false)) }
-    func testSuiteVFS1() throws { try OperationSuite.run(.goferd, FilesystemOptions(mode: .shared, resolver: .vfs1)) }
+class GoferdOperationSuite: XCTestCase {
+    /// How the client reaches goferd (`GoferdChannelOperationSuite` runs the suite over channels).
+    var transport: Fixture.Transport { .socket }
+
+    func testSuiteExclusive() throws { try OperationSuite.run(.goferd, FilesystemOptions(mode: .exclusive), transport: transport) }
+    func testSuiteWritethrough() throws { try OperationSuite.run(.goferd, FilesystemOptions(mode: .writethrough), transport: transport) }
+    func testSuiteShared() throws { try OperationSuite.run(.goferd, FilesystemOptions(mode: .shared), transport: transport) }
+    func testSuiteCacheNone() throws { try OperationSuite.run(.goferd, .cacheNone, transport: transport) }
+    func testSuiteNoHostFDs() throws { try OperationSuite.run(.goferd, FilesystemOptions(mode: .exclusive, hostFDs: false), transport: transport) }
+    func testSuiteVFS1() throws { try OperationSuite.run(.goferd, FilesystemOptions(mode: .shared, resolver: .vfs1), transport: transport) }
 }
 
 /// The same suite against diod, the independent 9P2000.L server.
-final class DiodOperationSuite: XCTestCase {
-    func testSuiteExclusive() throws { try OperationSuite.run(.diod, FilesystemOptions(mode: .exclusive)) }
-    func testSuiteWritethrough() throws { try OperationSuite.run(.diod, FilesystemOptions(mode: .writethrough)) }
-    func testSuiteShared() throws { try OperationSuite.run(.diod, FilesystemOptions(mode: .shared)) }
-    func testSuiteCacheNone() throws { try OperationSuite.run(.diod, .cacheNone) }
-    func testSuiteVFS1() throws { try OperationSuite.run(.diod, FilesystemOptions(mode: .shared, resolver: .vfs1)) }
+class DiodOperationSuite: XCTestCase {
+    /// How the client reaches diod (it refuses channels: `DiodChannelOperationSuite` checks the socket fallback).
+    var transport: Fixture.Transport { .socket }
+
+    func testSuiteExclusive() throws { try OperationSuite.run(.diod, FilesystemOptions(mode: .exclusive), transport: transport) }
+    func testSuiteWritethrough() throws { try OperationSuite.run(.diod, FilesystemOptions(mode: .writethrough), transport: transport) }
+    func testSuiteShared() throws { try OperationSuite.run(.diod, FilesystemOptions(mode: .shared), transport: transport) }
+    func testSuiteCacheNone() throws { try OperationSuite.run(.diod, .cacheNone, transport: transport) }
+    func testSuiteVFS1() throws { try OperationSuite.run(.diod, FilesystemOptions(mode: .shared, resolver: .vfs1), transport: transport) }
+}
+
+/// The suite over shared-memory channels.
+final class GoferdChannelOperationSuite: GoferdOperationSuite {
+    override var transport: Fixture.Transport { .channel }
+
+    // Linux test discovery lists only a class's own methods: each inherited test is named here.
+    override func testSuiteExclusive() throws { try super.testSuiteExclusive() }
+    override func testSuiteWritethrough() throws { try super.testSuiteWritethrough() }
+    override func testSuiteShared() throws { try super.testSuiteShared() }
+    override func testSuiteCacheNone() throws { try super.testSuiteCacheNone() }
+    override func testSuiteNoHostFDs() throws { try super.testSuiteNoHostFDs() }
+    override func testSuiteVFS1() throws { try super.testSuiteVFS1() }
+}
+
+/// diod asked for channels: it refuses Tchannel and the suite runs over the socket.
+final class DiodChannelOperationSuite: DiodOperationSuite {
+    override var transport: Fixture.Transport { .channel }
+
+    // Linux test discovery lists only a class's own methods: each inherited test is named here.
+    override func testSuiteExclusive() throws { try super.testSuiteExclusive() }
+    override func testSuiteWritethrough() throws { try super.testSuiteWritethrough() }
+    override func testSuiteShared() throws { try super.testSuiteShared() }
+    override func testSuiteCacheNone() throws { try super.testSuiteCacheNone() }
+    override func testSuiteVFS1() throws { try super.testSuiteVFS1() }
 }

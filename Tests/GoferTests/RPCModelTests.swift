@@ -3,13 +3,16 @@ import P9
 import XCTest
 
 /// DESIGN.md's RPC model: RPCs on the wire during one stat of a path of depth N.
-final class RPCModelTests: XCTestCase {
+class RPCModelTests: XCTestCase {
+    /// How the fixture's clients reach the server (`RPCModelChannelTests` runs every test over channels).
+    var transport: Fixture.Transport { .socket }
+
     typealias State = StatState
 
     // MARK: the seed's listings (depth 3, last component replaced)
 
     func testSeedListingVFS1Replaced() throws {
-        let fx = try Fixture(.goferd)
+        let fx = try Fixture(.goferd, transport: transport)
         let types = try statRPCs(fx, FilesystemOptions(mode: .shared, resolver: .vfs1), depth: 3, state: .replaced)
         XCTAssertEqual(names(types), [
             "Tgetattr", "Twalkgetattr", "Tclunk",
@@ -20,7 +23,7 @@ final class RPCModelTests: XCTestCase {
     }
 
     func testSeedListingVFS2SharedReplaced() throws {
-        let fx = try Fixture(.goferd)
+        let fx = try Fixture(.goferd, transport: transport)
         let types = try statRPCs(fx, FilesystemOptions(mode: .shared, resolver: .vfs2), depth: 3, state: .replaced)
         XCTAssertEqual(names(types), ["Tgetattr", "Twalkgetattr", "Tclunk", "Twalkgetattr", "Tclunk", "Twalkgetattr"])
     }
@@ -28,7 +31,7 @@ final class RPCModelTests: XCTestCase {
     // MARK: DESIGN.md's formulas at depths 1, 5, 20 against goferd
 
     func testFormulasAgainstGoferd() throws {
-        let fx = try Fixture(.goferd)
+        let fx = try Fixture(.goferd, transport: transport)
         typealias Row = (name: String, options: FilesystemOptions, formula: [State: (Int) -> Int])
         let rows: [Row] = [
             ("vfs1 shared", FilesystemOptions(mode: .shared, resolver: .vfs1),
@@ -55,7 +58,7 @@ final class RPCModelTests: XCTestCase {
     // MARK: plain 9P2000.L server rows (diod), depth 3
 
     func testPlainServerRowsAgainstDiod() throws {
-        let fx = try Fixture(.diod)
+        let fx = try Fixture(.diod, transport: transport)
         let n = 3
         let expected: [(String, FilesystemOptions, [State: Int])] = [
             ("vfs2 shared", FilesystemOptions(mode: .shared, resolver: .vfs2),
@@ -76,4 +79,15 @@ final class RPCModelTests: XCTestCase {
         let types = try statRPCs(fx, FilesystemOptions(mode: .shared), depth: n, state: .replaced)
         XCTAssertEqual(names(types), ["Tgetattr", "Twalk", "Tgetattr", "Tclunk", "Twalk", "Tgetattr", "Tclunk", "Twalk", "Tgetattr"])
     }
+}
+
+/// The same RPC model over shared-memory channels: identical RPCs (diod refuses channels: the socket).
+final class RPCModelChannelTests: RPCModelTests {
+    override var transport: Fixture.Transport { .channel }
+
+    // Linux test discovery lists only a class's own methods: each inherited test is named here.
+    override func testSeedListingVFS1Replaced() throws { try super.testSeedListingVFS1Replaced() }
+    override func testSeedListingVFS2SharedReplaced() throws { try super.testSeedListingVFS2SharedReplaced() }
+    override func testFormulasAgainstGoferd() throws { try super.testFormulasAgainstGoferd() }
+    override func testPlainServerRowsAgainstDiod() throws { try super.testPlainServerRowsAgainstDiod() }
 }

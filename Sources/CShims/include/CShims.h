@@ -77,4 +77,31 @@ int cshims_set_affinity(const int *cpus, int ncpus);
 /// instead of up to 50 us late; returns 0 or an errno value.
 int cshims_set_timer_slack(unsigned long nanoseconds);
 
+/// memfd_create(2) (close-on-exec) sized to `size` bytes with ftruncate; returns the descriptor or -1 with errno set.
+int cshims_memfd(const char *name, size_t size);
+
+/// Whether `fd` is a memfd sealed against shrinking (F_SEAL_SHRINK): 1 or 0.
+int cshims_memfd_sealed(int fd);
+
+/// FUTEX_WAIT on a shared (not process-private) word: sleeps while `*word == expected`, for at most `timeout_ns`
+/// (<= 0: no limit). Returns 0 when woken (or the word differed), else the errno (ETIMEDOUT, EINTR).
+int cshims_futex_wait(uint32_t *word, uint32_t expected, long long timeout_ns);
+
+/// FUTEX_WAKE on a shared word: wakes up to `count` sleepers; returns how many woke or -1 with errno set.
+int cshims_futex_wake(uint32_t *word, int count);
+
+/// Sequentially consistent load of a word in shared memory.
+static inline uint32_t cshims_load_u32(const uint32_t *word) { return __atomic_load_n(word, __ATOMIC_SEQ_CST); }
+/// Sequentially consistent store to a word in shared memory.
+static inline void cshims_store_u32(uint32_t *word, uint32_t value) { __atomic_store_n(word, value, __ATOMIC_SEQ_CST); }
+/// Compare-and-swap on a word in shared memory; returns whether `*word` was `expected` (and is now `desired`).
+static inline int cshims_cas_u32(uint32_t *word, uint32_t expected, uint32_t desired) {
+    return __atomic_compare_exchange_n(word, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+/// The CPU the calling thread runs on (sched_getcpu, a _GNU_SOURCE function; vDSO-fast).
+int cshims_current_cpu(void);
+
+/// A spin-wait hint to the CPU (pause).
+static inline void cshims_cpu_relax(void) { __builtin_ia32_pause(); }
+
 #endif

@@ -56,9 +56,10 @@ extension Client {
                       decode: { (slot) throws(P9Error) in try Self.decode(R.self, slot) })
     }
 
-    /// Like `call`, also returning the first descriptor that came with the reply (the caller owns it).
+    /// Like `call`, also returning the first descriptor that came with the reply (the caller owns it); always on
+    /// the socket, the only way descriptors travel.
     func callWithFD<T: Message, R: Message>(_ message: T, fid: FID, reply: R.Type) throws(P9Error) -> (R, FileDescriptor?) {
-        try roundTrip(T.type, fid: fid, sink: nil, encode: { (slot) throws(P9Error) in try self.encode(message, into: slot) },
+        try roundTrip(T.type, fid: fid, sink: nil, channel: false, encode: { (slot) throws(P9Error) in try self.encode(message, into: slot) },
                       decode: { (slot) throws(P9Error) in
                           let r = try Self.decode(R.self, slot)
                           return (r, slot.fds.isEmpty ? nil : FileDescriptor(rawValue: slot.fds.removeFirst()))
@@ -96,13 +97,22 @@ extension Client {
         let start: UInt64
     }
 
-    /// One RPC: takes a tag, encodes into its slot, sends (or leaves it to the caller sending), waits for the
-    /// reply (holding the receive baton when free), decodes.
+    /// One RPC: over a free channel when there is one (and `channel` allows), else takes a tag, encodes into
+    /// its slot, sends (or leaves it to the caller sending), waits for the reply (holding the receive baton when
+    /// free), decodes.
     @inline(__always)
-    func roundTrip<R>(_ type: MessageType, fid: FID, sink: UnsafeBufferPointer<iovec>?,
+    func roundTrip<R>(_ type: MessageType, fid: FID, sink: UnsafeBufferPointer<iovec>?, channel: Bool = true,
                       encode: (CallSlot) throws(P9Error) -> Int,
                       decode: (CallSlot) throws(P9Error) -> R) throws(P9Error) -> R {
-        try finish(try start(type, fid: fid, sink: sink, encode: encode), decode: decode)
+        if channel && !channels.isEmpty {
+            for ch in channels {
+                let r = try ch.lock.withLockIfAvailable { (estimate) throws(P9Error) -> R in
+                    try callOnChannel(ch, &estimate, type, fid: fid, sink: sink, encode: encode, decode: decode)
+                }
+                if let r { return r }
+            }
+        }
+        return try finish(try start(type, fid: fid, sink: sink, encode: encode), decode: decode)
     }
 
     /// The first half of a call: tag, encode, send. On failure the tag is already freed.
@@ -126,9 +136,15 @@ extension Client {
     /// The second half: waits for the reply, decodes it, frees the tag (always, even when it throws).
     @inline(__always)
     func finish<R>(_ call: PendingCall, decode: (CallSlot) throws(P9Error) -> R) throws(P9Error) -> R {
+        defer { end(call.slot) }
+        try wait(call.slot)
+        return try complete(call, decode: decode)
+    }
+
+    /// A call's reply is in its slot: records it, then decodes it (Rlerror becomes `.remote`).
+    @inline(__always)
+    func complete<R>(_ call: PendingCall, decode: (CallSlot) throws(P9Error) -> R) throws(P9Error) -> R {
         let slot = call.slot
-        defer { end(slot) }
-        try wait(slot)
         stats.record {
             RPCTraceEntry(timeNs: call.start, tag: slot.tag, type: call.type, fid: call.fid, bytesSent: call.sent,
                           bytesReceived: Frame.headerSize + slot.bodyCount + slot.payloadCount)
@@ -158,7 +174,7 @@ extension Client {
     }
 
     /// Takes a tag and arms its slot.
-    private func begin(_ type: MessageType, sink: UnsafeBufferPointer<iovec>?) throws(P9Error) -> CallSlot {
+    func begin(_ type: MessageType, sink: UnsafeBufferPointer<iovec>?) throws(P9Error) -> CallSlot {
         let deadline = rpcTimeoutNanoseconds.map { monotonicNanoseconds() &+ $0 } ?? 0
         return try state.withLock { (s) throws(P9Error) -> CallSlot in
             if let b = s.broken { throw b }
@@ -176,7 +192,7 @@ extension Client {
     }
 
     /// Frees the tag (and anything the reply left behind).
-    private func end(_ slot: CallSlot) {
+    func end(_ slot: CallSlot) {
         let closeNow = state.withLock { s -> Bool in
             if slot.sink != nil { sinkCalls.subtract(1, ordering: .relaxed) }
             slot.reset()
@@ -267,6 +283,7 @@ extension Client {
             // The baton holder's receive fails next and wakes everyone; without one, wake them here.
             if !s.batonHeld { s.wakeAll() }
         }
+        for ch in channels { ch.region.wake() }  // a caller asleep on a channel sees the break
     }
 
     // MARK: Sending

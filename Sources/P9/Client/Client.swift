@@ -33,14 +33,25 @@ public final class Client: Sendable {
     /// `options.rpcTimeout` and `options.spin` in nanoseconds (nil: none).
     let rpcTimeoutNanoseconds: UInt64?
     let spinNanoseconds: UInt64?
+    /// Shared-memory channels granted by the server (empty: every call goes over the socket).
+    let channels: [ClientChannel]
+    /// The socket a caller asleep on a channel polls to notice a dead server (-1: no channels).
+    let channelSocket: Int32
+    /// `options.channelSpin` in nanoseconds (0: sleep at once).
+    let channelSpinNanoseconds: UInt64
 
     /// Connects over `transport` and negotiates the version (PROTOCOL.md §4.1); the client owns the transport.
     public init(transport: any Transport, options: ClientOptions = .init()) throws(P9Error) {
         let stats = RPCStats()
         let offered = max(4096, min(options.msize, ClientOptions.maxMsize))
         let negotiated: (msize: Int, version: UInt32, string: String)
+        var channels: [ClientChannel] = []
+        let socket = (transport as? StreamTransport).flatMap { $0.canCarryFDs ? $0.fd : nil }
         do {
             negotiated = try Self.negotiate(transport, msize: offered, maxVersion: options.maxVersion, stats: stats)
+            if options.channels > 0, negotiated.version >= MessageType.tchannel.minimumVersion, socket != nil {
+                channels = try Self.openChannels(transport, count: options.channels, msize: negotiated.msize, stats: stats)
+            }
         } catch {
             transport.close()
             throw error
@@ -51,6 +62,9 @@ public final class Client: Sendable {
         self.msize = negotiated.msize
         self.version = negotiated.version
         self.versionString = negotiated.string
+        self.channels = channels
+        channelSocket = socket ?? -1
+        channelSpinNanoseconds = options.channelSpin?.nanosecondCount ?? 0
         rpcTimeoutNanoseconds = options.rpcTimeout.map(\.nanosecondCount).flatMap { $0 > 0 ? $0 : nil }
         spinNanoseconds = options.spin.map(\.nanosecondCount).flatMap { $0 > 0 ? $0 : nil }
         transport.sizeBuffers(forMessages: negotiated.msize)
@@ -74,6 +88,9 @@ public final class Client: Sendable {
     /// Whether the negotiated version lets this client send `t`.
     @inline(__always)
     public func supports(_ t: MessageType) -> Bool { t.minimumVersion <= version }
+
+    /// Shared-memory channels in use (0: the server refused them, or none were asked for).
+    public var channelCount: Int { channels.count }
 
     /// Fids allocated and not yet clunked or removed.
     public var fidsInUse: Int { fids.withLock { $0.inUse } }

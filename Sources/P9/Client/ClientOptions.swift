@@ -20,6 +20,16 @@ public struct ClientOptions: Sendable {
     /// Before blocking for a reply, poll the socket without blocking for up to this long (nil: block at once).
     /// Cuts the wake-up latency between CPUs at the price of a busy CPU.
     public var spin: Duration?
+    /// Shared-memory channels asked for with Tchannel at N >= 8 over a Unix socket (0: the socket only). A call
+    /// takes a free channel, else the socket; calls whose reply carries a host FD always use the socket.
+    public var channels: Int = 0
+    /// The longest a caller waiting on a channel spins before it sleeps on the futex: it spins about twice as long
+    /// as recent replies took, not at all when they take longer than this or the server last ran on the caller's
+    /// CPU (nil: sleep at once).
+    public var channelSpin: Duration? = .microseconds(100)
+
+    /// The number of channels a client asks for by default: min(max(CPUs, 2), 4).
+    public static var defaultChannels: Int { min(max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 2), 4) }
 
     /// The largest msize the client offers (goferd's ceiling).
     public static let maxMsize = 8 << 20
@@ -27,7 +37,8 @@ public struct ClientOptions: Sendable {
     public static let gVisorMaxMsize = 1 << 20
 
     public init(maxVersion: UInt32 = 13, msize: Int = 1 << 20, uname: String? = nil, nUname: UInt32? = nil,
-                rpcTimeout: Duration? = nil, spin: Duration? = nil, readPipelineDepth: Int = 4) {
+                rpcTimeout: Duration? = nil, spin: Duration? = nil, readPipelineDepth: Int = 4, channels: Int = 0) {
+        self.channels = max(0, channels)
         self.maxVersion = maxVersion
         self.msize = msize
         self.rpcTimeout = rpcTimeout

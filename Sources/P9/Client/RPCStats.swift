@@ -22,6 +22,7 @@ public final class RPCStats: @unchecked Sendable {  // mutable state: atomics, a
     private let sent = Atomic<Int>(0)
     private let received = Atomic<Int>(0)
     private let tracing = Atomic<Bool>(false)
+    private let onChannels = Atomic<Int>(0)
     private let trace = Locked<[RPCTraceEntry]>([])
 
     public init() {
@@ -89,6 +90,12 @@ public final class RPCStats: @unchecked Sendable {  // mutable state: atomics, a
         counts[Int(t.rawValue)].wrappingAdd(1, ordering: .relaxed)
         sent.wrappingAdd(bytes, ordering: .relaxed)
     }
+
+    /// Requests that went over a shared-memory channel rather than the socket (all types).
+    public var channelRequests: Int { onChannels.load(ordering: .relaxed) }
+
+    @inline(__always)
+    func countOnChannel() { onChannels.wrappingAdd(1, ordering: .relaxed) }
 
     @inline(__always)
     func countReceived(_ bytes: Int) {

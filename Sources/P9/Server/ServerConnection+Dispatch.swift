@@ -9,6 +9,8 @@ struct EncodedReply {
     var fd: FileDescriptor?
     var spliced = 0
     var pipe: SplicePipe?
+    /// The reply was encoded straight into the channel window `dispatch` was given, not over the frame.
+    var inWindow = false
 }
 
 /// Decodes bodies and encodes replies over one request's frame.
@@ -74,11 +76,14 @@ extension ServerConnection {
 
     private var readOnly: Bool { server.options.readOnly }
 
-    /// Routes one request to the file server and encodes its reply.
-    func dispatch(_ request: RequestFrame, version: UInt32) throws -> EncodedReply {
+    /// Routes one request to the file server and encodes its reply. A request that came on a shared-memory
+    /// channel (`window`: its packet window) gets no host FD and no spliced payload; an Rread is read straight
+    /// into the window, any other reply is copied there by the channel.
+    func dispatch(_ request: RequestFrame, version: UInt32, window: UnsafeMutableRawPointer? = nil) throws -> EncodedReply {
+        let onChannel = window != nil
         let msize = self.msize.load(ordering: .relaxed)
         let c = RequestCodec(request: request, msize: msize)
-        let context = RequestContext(version: version, donateFDs: donate)
+        let context = RequestContext(version: version, donateFDs: donate && !onChannel)
         guard let type = MessageType(rawValue: request.type) else { throw Errno(rawValue: ENOSYS) }
         switch type {
         case .tattach:
@@ -282,15 +287,15 @@ extension ServerConnection {
             let f = try file(m.fid)
             // Clamp to what fits in one reply (PROTOCOL §1: gVisor does not, and kills its client).
             let count = max(0, min(Int(m.count), msize - Rread.headerSize))
-            let base = request.base
-            if count >= Self.spliceThreshold, let spliced = try splice(f, count: count, at: m.offset) {
+            let base = window ?? request.base
+            if !onChannel, count >= Self.spliceThreshold, let spliced = try splice(f, count: count, at: m.offset) {
                 try Rread.encodeHeader(tag: c.tag, count: UInt32(spliced.count),
                                        into: UnsafeMutableRawBufferPointer(start: base, count: Rread.headerSize))
                 return EncodedReply(length: Rread.headerSize, fd: nil, spliced: spliced.count, pipe: spliced.pipe)
             }
             let n = try f.read(into: UnsafeMutableRawBufferPointer(start: base + Rread.headerSize, count: count), at: m.offset)
             try Rread.encodeHeader(tag: c.tag, count: UInt32(n), into: UnsafeMutableRawBufferPointer(start: base, count: Rread.headerSize))
-            return EncodedReply(length: Rread.headerSize + n, fd: nil)
+            return EncodedReply(length: Rread.headerSize + n, fd: nil, inWindow: onChannel)
 
         case .twrite:
             let m = try c.decode(Twrite.self)
@@ -337,8 +342,14 @@ extension ServerConnection {
             let r = try f.donateRoot()
             return try c.reply(Rdonateroot(qid: r.qid), fd: r.hostFD)
 
+        case .tchannel:
+            let m = try c.decode(Tchannel.self)
+            guard !onChannel else { throw Errno.invalidArgument }
+            let fd = try openChannel(m)
+            return try c.reply(Rchannel(offset: UInt64(ChannelRegion.windowOffset), length: UInt64(msize)), fd: fd)
+
         default:
-            // Tlconnect, Tchannel, Tbind, R messages sent as requests: not served, connection kept.
+            // Tlconnect, Tbind, R messages sent as requests: not served, connection kept.
             throw Errno(rawValue: ENOSYS)
         }
     }

@@ -64,6 +64,8 @@ final class ServerConnection: Sendable {
     let msize: Atomic<Int>
     /// Requests this connection may run at once (ServerOptions.workers); one more thread may read.
     let workers: Int
+    /// Shared-memory channels opened with Tchannel.
+    let channels = Locked(ChannelSet())
     /// Why reading stopped (logged when the connection ends).
     let closeReason = Locked<String?>(nil)
 
@@ -279,6 +281,7 @@ final class ServerConnection: Sendable {
             s.fids = [:]
             return f
         }
+        closeChannels()
         for file in fids.values { file.clunk() }
         transport.shutdown()
         server.connectionEnded(self, reason: closeReason.withLock { $0 } ?? "closed")

@@ -14,6 +14,11 @@ public struct ServerOptions: Sendable {
     public var extraThreads: Int
     /// Before a blocking read, poll the socket without blocking for up to this long (nil: block at once).
     public var spin: Duration?
+    /// Shared-memory channels one connection may open with Tchannel (0 refuses them with ENOSYS).
+    public var channels: Int
+    /// The longest a channel's thread spins for the next request before it sleeps on the futex, adapted like the
+    /// client's (`ClientOptions.channelSpin`; nil: sleep at once).
+    public var channelSpin: Duration?
     /// Send host FDs beside Rlopen/Rlcreate/Rucreate when the connection is a Unix socket.
     public var donateFDs: Bool
     /// Refuse every mutating request with EROFS (whatever the file server would do).
@@ -31,10 +36,13 @@ public struct ServerOptions: Sendable {
     public static let msizeFloor = 256
 
     /// Creates options; defaults: N 13, msize 8 MiB, 8 workers per connection, 64 extra threads, donation on,
-    /// read-write, loopback only, no spin.
+    /// read-write, loopback only, no spin, no channels.
     public init(maxVersion: UInt32 = P9Version.highest, maxMsize: Int = 8 << 20, workers: Int = 8,
                 extraThreads: Int = 64, donateFDs: Bool = true, readOnly: Bool = false, allow: [CIDR] = [],
-                maxInflightPerConnection: Int = 64, spin: Duration? = nil, log: (@Sendable (String) -> Void)? = nil) {
+                maxInflightPerConnection: Int = 64, spin: Duration? = nil, channels: Int = 0,
+                channelSpin: Duration? = .microseconds(100), log: (@Sendable (String) -> Void)? = nil) {
+        self.channels = max(0, channels)
+        self.channelSpin = channelSpin
         self.maxVersion = maxVersion
         self.maxMsize = maxMsize
         self.workers = workers

@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 import SystemPackage
 
 /// The largest value or name list an xattr fid holds: what one `[s]` field can carry (PROTOCOL §4.3).
@@ -44,7 +43,7 @@ final class XattrWriteFile: ServerFile {
     let name: String
     let size: Int
     let flags: UInt32
-    private let state: Mutex<(buffer: [UInt8], written: Int)>
+    private let state: Locked<(buffer: [UInt8], written: Int)>
 
     init(target: any ServerFile, name: String, size: UInt64, flags: UInt32) throws {
         guard !name.isEmpty else { throw Errno.invalidArgument }
@@ -53,7 +52,7 @@ final class XattrWriteFile: ServerFile {
         self.name = name
         self.size = Int(size)
         self.flags = flags
-        state = Mutex((buffer: [UInt8](repeating: 0, count: Int(size)), written: 0))
+        state = Locked((buffer: [UInt8](repeating: 0, count: Int(size)), written: 0))
     }
 
     func walk(_ names: [String]) throws -> (qids: [QID], file: any ServerFile) { throw Errno.invalidArgument }
