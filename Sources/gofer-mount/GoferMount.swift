@@ -51,6 +51,11 @@ struct GoferMount: ParsableCommand {
     @Flag(name: .long, help: "Send every read and write over 9P even when the server donates host descriptors.")
     var noHostFds = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Dentries the client caches (each holds a fid) before releasing the least recently used; the kernel keeps its own.",
+        valueName: "N"))
+    var maxDentries: Int = 10000
+
     @Argument(help: ArgumentHelp("An existing empty directory to mount on.", valueName: "MOUNTPOINT"))
     var mountpoint: String
 
@@ -58,6 +63,7 @@ struct GoferMount: ParsableCommand {
         guard Self.options(mode: mode, resolver: "vfs2", hostFDs: true) != nil else {
             throw ValidationError("--mode \(mode): expected exclusive, writethrough, shared or none")
         }
+        guard maxDentries >= 16 else { throw ValidationError("--max-dentries is at least 16") }
         guard resolver == "vfs2" || resolver == "multi" else { throw ValidationError("--resolver \(resolver): expected vfs2 or multi") }
         if server == "builtin" {
             guard let export else { throw ValidationError("--server builtin needs --export DIR") }
@@ -77,7 +83,11 @@ struct GoferMount: ParsableCommand {
         pthread_sigmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)
 
-        let options = Self.options(mode: mode, resolver: resolver, hostFDs: !noHostFds)!
+        var options = Self.options(mode: mode, resolver: resolver, hostFDs: !noHostFds)!
+        // A dentry released and looked up again gets the server's attributes, which in exclusive/writethrough may
+        // differ from those the kernel cached (ctime of a written-back file): keep as many as the kernel may hold.
+        options.maxCachedDentries = maxDentries
+        Self.raiseDescriptorLimit()
         let builtin: Server?
         let transport: StreamTransport
         if server == "builtin" {
@@ -127,6 +137,14 @@ struct GoferMount: ParsableCommand {
         let server = Server(fileServer: try LocalGofer(root: export), options: ServerOptions(workers: 8))
         server.serve(fd: fds[1])
         return (server, StreamTransport(fd: fds[0]))
+    }
+
+    /// The builtin server holds a descriptor per fid: lift the soft RLIMIT_NOFILE to the hard limit.
+    static func raiseDescriptorLimit() {
+        var lim = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim) == 0, lim.rlim_cur < lim.rlim_max else { return }
+        lim.rlim_cur = lim.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim)
     }
 
     static func isDirectory(_ path: String) -> Bool {
