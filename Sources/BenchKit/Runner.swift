@@ -189,7 +189,7 @@ public final class BenchRunner {
             let client = try session.client(msize: msize, params: p)
             record.server = session.info(client, p)
             let env = ScenarioEnvironment(client: client, fixtures: session.fixtures, aname: session.measuredAname, uname: options.uname,
-                                          uid: options.uid, memNode: options.memNode, seed: options.seed)
+                                          uid: options.uid, memNode: options.memNode, seed: options.seed, command: options.command)
             instance = try makeScenario(spec, p, env)
             stats = client.stats
             copies = env.copies
@@ -202,6 +202,7 @@ public final class BenchRunner {
         do {
             try measure(instance, stats: stats, copies: copies, settings: settings, partial: &m)
             record.record(m, movesBytes: spec.movesBytes)
+            if let w = instance as? WorkloadScenario { record.workload = w.summary }
         } catch {
             record.record(m, movesBytes: spec.movesBytes)  // what was measured before the failure
             throw error
