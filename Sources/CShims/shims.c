@@ -148,3 +148,11 @@ int cshims_pipe(int fds[2], int capacity, int *granted) {
     *granted = got;
     return 0;
 }
+
+int cshims_fallocate(int fd, int mode, long long offset, long long length) {
+    int r;
+    do {
+        r = fallocate(fd, mode, (off_t)offset, (off_t)length);
+    } while (r < 0 && errno == EINTR);
+    return r;
+}

@@ -1,6 +1,6 @@
 // Syscalls and macros Swift cannot import directly: SCM_RIGHTS control messages (CMSG_* are macros),
 // preadv2/pwritev2, process_vm_readv/writev, statx, splice and pipe sizing (declared only under _GNU_SOURCE),
-// openat2 (no libc wrapper).
+// openat2 (no libc wrapper), and the xattr calls (not in the Glibc module).
 #ifndef CSHIMS_H
 #define CSHIMS_H
 
@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <linux/openat2.h>  // RESOLVE_* (struct open_how stays inside the shim)
 #include <linux/stat.h>     // struct statx, STATX_*
+#include <sys/xattr.h>      // getxattr, setxattr, listxattr, removexattr (not in the Glibc module)
 
 #include "CShimsNative.h"
 
@@ -53,6 +54,9 @@ ssize_t cshims_process_vm_writev(pid_t pid, const struct iovec *local, unsigned 
 /// Returns the descriptor or -1 with errno set (ENOSYS where the kernel lacks openat2). Retries EINTR, and EAGAIN
 /// (a `..` the kernel could not check against a concurrent rename) up to 16 times.
 int cshims_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long resolve);
+
+/// fallocate(2) with FALLOC_FL_* `mode` bits, retried on EINTR; returns 0 or -1 with errno set.
+int cshims_fallocate(int fd, int mode, long long offset, long long length);
 
 /// statx(2) into `out`; returns 0 or -1 with errno set.
 int cshims_statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *out);
