@@ -205,9 +205,6 @@ public struct RunOptions: Sendable {
     /// with an external server, a node and a CPU list for the same side.
     public func validate() throws(UsageError) {
         if ops != nil && durationNs != nil { throw UsageError("--ops and --duration exclude each other; give one") }
-        if scenarios?.contains("workload") == true && command == nil {
-            throw UsageError("--scenario workload needs --command (the shell command to run in the mount)")
-        }
         if values[.linkJitter] != nil && values[.linkDelay] == nil {
             throw UsageError("--link-jitter needs --link-delay (the delay it varies; 0 for jitter alone)")
         }

@@ -181,7 +181,7 @@ public final class BenchRunner {
         let stats: RPCStats
         let copies: PayloadCopies
         if let native = session.nativeEnvironment {
-            instance = try makeNativeScenario(spec, p, native)
+            instance = try makeNativeScenario(spec, p, native, command: options.command)
             stats = RPCStats()  // nothing native is an RPC: it stays at 0
             copies = PayloadCopies()
         } else {
@@ -202,7 +202,7 @@ public final class BenchRunner {
         do {
             try measure(instance, stats: stats, copies: copies, settings: settings, partial: &m)
             record.record(m, movesBytes: spec.movesBytes)
-            if let w = instance as? WorkloadScenario { record.workload = w.summary }
+            if let w = instance as? any WorkloadReporting { record.workload = w.runner.summary }
         } catch {
             record.record(m, movesBytes: spec.movesBytes)  // what was measured before the failure
             throw error

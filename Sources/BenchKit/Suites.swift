@@ -73,12 +73,10 @@ public struct ScenarioSpec: Sendable {
         ScenarioSpec(name: "workload", params: [.mode, .resolver],
                      op: "one run of --command (/bin/sh -c, $MOUNT set) in a FUSE mount of the filesystem (gofer-mount's "
                          + "mapping, kernel caching by mode), from the mount's root; fio's JSON output (--output-format=json) "
-                         + "adds its bandwidth and IOPS to the result; run only when named",
+                         + "adds its bandwidth and IOPS to the result (without --command: echo > f, cat, ls -la, rm); native: the "
+                         + "same command in a local folder",
                      movesBytes: false),
     ]
-
-    /// The scenarios the quick and full suites run: all but `workload`, which needs --command.
-    static let measured: [String] = all.map(\.name).filter { $0 != "workload" }
 
     /// The scenario called `name`.
     public static func named(_ name: String) -> ScenarioSpec? { all.first { $0.name == name } }
@@ -131,7 +129,7 @@ public struct Suite: Sendable {
 
     /// Under a minute on a 2-core machine: every scenario, the main modes (Exclusive writes with their write-back).
     public static let quick = Suite(
-        name: "quick", scenarios: ScenarioSpec.measured, defaults: base,
+        name: "quick", scenarios: ScenarioSpec.all.map(\.name), defaults: base,
         overrides: ["open-read-close": [.blockSize: n(4 << 10)],
                     "create-unlink": [.resolver: t("vfs2")], "mkdir-rmdir": [.resolver: t("vfs2")],
                     "rename": [.resolver: t("vfs2")], "readlink": [.resolver: t("vfs2")],
@@ -170,7 +168,7 @@ public struct Suite: Sendable {
     /// 1M (sequential) or 4K (random); 10 repetitions (what `bench compare` needs to see small changes) of 100 ms, so
     /// that a release run stays under ~8 minutes on a 2-core machine.
     public static let full = Suite(
-        name: "full", scenarios: ScenarioSpec.measured,
+        name: "full", scenarios: ScenarioSpec.all.map(\.name),
         defaults: [
             .mode: t("exclusive", "writethrough", "shared", "none"), .resolver: t("vfs2", "vfs1", "multi", "direct"),
             .path: t("hostfd", "9p"), .blocks: n(1, 4, 16), .blockSize: n(4 << 10, 64 << 10, 1 << 20),

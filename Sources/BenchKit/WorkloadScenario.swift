@@ -7,51 +7,33 @@ import Gofer
 import GoferFUSE
 import HostSupport
 
-/// One run of `--command` in a FUSE mount of the filesystem (what gofer-mount serves), from the mount's root.
-///
-/// The mount's worker threads send their RPCs on the measured connection, so the runner counts them per run. The
-/// kernel's and the client's caches persist from run to run, as they would for a user running the command again.
-final class WorkloadScenario: ScenarioInstance {
-    let fs: Filesystem
-    let mount: FUSEMount
-    let command: String
-    private let served = DispatchSemaphore(value: 0)
-    private var fio: [(readMiB: Double, readIOPS: Double, writeMiB: Double, writeIOPS: Double)] = []
-    private var closed = false
+/// The workload's command when --command is not given: create, write, read, list and remove a file.
+let defaultWorkloadCommand = "echo gofer > f && cat f > /dev/null && ls -la > /dev/null && rm f"
 
-    init(_ params: ParamSet, _ env: ScenarioEnvironment) throws {
-        guard let command = env.command else { throw BenchError.skip("the workload scenario needs --command") }
-        guard access("/dev/fuse", R_OK | W_OK) == 0 else { throw BenchError.skip("/dev/fuse is absent: nothing can be mounted") }
+/// A scenario that runs a shell command per op and reports it (and fio's figures) in the result's `workload`.
+protocol WorkloadReporting: AnyObject {
+    var runner: WorkloadCommand { get }
+}
+
+/// Runs the workload's command in one folder and keeps fio's figures from each run.
+final class WorkloadCommand {
+    let command: String
+    let directory: String
+    private var fio: [(readMiB: Double, readIOPS: Double, writeMiB: Double, writeIOPS: Double)] = []
+
+    init(command: String, directory: String) {
         self.command = command
-        var options = try filesystemOptions(params)
-        // The client keeps what the kernel may cache (gofer-mount's default).
-        options.maxCachedDentries = 10_000
-        let fs = try Filesystem(client: env.client, options: options, aname: env.aname, uname: env.uname, nUname: env.uid)
-        env.copies.track(fs)
-        let mountpoint: String
-        do {
-            mountpoint = try makeTemporaryDirectory(prefix: "bench-workload")
-            mount = try FUSEMount(filesystem: fs, mountpoint: mountpoint, fsname: "gofer-bench")
-        } catch {
-            fs.release()
-            throw BenchError.server("cannot mount for the workload: \(error)")
-        }
-        self.fs = fs
-        let m = mount, done = served
-        // libfuse's loop blocks: it runs on a thread of its own and spawns its workers from there.
-        Thread.detachNewThread {
-            _ = m.serve()
-            done.signal()
-        }
+        self.directory = directory
     }
 
-    func op(thread: Int) throws -> Int {
+    /// One run: /bin/sh -c with $MOUNT set to the folder, from the folder; a non-zero exit fails the op.
+    func run() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
         p.arguments = ["-c", command]
-        p.currentDirectoryURL = URL(fileURLWithPath: mount.mountpoint)
+        p.currentDirectoryURL = URL(fileURLWithPath: directory)
         var env = ProcessInfo.processInfo.environment
-        env["MOUNT"] = mount.mountpoint
+        env["MOUNT"] = directory
         p.environment = env
         let out = Pipe()
         p.standardOutput = out
@@ -65,7 +47,6 @@ final class WorkloadScenario: ScenarioInstance {
             throw BenchError.server("--command exited with \(p.terminationStatus): \(text)")
         }
         if let f = Self.fioFigures(data) { fio.append(f) }
-        return 0
     }
 
     /// Read and write bandwidth (MiB/s) and IOPS summed over the jobs of fio's JSON output; nil when it is not that.
@@ -102,6 +83,52 @@ final class WorkloadScenario: ScenarioInstance {
         w.fioWriteIOPS = median(fio.map(\.writeIOPS))
         return w
     }
+}
+
+/// One run of `--command` in a FUSE mount of the filesystem (what gofer-mount serves), from the mount's root.
+///
+/// The mount's worker threads send their RPCs on the measured connection, so the runner counts them per run. The
+/// kernel's and the client's caches persist from run to run, as they would for a user running the command again.
+final class WorkloadScenario: ScenarioInstance, WorkloadReporting {
+    let fs: Filesystem
+    let mount: FUSEMount
+    let runner: WorkloadCommand
+    private let served = DispatchSemaphore(value: 0)
+    private var closed = false
+
+    init(_ params: ParamSet, _ env: ScenarioEnvironment) throws {
+        guard access("/dev/fuse", R_OK | W_OK) == 0 else { throw BenchError.skip("/dev/fuse is absent: nothing can be mounted") }
+        var options = try filesystemOptions(params)
+        // The client keeps what the kernel may cache (gofer-mount's default).
+        options.maxCachedDentries = 10_000
+        let fs = try Filesystem(client: env.client, options: options, aname: env.aname, uname: env.uname, nUname: env.uid)
+        env.copies.track(fs)
+        do {
+            let mountpoint = try makeTemporaryDirectory(prefix: "bench-workload")
+            do {
+                mount = try FUSEMount(filesystem: fs, mountpoint: mountpoint, fsname: "gofer-bench")
+            } catch {
+                rmdir(mountpoint)
+                throw error
+            }
+        } catch {
+            fs.release()
+            throw BenchError.skip("cannot mount for the workload: \(error)")
+        }
+        self.fs = fs
+        runner = WorkloadCommand(command: env.command ?? defaultWorkloadCommand, directory: mount.mountpoint)
+        let m = mount, done = served
+        // libfuse's loop blocks: it runs on a thread of its own and spawns its workers from there.
+        Thread.detachNewThread {
+            _ = m.serve()
+            done.signal()
+        }
+    }
+
+    func op(thread: Int) throws -> Int {
+        try runner.run()
+        return 0
+    }
 
     func close() {
         guard !closed else { return }
@@ -111,4 +138,25 @@ final class WorkloadScenario: ScenarioInstance {
         fs.release()
         rmdir(mount.mountpoint)
     }
+}
+
+/// The native floor of the workload: the same command in a scratch folder of the local export (no mount, no 9P).
+final class NativeWorkload: ScenarioInstance, WorkloadReporting {
+    let runner: WorkloadCommand
+
+    init(_ params: ParamSet, _ env: NativeEnvironment, command: String?) throws {
+        let dir = try env.fixtures.makeScratchDirectory("workload")
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/fd/\(env.root)", &buffer, buffer.count - 1)
+        guard n > 0 else { throw BenchError.fixture("cannot name the native scratch folder") }
+        let root = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        runner = WorkloadCommand(command: command ?? defaultWorkloadCommand, directory: root + "/" + dir.drop { $0 == "/" })
+    }
+
+    func op(thread: Int) throws -> Int {
+        try runner.run()
+        return 0
+    }
+
+    func close() {}
 }
