@@ -87,7 +87,7 @@ let package = Package(
             "CShims", "LocalGofer", "P9", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .testTarget(name: "GoferTests", dependencies: ["CShims", "Gofer", "LocalGofer", "P9", "SafeMem", "TestSupport"]),
-        .testTarget(name: "GoferFUSETests", dependencies: ["HostSupport", "TestSupport"]),
+        .testTarget(name: "GoferFUSETests", dependencies: ["GoferFUSE", "HostSupport", "TestSupport"]),
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "BenchReport", "HostSupport", "NUMA", "P9", "TestSupport"],
                     exclude: ["Golden"]),  // reports written by an earlier bench, read by path
     ],

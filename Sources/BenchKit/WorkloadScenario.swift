@@ -99,8 +99,8 @@ final class WorkloadScenario: ScenarioInstance, WorkloadReporting {
     init(_ params: ParamSet, _ env: ScenarioEnvironment) throws {
         guard access("/dev/fuse", R_OK | W_OK) == 0 else { throw BenchError.skip("/dev/fuse is absent: nothing can be mounted") }
         var options = try filesystemOptions(params)
-        // The client keeps what the kernel may cache (gofer-mount's default).
-        options.maxCachedDentries = 10_000
+        // The client keeps what the kernel may cache, within the descriptors an inproc server shares with it.
+        options.maxCachedDentries = 5_000
         let fs = try Filesystem(client: env.client, options: options, aname: env.aname, uname: env.uname, nUname: env.uid)
         env.copies.track(fs)
         do {

@@ -60,8 +60,13 @@ extension FUSEMount {
 
     /// Attributes of a node: through its open file when the kernel names one (it may have no name left).
     func attributes(_ ino: fuse_ino_t, _ fi: UnsafeMutablePointer<fuse_file_info>?) throws(GoferError) -> FileStat {
-        if let fi, let file = files[fi.pointee.fh] { return try file.stat() }
-        return try filesystem.lstat(try path(ino))
+        if let fi, let open = files[fi.pointee.fh] { return try open.file.stat() }
+        // fstat of a file whose every name was removed: the kernel names no handle, but one of the node's is open.
+        guard let p = nodes.path(ino) else {
+            if let open = files.first(where: { $0.node == ino }) { return try open.file.stat() }
+            throw GoferError(.staleNFSFileHandle, "node \(ino) has no name left")
+        }
+        return try filesystem.lstat(p)
     }
 
     func getattr(_ req: fuse_req_t?, _ ino: fuse_ino_t, _ fi: UnsafeMutablePointer<fuse_file_info>?) {

@@ -7,27 +7,27 @@ extension FUSEMount {
     /// The open file behind a request's file handle.
     func file(_ fi: UnsafeMutablePointer<fuse_file_info>) throws(GoferError) -> OpenFile {
         guard let f = files[fi.pointee.fh] else { throw GoferError(.badFileDescriptor, "no open file \(fi.pointee.fh)") }
-        return f
+        return f.file
     }
 
     /// The open(2) flags the filesystem takes from a FUSE open.
     static func openFlags(_ flags: Int32) -> Int32 { flags & (O_ACCMODE | O_APPEND | O_TRUNC | O_EXCL) }
 
     /// Registers `file` as the request's file handle with the mode's cache flags.
-    func register(_ file: OpenFile, _ fi: UnsafeMutablePointer<fuse_file_info>) {
-        fi.pointee.fh = files.add(file)
+    func register(_ file: OpenFile, node: UInt64, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        fi.pointee.fh = files.add(OpenNode(node: node, file: file))
         cfuse_set_open_flags(fi, caching.keepCache ? 1 : 0, 0, 0)
     }
 
     /// A reply the kernel did not take (the request was interrupted): the handle is closed again.
     func abandon(_ fi: UnsafeMutablePointer<fuse_file_info>) {
-        if let f = files.remove(fi.pointee.fh) { try? f.close() }
+        if let f = files.remove(fi.pointee.fh) { try? f.file.close() }
     }
 
     func open(_ req: fuse_req_t?, _ ino: fuse_ino_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         replying(req) { () throws(GoferError) in
             let f = try filesystem.open(try path(ino), flags: Self.openFlags(fi.pointee.flags))
-            register(f, fi)
+            register(f, node: ino, fi)
             if fuse_reply_open(req, fi) != 0 { abandon(fi) }
         }
     }
@@ -42,8 +42,8 @@ extension FUSEMount {
                 try? f.close()
                 throw error
             }
-            register(f, fi)
             var e = entry(name, in: parent, s)
+            register(f, node: e.ino, fi)
             if fuse_reply_create(req, &e, fi) != 0 { abandon(fi) }
         }
     }
@@ -81,7 +81,7 @@ extension FUSEMount {
 
     func release(_ req: fuse_req_t?, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         replying(req) { () throws(GoferError) in
-            try files.remove(fi.pointee.fh)?.close()
+            try files.remove(fi.pointee.fh)?.file.close()
             fuse_reply_err(req, 0)
         }
     }

@@ -15,7 +15,7 @@ public final class FUSEMount: @unchecked Sendable {
     /// What the kernel may cache, from the filesystem's mode.
     public let caching: KernelCaching
     let nodes: NodeTable
-    let files = HandleTable<OpenFile>()
+    let files = HandleTable<OpenNode>()
     let directories = HandleTable<DirectorySnapshot>()
     /// Read and readdir reply buffers (the kernel asks for at most 1 MiB at once).
     let buffers = BufferPool(size: 1 << 20)
@@ -64,9 +64,9 @@ public final class FUSEMount: @unchecked Sendable {
 
     /// Writes back and closes every file still open, and drops the directory snapshots.
     func closeAll() {
-        for file in files.removeAll() {
-            try? file.fsync()
-            try? file.close()
+        for open in files.removeAll() {
+            try? open.file.fsync()
+            try? open.file.close()
         }
         _ = directories.removeAll()
     }
@@ -94,6 +94,12 @@ public final class FUSEMount: @unchecked Sendable {
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return status == 0
     }
+}
+
+/// An open file and the node it was opened on (fstat of a file with no name left asks it).
+struct OpenNode: Sendable {
+    var node: UInt64
+    var file: OpenFile
 }
 
 /// A directory's entries as opendir found them ("." and ".." first), which readdir pages through.

@@ -20,6 +20,9 @@ final class HandleTable<Value: Sendable>: Sendable {
     /// Removes and returns the value of `fh`.
     func remove(_ fh: UInt64) -> Value? { state.withLock { $0.values.removeValue(forKey: fh) } }
 
+    /// The first value that satisfies `predicate`.
+    func first(where predicate: (Value) -> Bool) -> Value? { state.withLock { $0.values.values.first(where: predicate) } }
+
     /// Removes and returns every value.
     func removeAll() -> [Value] {
         state.withLock { s in

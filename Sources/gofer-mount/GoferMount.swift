@@ -52,9 +52,10 @@ struct GoferMount: ParsableCommand {
     var noHostFds = false
 
     @Option(name: .long, help: ArgumentHelp(
-        "Dentries the client caches (each holds a fid) before releasing the least recently used; the kernel keeps its own.",
+        "Dentries the client caches before releasing the least recently used (default: the descriptor limit / 4 with the "
+            + "builtin server, / 2 otherwise, at most 10000): each may hold a fid and an open handle.",
         valueName: "N"))
-    var maxDentries: Int = 10000
+    var maxDentries: Int?
 
     @Argument(help: ArgumentHelp("An existing empty directory to mount on.", valueName: "MOUNTPOINT"))
     var mountpoint: String
@@ -63,7 +64,7 @@ struct GoferMount: ParsableCommand {
         guard Self.options(mode: mode, resolver: "vfs2", hostFDs: true) != nil else {
             throw ValidationError("--mode \(mode): expected exclusive, writethrough, shared or none")
         }
-        guard maxDentries >= 16 else { throw ValidationError("--max-dentries is at least 16") }
+        guard (maxDentries ?? 16) >= 16 else { throw ValidationError("--max-dentries is at least 16") }
         guard resolver == "vfs2" || resolver == "multi" else { throw ValidationError("--resolver \(resolver): expected vfs2 or multi") }
         if server == "builtin" {
             guard let export else { throw ValidationError("--server builtin needs --export DIR") }
@@ -86,8 +87,10 @@ struct GoferMount: ParsableCommand {
         var options = Self.options(mode: mode, resolver: resolver, hostFDs: !noHostFds)!
         // A dentry released and looked up again gets the server's attributes, which in exclusive/writethrough may
         // differ from those the kernel cached (ctime of a written-back file): keep as many as the kernel may hold.
-        options.maxCachedDentries = maxDentries
-        Self.raiseDescriptorLimit()
+        let descriptors = Self.raiseDescriptorLimit()
+        // A cached file may hold a fid (the server's descriptor), an open handle (the server's and a donated one):
+        // with the builtin server in this process, all three count against one limit.
+        options.maxCachedDentries = maxDentries ?? max(16, min(10_000, descriptors / (server == "builtin" ? 4 : 2)))
         let builtin: Server?
         let transport: StreamTransport
         if server == "builtin" {
@@ -140,11 +143,16 @@ struct GoferMount: ParsableCommand {
     }
 
     /// The builtin server holds a descriptor per fid: lift the soft RLIMIT_NOFILE to the hard limit.
-    static func raiseDescriptorLimit() {
+    /// Returns the soft limit now.
+    static func raiseDescriptorLimit() -> Int {
         var lim = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim) == 0, lim.rlim_cur < lim.rlim_max else { return }
-        lim.rlim_cur = lim.rlim_max
-        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim)
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim) == 0 else { return 1024 }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = rlimit(rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max)
+            var r = raised
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &r) == 0 { lim = raised }
+        }
+        return Int(min(lim.rlim_cur, UInt(Int.max)))
     }
 
     static func isDirectory(_ path: String) -> Bool {
