@@ -15,6 +15,8 @@ extension Filesystem {
             target.pins += 1
             defer { target.pins -= 1 }
             let parent = try resolveDirectoryForChange(parentPath)
+            parent.pins += 1  // and the parent while the target's fid may be walked
+            defer { parent.pins -= 1 }
             if options.cachesMetadata && parent.children[name] != nil { throw Errno.fileExists }
             let targetFid = try fid(of: target)
             let dirFid = try fid(of: parent)
