@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "LocalGofer", targets: ["LocalGofer"]),
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "goferd", targets: ["goferd"]),
+        .executable(name: "gofer-mount", targets: ["gofer-mount"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,6 +29,8 @@ let package = Package(
         // The EINTR retry every module's syscalls share.
         .target(name: "Syscall", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         .systemLibrary(name: "CNuma"),
+        // libfuse3's low-level API (FUSE_USE_VERSION 35) and the macros Swift cannot call (scripts/bootstrap installs it).
+        .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         .target(name: "SafeMem", dependencies: [
             "CShims", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
@@ -45,13 +48,21 @@ let package = Package(
         .target(name: "Gofer", dependencies: [
             "CShims", "P9", "SafeMem", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
+        // The client filesystem as a FUSE mount: nodeids, file and directory handles, errno, kernel caching by mode.
+        .target(name: "GoferFUSE", dependencies: [
+            "CFuse3", "Gofer", "P9", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        .executableTarget(name: "gofer-mount", dependencies: [
+            "GoferFUSE", "Gofer", "LocalGofer", "P9", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         // Process and host support shared by the bench and the tests: spawning, CPU placement, temporary folders.
         .target(name: "HostSupport", dependencies: ["NUMA", .product(name: "SystemPackage", package: "swift-system")]),
         // The report side of the bench: the report model and its JSON/CSV/SVG forms, check, compare, statistics.
         .target(name: "BenchReport", dependencies: ["P9"]),
         // The measuring side: scenarios, runner, limits, the builtin server, the command line.
         .target(name: "BenchKit", dependencies: [
-            "BenchReport", "CShims", "Gofer", "HostSupport", "LinkRelay", "LocalGofer", "NUMA", "P9", "SafeMem",
+            "BenchReport", "CShims", "Gofer", "GoferFUSE", "HostSupport", "LinkRelay", "LocalGofer", "NUMA", "P9", "SafeMem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "SystemPackage", package: "swift-system"),
@@ -76,6 +87,7 @@ let package = Package(
             "CShims", "LocalGofer", "P9", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .testTarget(name: "GoferTests", dependencies: ["CShims", "Gofer", "LocalGofer", "P9", "SafeMem", "TestSupport"]),
+        .testTarget(name: "GoferFUSETests", dependencies: ["GoferFUSE", "HostSupport", "TestSupport"]),
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "BenchReport", "HostSupport", "NUMA", "P9", "TestSupport"],
                     exclude: ["Golden"]),  // reports written by an earlier bench, read by path
     ],

@@ -128,6 +128,9 @@ struct RunCommand: ExecutableCommand {
         "Pin the server the bench starts (builtin child, inproc threads, diod) to these CPUs, or any. Default on 2+ CPUs: "
             + "one CPU, another than the client's.", valueName: "list"))
     var serverCPUs: String?
+    @Option(help: ArgumentHelp("The workload scenario's shell command, run in the mount N times (--ops N), e.g. "
+                               + "'fio --name=r --rw=read --bs=1M --size=64M --output-format=json'.", valueName: "command"))
+    var command: String?
     @Flag(name: .customLong("no-limits"), help: "Skip measuring the machine's limits (socket round trip and stream, memcpy, pread).")
     var noLimits = false
 
@@ -143,6 +146,7 @@ struct RunCommand: ExecutableCommand {
             ("--server", server), ("--aname", aname), ("--uname", uname), ("--uid", uid), ("--out", out),
             ("--format", format), ("--seed", seed), ("--trace", trace), ("--cpu-node", cpuNode), ("--mem-node", memNode),
             ("--server-cpu-node", serverCPUNode), ("--client-cpus", clientCPUs), ("--server-cpus", serverCPUs),
+            ("--command", command),
         ].filter { $0.1 != nil }
         if quiet { out.append(("--quiet", nil)) }
         if noLimits { out.append(("--no-limits", nil)) }

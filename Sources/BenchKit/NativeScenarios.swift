@@ -80,7 +80,8 @@ struct NativeEnvironment: Sendable {
 }
 
 /// Makes the native instance of `spec` for `params`.
-func makeNativeScenario(_ spec: ScenarioSpec, _ params: ParamSet, _ env: NativeEnvironment) throws -> any ScenarioInstance {
+func makeNativeScenario(_ spec: ScenarioSpec, _ params: ParamSet, _ env: NativeEnvironment,
+                        command: String? = nil) throws -> any ScenarioInstance {
     switch spec.name {
     case "stat": return try NativeStat(params, env)
     case "open-read-close": return try NativeOpenReadClose(params, env)
@@ -95,6 +96,7 @@ func makeNativeScenario(_ spec: ScenarioSpec, _ params: ParamSet, _ env: NativeE
     case "rename": return try NativeRename(params, env)
     case "readlink": return try NativeReadlink(params, env)
     case "fsync": return try NativeFsync(params, env)
+    case "workload": return try NativeWorkload(params, env, command: command)
     default: throw BenchError.skip("unknown scenario \(spec.name)")
     }
 }

@@ -105,6 +105,8 @@ public struct RunOptions: Sendable {
     public var quiet = false
     /// Seed of fixture contents and random offsets.
     public var seed: UInt64 = 1
+    /// The shell command the workload scenario runs in the mount (nil: none given).
+    public var command: String?
     /// The file every RPC is written to as JSON lines (nil: no trace).
     public var trace: String?
     /// NUMA node the bench's client threads run on (nil: unbound).
@@ -175,6 +177,7 @@ public struct RunOptions: Sendable {
     public static let valueFlags: Set<String> = Set(ParamKey.allCases.map(\.flag)).union([
         "--suite", "--scenario", "--repetitions", "--warmup", "--ops", "--duration", "--server", "--aname", "--uname", "--uid",
         "--out", "--format", "--seed", "--trace", "--cpu-node", "--mem-node", "--server-cpu-node", "--client-cpus", "--server-cpus",
+        "--command",
     ])
 
     /// Parses `bench run` arguments (without the program name and subcommand).
@@ -320,6 +323,10 @@ public struct RunOptions: Sendable {
             guard let s = UInt64(t) else { throw UsageError("--seed: \"\(t)\" is not accepted; expected a non-negative integer") }
             seed = s
         case "--trace": trace = try text()
+        case "--command":
+            let c = try text()
+            guard !c.isEmpty else { throw UsageError("--command: the command must not be empty") }
+            command = c
         case "--cpu-node": cpuNode = try Self.node(flag, try text())
         case "--mem-node": memNode = try Self.node(flag, try text())
         case "--server-cpu-node": serverCPUNode = try Self.node(flag, try text())

@@ -191,7 +191,7 @@ public final class BenchRunner {
         let stats: RPCStats
         let copies: PayloadCopies
         if let native = session.nativeEnvironment {
-            instance = try makeNativeScenario(spec, p, native)
+            instance = try makeNativeScenario(spec, p, native, command: options.command)
             stats = RPCStats()  // nothing native is an RPC: it stays at 0
             copies = PayloadCopies()
         } else {
@@ -199,7 +199,7 @@ public final class BenchRunner {
             let client = try session.client(msize: msize, params: p)
             record.server = session.info(client, p)
             let env = ScenarioEnvironment(client: client, fixtures: session.fixtures, aname: session.measuredAname, uname: options.uname,
-                                          uid: options.uid, memNode: options.memNode, seed: options.seed)
+                                          uid: options.uid, memNode: options.memNode, seed: options.seed, command: options.command)
             instance = try makeScenario(spec, p, env)
             stats = client.stats
             copies = env.copies
@@ -212,6 +212,7 @@ public final class BenchRunner {
         do {
             try measure(instance, stats: stats, copies: copies, settings: settings, partial: &m)
             record.record(m, movesBytes: spec.movesBytes)
+            if let w = instance as? any WorkloadReporting { record.workload = w.runner.summary }
         } catch {
             record.record(m, movesBytes: spec.movesBytes)  // what was measured before the failure
             throw error

@@ -25,6 +25,8 @@ public struct ScenarioEnvironment: Sendable {
     public var seed: UInt64 = 1
     /// Payload bytes the filesystems of this environment copy in client memory.
     public var copies = PayloadCopies()
+    /// The workload scenario's shell command (`--command`).
+    public var command: String? = nil
 }
 
 /// One prepared scenario with fixed parameters: the runner calls `background()` (when `hasBackground`)
@@ -74,6 +76,7 @@ func makeScenario(_ spec: ScenarioSpec, _ params: ParamSet, _ env: ScenarioEnvir
     case "fsync": return try FsyncScenario(params, env)
     case "rand-read": return try RandomIOScenario(params, env, write: false)
     case "rand-write": return try RandomIOScenario(params, env, write: true)
+    case "workload": return try WorkloadScenario(params, env)
     default: throw BenchError.skip("unknown scenario \(spec.name)")
     }
 }

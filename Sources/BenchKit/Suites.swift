@@ -70,6 +70,12 @@ public struct ScenarioSpec: Sendable {
                          + "`file_size` (offsets drawn from --seed), as a BlockSeq of `blocks` blocks; in exclusive and "
                          + "writethrough every repetition ends with an fsync inside the measured time (the write-back is measured)",
                      movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize]),
+        ScenarioSpec(name: "workload", params: [.mode, .resolver],
+                     op: "one run of --command (/bin/sh -c, $MOUNT set) in a FUSE mount of the filesystem (gofer-mount's "
+                         + "mapping, kernel caching by mode), from the mount's root; fio's JSON output (--output-format=json) "
+                         + "adds its bandwidth and IOPS to the result (without --command: echo > f, cat, ls -la, rm); native: the "
+                         + "same command in a local folder",
+                     movesBytes: false),
     ]
 
     /// The scenario called `name`.

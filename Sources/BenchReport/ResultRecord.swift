@@ -45,6 +45,8 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     public var vsLimitBasis: String?
     /// Its p50 over the p50 of the native result of the same scenario and params in the run (nil: none ran).
     public var vsNative: Double?
+    /// The workload scenario's command and what its fio runs reported (absent for every other scenario).
+    public var workload: WorkloadResult?
     /// Hyperfine-style notes on the repetitions (outliers, a cold first repetition).
     public var warnings: [String] = []
 
@@ -64,6 +66,7 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         case wireBytesPerOp = "wire_bytes_per_op", bytesCopiedPerOp = "bytes_copied_per_op", throughput
         case latency = "latency_ns", cpu, warnings
         case vsNative = "vs_native"
+        case workload
     }
 
     public init(from decoder: any Decoder) throws {
@@ -90,6 +93,7 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         vsLimitBasis = try c.decodeIfPresent(String.self, forKey: .vsLimitBasis)
         warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
         vsNative = try c.decodeIfPresent(Double.self, forKey: .vsNative)
+        workload = try c.decodeIfPresent(WorkloadResult.self, forKey: .workload)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -115,5 +119,6 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         try c.encodeOrNull(vsLimitBasis, forKey: .vsLimitBasis)
         try c.encode(warnings, forKey: .warnings)
         try c.encodeNumber(vsNative, forKey: .vsNative)
+        try c.encodeIfPresent(workload, forKey: .workload)
     }
 }
