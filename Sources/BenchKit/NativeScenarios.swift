@@ -109,7 +109,7 @@ final class NativeStat: ScenarioInstance {
     let fixtures: Fixtures
     let depth: Int
     let replaced: Bool
-    let buffer = UnsafeMutablePointer<statx>.allocate(capacity: 1)
+    let buffer: UnsafeMutablePointer<statx>
 
     init(_ params: ParamSet, _ env: NativeEnvironment) throws {
         fixtures = env.fixtures
@@ -118,6 +118,7 @@ final class NativeStat: ScenarioInstance {
         name = try fixtures.statPath(depth: depth)
         path = env.relative(name)
         root = env.root
+        buffer = .allocate(capacity: 1)  // last: an init that throws runs no deinit
     }
 
     deinit { buffer.deallocate() }
@@ -293,7 +294,7 @@ final class NativeReaddir: ScenarioInstance {
     let name: String
     let entries: Int
     /// getdents64's buffer: 32 KiB, what glibc's readdir uses.
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 << 10, alignment: 16)
+    let buffer: UnsafeMutableRawBufferPointer
 
     init(_ params: ParamSet, _ env: NativeEnvironment) throws {
         guard params.text(.state) != "replaced" else { throw BenchError.skip("readdir runs cold or warm; replaced applies to stat") }
@@ -301,6 +302,8 @@ final class NativeReaddir: ScenarioInstance {
         entries = params.int(.entries)
         name = env.fixtures.directoryPath(entries: entries)
         path = env.relative(name)
+        // Allocated last: an init that throws runs no deinit, so an earlier allocation would leak.
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 << 10, alignment: 16)
     }
 
     deinit { buffer.deallocate() }

@@ -1,11 +1,11 @@
-import Synchronization
+import P9
 
 /// Page-aligned buffers for read replies, kept for reuse so a read allocates nothing once the pool is warm.
 final class BufferPool: Sendable {
     /// Bytes of each pooled buffer (larger requests get a buffer of their own).
     let size: Int
     /// Base addresses of the free buffers (as integers: a raw pointer is not Sendable).
-    private let free = Mutex<[UInt]>([])
+    private let free = Locked<[UInt]>([])
 
     init(size: Int) { self.size = size }
 

@@ -1,8 +1,8 @@
-import Synchronization
+import P9
 
 /// What the kernel's file handles (`fh`) stand for: open files or directory snapshots, by a number never reused.
 final class HandleTable<Value: Sendable>: Sendable {
-    private let state = Mutex<(next: UInt64, values: [UInt64: Value])>((1, [:]))
+    private let state = Locked<(next: UInt64, values: [UInt64: Value])>((1, [:]))
 
     /// Registers `value` and returns its handle number.
     func add(_ value: Value) -> UInt64 {

@@ -1,4 +1,4 @@
-import Synchronization
+import P9
 
 /// The kernel's nodeids and the paths they stand for: each node is a file (one per inode number while linked) with
 /// the names it was found under, and the kernel's lookup count, which `forget` brings back to zero.
@@ -43,9 +43,9 @@ final class NodeTable: Sendable {
 
     /// The root's nodeid (FUSE_ROOT_ID).
     static let rootID: UInt64 = 1
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
-    init(rootIno: UInt64) { state = Mutex(State(rootIno: rootIno)) }
+    init(rootIno: UInt64) { state = Locked(State(rootIno: rootIno)) }
 
     static func join(_ parent: String, _ name: String) -> String { parent == "/" ? "/" + name : parent + "/" + name }
 
