@@ -8,6 +8,8 @@ import P9
 extension RunOptions {
     /// The link parameters given on the command line; none: client and server talk directly.
     var linkKeys: [ParamKey] { [ParamKey.linkDelay, .linkJitter].filter { values[$0] != nil } }
+    /// `clients` when given on the command line; none: the bench is the one client.
+    var clientKeys: [ParamKey] { values[.clients] != nil ? [.clients] : [] }
 }
 
 extension LinkDelay {

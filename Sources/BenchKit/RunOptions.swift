@@ -134,13 +134,14 @@ public struct RunOptions: Sendable {
     /// The parameter combinations of `spec` (flags first, then the suite's defaults), and its direct rows when the
     /// resolvers asked for include `direct` and the scenario takes no resolver otherwise.
     public func combinations(of spec: ScenarioSpec) -> [ParamSet] {
-        let keys = threadKeys(spec, spec.params) + linkKeys  // the link applies to every scenario, and only when asked for
+        // The link and the client processes apply to every scenario, and only when asked for.
+        let keys = threadKeys(spec, spec.params) + linkKeys + clientKeys
         var v: [ParamKey: [ParamValue]] = [:]
         for k in keys { v[k] = values[k] ?? suite.values(k, for: spec.name) }
         let rows = ParamSet.crossProduct(keys, v)
         guard let direct = spec.directParams,
               (values[.resolver] ?? suite.values(.resolver, for: spec.name)).contains(.text("direct")) else { return rows }
-        let directKeys = threadKeys(spec, direct) + linkKeys
+        let directKeys = threadKeys(spec, direct) + linkKeys + clientKeys
         for k in directKeys { v[k] = k == .resolver ? [.text("direct")] : values[k] ?? suite.values(k, for: spec.name) }
         return rows + ParamSet.crossProduct(directKeys, v)
     }

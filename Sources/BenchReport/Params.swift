@@ -13,6 +13,9 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     case msize
     /// One-way delay and jitter of the link between client and server (a user-space relay), whole microseconds.
     case linkDelay = "link_delay_us", linkJitter = "link_jitter_us"
+    /// Client processes, each with its own connection and filesystem, against one server (every scenario; joins the
+    /// params only when given).
+    case clients
 
     /// The `bench run` flag that sets it (a duration's without the unit: `--link-delay` for `link_delay_us`).
     public var flag: String {

@@ -47,6 +47,10 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     public var vsNative: Double?
     /// Hyperfine-style notes on the repetitions (outliers, a cold first repetition).
     public var warnings: [String] = []
+    /// With `threads` > 1: the slowest and the fastest thread's own throughput (absent otherwise).
+    public var perThread: CallerSpread?
+    /// With `clients` > 1: the slowest and the fastest client process's own throughput (absent otherwise).
+    public var perClient: CallerSpread?
 
     /// A result with nothing measured yet.
     public init(scenario: String, params: ParamSet, server: ServerInfo, status: Status, error: String? = nil) {
@@ -64,6 +68,7 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         case wireBytesPerOp = "wire_bytes_per_op", bytesCopiedPerOp = "bytes_copied_per_op", throughput
         case latency = "latency_ns", cpu, warnings
         case vsNative = "vs_native"
+        case perThread = "per_thread", perClient = "per_client"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -90,6 +95,8 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         vsLimitBasis = try c.decodeIfPresent(String.self, forKey: .vsLimitBasis)
         warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
         vsNative = try c.decodeIfPresent(Double.self, forKey: .vsNative)
+        perThread = try c.decodeIfPresent(CallerSpread.self, forKey: .perThread)
+        perClient = try c.decodeIfPresent(CallerSpread.self, forKey: .perClient)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -115,5 +122,8 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         try c.encodeOrNull(vsLimitBasis, forKey: .vsLimitBasis)
         try c.encode(warnings, forKey: .warnings)
         try c.encodeNumber(vsNative, forKey: .vsNative)
+        // Only on results with several callers: reports of one caller keep their exact form.
+        try c.encodeIfPresent(perThread, forKey: .perThread)
+        try c.encodeIfPresent(perClient, forKey: .perClient)
     }
 }
