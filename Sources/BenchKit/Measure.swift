@@ -197,7 +197,7 @@ func measure(_ instance: any ScenarioInstance, stats: RPCStats, copies: PayloadC
                 background.add(stats.snapshot() - b0)
                 backgroundCopies += copies.value - c0
             }
-            let r = try runThreads(concurrent, settings: s, latency: &partial.latency)
+            let r = try runThreads(concurrent, settings: s, batch: batch, latency: &partial.latency)
             ops = r.ops; bytes = r.bytes; busyNs = r.wallNs
             workers = workers + r.cpu
             if partial.threads.isEmpty { partial.threads = Array(repeating: CallerTally(), count: r.callers.count) }
@@ -268,8 +268,9 @@ extension RPCTally {
     }
 }
 
-/// One repetition with `threads` callers: each runs its share of `ops`, or until the duration passes.
-private func runThreads(_ instance: any ConcurrentScenarioInstance, settings s: MeasureSettings,
+/// One repetition with `threads` callers: each runs its share of `ops`, or until the duration passes, reading the clock
+/// once per `batch` ops (as one thread does).
+private func runThreads(_ instance: any ConcurrentScenarioInstance, settings s: MeasureSettings, batch: Int,
                         latency: inout Histogram<UInt64>) throws -> (ops: Int, bytes: Int, wallNs: UInt64, cpu: CPUSeconds,
                                                                      callers: [CallerTally]) {
     struct Outcome { var ops = 0; var bytes = 0; var ns: UInt64 = 0; var latency = newLatencyHistogram(); var cpu = CPUSeconds.zero; var error: Error? }
@@ -286,13 +287,16 @@ private func runThreads(_ instance: any ConcurrentScenarioInstance, settings s: 
             var o = Outcome()
             let cpu0 = CPUClock.thread()
             do {
+                var t0 = monotonicNow()
                 while !interruptRequested.load(ordering: .relaxed) {
                     if let share, o.ops >= share { break }
-                    if share == nil && monotonicNow() - start >= duration && o.ops > 0 { break }
-                    let t0 = monotonicNow()
-                    o.bytes += try instance.op(thread: t)
-                    o.latency.recordLatency(monotonicNow() - t0)
-                    o.ops += 1
+                    if share == nil && t0 - start >= duration && o.ops > 0 { break }
+                    let n = share.map { min(batch, $0 - o.ops) } ?? batch
+                    for _ in 0..<n { o.bytes += try instance.op(thread: t) }
+                    let t1 = monotonicNow()
+                    o.latency.recordLatency((t1 - t0) / UInt64(n), count: n)
+                    o.ops += n
+                    t0 = t1
                 }
             } catch {
                 o.error = error
