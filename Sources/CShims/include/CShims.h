@@ -64,4 +64,7 @@ int cshims_set_affinity(const int *cpus, int ncpus);
 /// instead of up to 50 us late; returns 0 or an errno value.
 int cshims_set_timer_slack(unsigned long nanoseconds);
 
+/// The CPU the calling thread runs on (sched_getcpu: glibc reads it from rseq, no syscall), or -1.
+int cshims_current_cpu(void);
+
 #endif
