@@ -189,10 +189,11 @@ extension BenchRunner {
         let o = options
         var transports: [StreamTransport] = []  // the children's connections: closing them (shutdown) ends the children's
         var children: [(process: ChildProcess, control: Int32)] = []
+        var finished = false  // every child sent its outcome and is exiting on its own
         defer {
             for c in children {
                 Glibc.close(c.control)
-                c.process.stop(timeout: 5)
+                c.process.stop(timeout: 5, signal: finished ? nil : SIGTERM)
             }
             for t in transports { t.close() }
         }
@@ -234,6 +235,7 @@ extension BenchRunner {
             (try? JSONDecoder().decode(ClientOutcome.self, from: Data(readAll(c.control))))
                 ?? ClientOutcome(error: "a client process ended without an outcome")
         }
+        finished = true
         switch session.serverCPU {
         case let .process(pid): m.serverCPU = server0.flatMap { s0 in CPUClock.process(pid).map { $0 - s0 } }
         case .inproc: m.serverCPU = CPUClock.process() - process0  // this process only waited meanwhile
