@@ -40,7 +40,7 @@ let package = Package(
             "CShims", "P9", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "LocalGofer", dependencies: [
-            "P9", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
+            "CShims", "P9", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "Gofer", dependencies: [
             "CShims", "P9", "SafeMem", "Syscall", .product(name: "SystemPackage", package: "swift-system"),
@@ -73,9 +73,9 @@ let package = Package(
             "LinkRelay", "LocalGofer", "P9", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .testTarget(name: "LocalGoferTests", dependencies: [
-            "LocalGofer", "P9", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
+            "CShims", "LocalGofer", "P9", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        .testTarget(name: "GoferTests", dependencies: ["Gofer", "LocalGofer", "P9", "SafeMem", "TestSupport"]),
+        .testTarget(name: "GoferTests", dependencies: ["CShims", "Gofer", "LocalGofer", "P9", "SafeMem", "TestSupport"]),
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "BenchReport", "HostSupport", "NUMA", "P9", "TestSupport"],
                     exclude: ["Golden"]),  // reports written by an earlier bench, read by path
     ],

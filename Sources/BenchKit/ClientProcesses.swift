@@ -25,6 +25,8 @@ struct ClientJob: Codable {
     var uname: String?
     var uid: UInt32?
     var msize: Int
+    /// `--spin` in microseconds (nil: none).
+    var spinUs: Int?
     var memNode: Int?
     var seed: UInt64
     var fixtures: Fixtures.Snapshot?
@@ -100,7 +102,7 @@ public enum ClientCommand {
         var env: ScenarioEnvironment?
         var fixtureStore: NinePFixtureStore?
         do {
-            let options = ClientOptions(msize: job.msize, uname: job.uname, nUname: job.uid)
+            let options = ClientOptions(msize: job.msize, uname: job.uname, nUname: job.uid, spin: job.spinUs.map { .microseconds($0) })
             let client = try Client(transport: StreamTransport(fd: connection), options: options)
             var fixtures: Fixtures?
             if let snapshot = job.fixtures {
@@ -199,7 +201,9 @@ extension BenchRunner {
         }
         for k in 0..<n {
             let job = ClientJob(scenario: spec.name, params: p, aname: session.measuredAname, fixturesAname: session.aname,
-                                uname: o.uname, uid: o.uid, msize: msize, memNode: o.memNode, seed: o.seed,
+                                uname: o.uname, uid: o.uid, msize: msize,
+                                spinUs: o.spin != nil ? o.values[.spin]?.first?.intValue : nil,
+                                memNode: o.memNode, seed: o.seed,
                                 fixtures: session.fixtures?.snapshot(), index: k, repetitions: o.effectiveRepetitions,
                                 warmup: o.effectiveWarmup, durationNs: o.durationNs ?? o.suite.durationNs,
                                 ops: o.ops.map { $0 / n + (k < $0 % n ? 1 : 0) })

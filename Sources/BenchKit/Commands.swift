@@ -80,6 +80,10 @@ struct RunCommand: ExecutableCommand {
     var linkDelay: String?
     @Option(name: .customLong("link-jitter"), help: "Extra one-way delay up to this much per frame, uniform, never reordering (with --link-delay).")
     var linkJitter: String?
+    @Option(help: ArgumentHelp("Before each blocking read, poll the socket for up to this long (client, and the builtin or inproc "
+                               + "server; one value, e.g. 20us; 0 or absent: block at once). Results gain spin_us; the cpu fields show its cost.",
+                               valueName: "duration"))
+    var spin: String?
     @Option(help: "Measured repetitions per combination (throughput samples).")
     var repetitions: String?
     @Option(help: "Unmeasured ops before the first repetition.")
@@ -129,7 +133,7 @@ struct RunCommand: ExecutableCommand {
             ("--suite", suite), ("--scenario", scenario), ("--mode", mode), ("--resolver", resolver), ("--path", path),
             ("--blocks", blocks), ("--block-size", blockSize), ("--multiblock", multiblock), ("--file-size", fileSize),
             ("--depth", depth), ("--state", state), ("--threads", threads), ("--sharing", sharing), ("--msize", msize), ("--entries", entries),
-            ("--link-delay", linkDelay), ("--link-jitter", linkJitter), ("--clients", clients),
+            ("--link-delay", linkDelay), ("--link-jitter", linkJitter), ("--spin", spin), ("--clients", clients),
             ("--repetitions", repetitions), ("--warmup", warmup), ("--duration", duration), ("--ops", ops),
             ("--server", server), ("--aname", aname), ("--uname", uname), ("--uid", uid), ("--out", out),
             ("--format", format), ("--seed", seed), ("--trace", trace), ("--cpu-node", cpuNode), ("--mem-node", memNode),
@@ -256,8 +260,12 @@ struct ServeSubcommand: ExecutableCommand {
     var controlFD: Int32
     @Option(help: "The folder to export.")
     var root: String
+    @Option(name: .customLong("spin-us"), help: "Poll each connection's socket this many microseconds before a blocking read.")
+    var spinUs: Int = 0
 
-    func execute(argv: [String]) -> Int32 { ServeCommand.serve(control: controlFD, root: root) }
+    func execute(argv: [String]) -> Int32 {
+        ServeCommand.serve(control: controlFD, root: root, spin: spinUs > 0 ? .microseconds(spinUs) : nil)
+    }
 }
 
 /// `bench client` (hidden): one client process of `bench run --clients N`.

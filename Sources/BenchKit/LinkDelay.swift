@@ -8,6 +8,13 @@ import P9
 extension RunOptions {
     /// The link parameters given on the command line; none: client and server talk directly.
     var linkKeys: [ParamKey] { [ParamKey.linkDelay, .linkJitter].filter { values[$0] != nil } }
+    /// `spin_us` when `--spin` was given: every result of the run carries it.
+    var spinKeys: [ParamKey] { values[.spin] != nil ? [.spin] : [] }
+    /// The spin the client and the server the bench starts use before a blocking read (nil: none).
+    public var spin: Duration? {
+        guard let us = values[.spin]?.first?.intValue, us > 0 else { return nil }
+        return .microseconds(us)
+    }
     /// `clients` when given on the command line; none: the bench is the one client.
     var clientKeys: [ParamKey] { values[.clients] != nil ? [.clients] : [] }
 }

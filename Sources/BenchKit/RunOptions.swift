@@ -134,14 +134,14 @@ public struct RunOptions: Sendable {
     /// The parameter combinations of `spec` (flags first, then the suite's defaults), and its direct rows when the
     /// resolvers asked for include `direct` and the scenario takes no resolver otherwise.
     public func combinations(of spec: ScenarioSpec) -> [ParamSet] {
-        // The link and the client processes apply to every scenario, and only when asked for.
-        let keys = threadKeys(spec, spec.params) + linkKeys + clientKeys
+        // The link, the spin and the client processes apply to every scenario, and only when asked for.
+        let keys = threadKeys(spec, spec.params) + linkKeys + spinKeys + clientKeys
         var v: [ParamKey: [ParamValue]] = [:]
         for k in keys { v[k] = values[k] ?? suite.values(k, for: spec.name) }
         let rows = ParamSet.crossProduct(keys, v)
         guard let direct = spec.directParams,
               (values[.resolver] ?? suite.values(.resolver, for: spec.name)).contains(.text("direct")) else { return rows }
-        let directKeys = threadKeys(spec, direct) + linkKeys + clientKeys
+        let directKeys = threadKeys(spec, direct) + linkKeys + spinKeys + clientKeys
         for k in directKeys { v[k] = k == .resolver ? [.text("direct")] : values[k] ?? suite.values(k, for: spec.name) }
         return rows + ParamSet.crossProduct(directKeys, v)
     }
@@ -205,6 +205,9 @@ public struct RunOptions: Sendable {
         if ops != nil && durationNs != nil { throw UsageError("--ops and --duration exclude each other; give one") }
         if values[.linkJitter] != nil && values[.linkDelay] == nil {
             throw UsageError("--link-jitter needs --link-delay (the delay it varies; 0 for jitter alone)")
+        }
+        if let spins = values[.spin], spins.count > 1 {
+            throw UsageError("--spin takes one duration: the server the bench starts spins the same for every result")
         }
         if serverCPUNode != nil, let other = servers.first(where: { !$0.isStartedByBench && $0 != .native }) {
             throw UsageError("--server-cpu-node binds only a server the bench starts (builtin, inproc, diod), not \(other)")

@@ -12,8 +12,9 @@ import SystemPackage
 /// socket closes or the parent dies. The parent spawns it pinned to the server's CPUs; every thread it makes
 /// inherits that pinning.
 public enum ServeCommand {
-    /// Serves `root` over the connections passed on `control` until it closes; returns the exit code.
-    public static func serve(control: Int32, root: String) -> Int32 {
+    /// Serves `root` over the connections passed on `control` until it closes (polling each socket for `spin` before
+    /// blocking, when given); returns the exit code.
+    public static func serve(control: Int32, root: String, spin: Duration? = nil) -> Int32 {
         guard control >= 0 else {
             writeStderr("bench serve: --control-fd must be a descriptor number\n")
             return 64
@@ -22,7 +23,7 @@ public enum ServeCommand {
         _ = fcntl(control, F_SETFD, FD_CLOEXEC)
         let server: Server
         do {
-            server = Server(fileServer: try LocalGofer(root: root), options: ServerOptions(workers: 2))
+            server = Server(fileServer: try LocalGofer(root: root), options: ServerOptions(workers: 2, spin: spin))
         } catch {
             writeStderr("bench serve: cannot export \(root): \(error)\n")
             return 1

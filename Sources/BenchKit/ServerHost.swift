@@ -39,8 +39,9 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
     /// whose files the bench cannot reach).
     /// `cpus` pins the server's threads (builtin, inproc, diod; ignored for an external server): a child is spawned
     /// from a thread pinned to them, and inproc threads are made by one; every thread inherits the pinning.
+    /// `spin` makes the builtin and inproc servers poll a socket that long before a blocking read (diod has no such option).
     public init(spec: ServerSpec, export: String?, aname: String?, executable: String = ServerHost.selfExecutable,
-                cpus: [Int]? = nil) throws {
+                cpus: [Int]? = nil, spin: Duration? = nil) throws {
         self.spec = spec
         if case .external = spec { self.cpus = nil } else { self.cpus = cpus }
         switch spec {
@@ -50,7 +51,9 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
             defer { Glibc.close(theirs) }  // the child holds its own copy
             do {
                 child = try Affinity.on(cpus: cpus) {
-                    try ChildProcess([executable, "serve", "--control-fd", String(theirs), "--root", export], log: nil, keep: [theirs])
+                    let spinArgs = spin.map { ["--spin-us", String($0.components.seconds * 1_000_000 + $0.components.attoseconds / 1_000_000_000_000)] } ?? []
+                    return try ChildProcess([executable, "serve", "--control-fd", String(theirs), "--root", export] + spinArgs,
+                                            log: nil, keep: [theirs])
                 }
             } catch {
                 Glibc.close(ours)
@@ -65,7 +68,7 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
             guard let export else { throw BenchError.server("the inproc server needs an export folder") }
             // Server threads inherit the affinity of the thread that creates them.
             let fileServer = try LocalGofer(root: export)
-            inproc = try Affinity.on(cpus: cpus) { Server(fileServer: fileServer, options: ServerOptions(workers: 2)) }
+            inproc = try Affinity.on(cpus: cpus) { Server(fileServer: fileServer, options: ServerOptions(workers: 2, spin: spin)) }
             exportPath = export
             self.aname = ""
             address = nil

@@ -80,7 +80,8 @@ final class ServerSession {
                 store = LocalFixtureStore(root: folder!)
                 return
             }
-            let host = try ServerHost(spec: spec, export: folder, aname: options.aname, executable: executable, cpus: serverCPUs)
+            let host = try ServerHost(spec: spec, export: folder, aname: options.aname, executable: executable, cpus: serverCPUs,
+                                      spin: options.spin)
             self.host = host
             name = host.address ?? name
             store = try Self.reach(host, name: name, aname: aname, options: options,
@@ -171,7 +172,7 @@ final class ServerSession {
     func client(msize: Int, params: ParamSet) throws -> Client {
         guard let host else { throw BenchError.server("native results have no connection") }
         return try connections.client(msize: msize, params: params, host: host,
-                                      options: ClientOptions(msize: msize, uname: options.uname, nUname: options.uid))
+                                      options: ClientOptions(msize: msize, uname: options.uname, nUname: options.uid, spin: options.spin))
     }
 
     /// Opens the direct measured connection of each msize in `msizes` (before the limits, which need what was granted).
@@ -179,7 +180,8 @@ final class ServerSession {
         guard let host, setupError == nil else { return }
         for msize in msizes.sorted() {
             granted[msize] = try connections.client(msize: msize, link: nil, host: host,
-                                                    options: ClientOptions(msize: msize, uname: options.uname, nUname: options.uid)).msize
+                                                    options: ClientOptions(msize: msize, uname: options.uname, nUname: options.uid,
+                                                                           spin: options.spin)).msize
         }
     }
 

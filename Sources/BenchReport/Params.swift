@@ -13,6 +13,8 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     case msize
     /// One-way delay and jitter of the link between client and server (a user-space relay), whole microseconds.
     case linkDelay = "link_delay_us", linkJitter = "link_jitter_us"
+    /// How long client and server poll their socket without blocking before a blocking read, whole microseconds.
+    case spin = "spin_us"
     /// Client processes, each with its own connection and filesystem, against one server (every scenario; joins the
     /// params only when given).
     case clients
@@ -24,7 +26,7 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     }
 
     /// Whether values are durations, kept in whole microseconds (suffixes ns/us/ms/s; a bare 0 is no delay).
-    public var isDuration: Bool { self == .linkDelay || self == .linkJitter }
+    public var isDuration: Bool { self == .linkDelay || self == .linkJitter || self == .spin }
 
     /// The words a textual parameter accepts (nil for numeric ones).
     public var choices: [String]? {

@@ -112,6 +112,30 @@ int cshims_statx(int dirfd, const char *path, int flags, unsigned int mask, stru
     return statx(dirfd, path, flags, mask, out);
 }
 
+// Set once the kernel refused a NULL path (EFAULT: before Linux 6.11); "" is passed from then on.
+static int fstatx_needs_empty_string = 0;
+
+int cshims_fstatx(int fd, unsigned int mask, struct statx *out) {
+    // A NULL path spares the kernel copying and checking "" from user memory.
+    if (!__atomic_load_n(&fstatx_needs_empty_string, __ATOMIC_RELAXED)) {
+        int r = statx(fd, NULL, AT_EMPTY_PATH, mask, out);
+        if (r == 0 || errno != EFAULT) return r;
+        __atomic_store_n(&fstatx_needs_empty_string, 1, __ATOMIC_RELAXED);
+    }
+    return statx(fd, "", AT_EMPTY_PATH, mask, out);
+}
+
+int cshims_stat_beneath(int root, const char *path, int follow, unsigned long long resolve, unsigned int mask,
+                        struct statx *out) {
+    int fd = cshims_openat2(root, path, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, resolve);
+    if (fd < 0) return -1;
+    int r = cshims_fstatx(fd, mask, out);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return r;
+}
+
 int cshims_set_affinity(const int *cpus, int ncpus) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -147,4 +171,12 @@ int cshims_pipe(int fds[2], int capacity, int *granted) {
     }
     *granted = got;
     return 0;
+}
+
+int cshims_fallocate(int fd, int mode, long long offset, long long length) {
+    int r;
+    do {
+        r = fallocate(fd, mode, (off_t)offset, (off_t)length);
+    } while (r < 0 && errno == EINTR);
+    return r;
 }

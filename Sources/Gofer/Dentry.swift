@@ -28,6 +28,8 @@ final class Dentry {
     var symlinkTarget: String?
     /// The open handle shared by this file's open descriptions (regular files).
     var handle: Handle?
+    /// The handles holding each process's byte-range locks on this file (by pid), closed with its last description.
+    var lockHandles: [Int32: Handle] = [:]
     /// Opened directory fid used for Treaddir.
     var directoryHandle: Handle?
     /// Open descriptions referring to this dentry; a referenced dentry is never evicted.

@@ -91,6 +91,9 @@ extension Filesystem {
     /// The dentry's fid, walking one from the nearest ancestor that has one when it is fid-less (and keeping it).
     func walkedFid(_ d: Dentry) throws -> ClientFile {
         if let f = d.fid { return f }
+        // Pinned during the walk: an eviction meanwhile would drop `d` and the fid set on it below with it.
+        d.pins += 1
+        defer { d.pins -= 1 }
         let f = try walkFromNearestFid(d)
         if let raced = d.fid {
             // Another thread walked one during the RPC.
@@ -98,6 +101,12 @@ extension Filesystem {
             return raced
         }
         d.fid = f
+        if d !== root && !d.isStale && cached[ObjectIdentifier(d)] == nil {
+            // Evicted before this walk (a caller held it unpinned across another RPC): off the tree, so the stale
+            // queue releases the fid, as for a dentry replaced on the server.
+            d.isStale = true
+            staleQueue.append(d)
+        }
         return f
     }
 

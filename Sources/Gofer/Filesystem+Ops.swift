@@ -5,12 +5,14 @@ extension Filesystem {
     /// stat(2): follows a final symlink.
     public func stat(_ path: String) throws(GoferError) -> FileStat {
         if let st = cachedStat(path, followFinal: true) { return st }
+        if let st = try hostStat(path, followFinal: true) { return st }
         return try pathOp("stat \(path)") { try resolver.stat(path: path, followFinal: true, in: self) }
     }
 
     /// lstat(2): does not follow a final symlink.
     public func lstat(_ path: String) throws(GoferError) -> FileStat {
         if let st = cachedStat(path, followFinal: false) { return st }
+        if let st = try hostStat(path, followFinal: false) { return st }
         return try pathOp("lstat \(path)") { try resolver.stat(path: path, followFinal: false, in: self) }
     }
 
@@ -232,6 +234,21 @@ extension Filesystem {
                 d = c
             }
             return FileStat(qid: d.qid, attr: d.attr)
+        }
+    }
+
+    /// The direct resolver without cached metadata (Shared, None): the host answers a canonical path beneath the donated
+    /// root under `tree` alone, since no dentry state is read or written; nil when that route does not apply.
+    func hostStat(_ path: String, followFinal: Bool) throws(GoferError) -> FileStat? {
+        guard !options.cachesMetadata, options.resolver == .direct, let start = canonicalStart(path) else { return nil }
+        return try tree.shared { () throws(GoferError) -> FileStat? in
+            guard let fd = donatedRoot else { return nil }  // stable here: release takes `tree` exclusively
+            do {
+                let (qid, attr) = try HostRoot(fd: fd).stat(path, dropping: start, follow: followFinal)
+                return FileStat(qid: qid, attr: attr)
+            } catch {
+                throw GoferError(error, operation: (followFinal ? "stat " : "lstat ") + path)
+            }
         }
     }
 

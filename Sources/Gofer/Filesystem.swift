@@ -233,6 +233,8 @@ public final class Filesystem: @unchecked Sendable {  // mutable state guarded b
         d.handle = nil
         d.directoryHandle?.close()
         d.directoryHandle = nil
+        d.lockHandles.values.forEach { $0.close() }
+        d.lockHandles = [:]
     }
 
     /// Writes dirty pages and explicit timestamps of `d` back to the server.

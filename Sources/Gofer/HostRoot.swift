@@ -36,15 +36,17 @@ struct HostRoot {
     /// The QID and attributes of what `fd` holds (statx with AT_EMPTY_PATH; works on O_PATH descriptors).
     static func stat(_ fd: FileDescriptor) throws(Errno) -> (qid: QID, attr: Attr) {
         var stx = statx()
-        if cshims_statx(fd.rawValue, "", atEmptyPath, UInt32(STATX_BASIC_STATS), &stx) != 0 { throw Errno(rawValue: errno) }
+        if cshims_fstatx(fd.rawValue, UInt32(STATX_BASIC_STATS), &stx) != 0 { throw Errno(rawValue: errno) }
         return convert(stx)
     }
 
-    /// stat(2) (`follow`) or lstat(2) of `path` past its first `dropping` bytes: an O_PATH open, statx on it, close.
+    /// stat(2) (`follow`) or lstat(2) of `path` past its first `dropping` bytes: an O_PATH open, statx on it, close,
+    /// in one C call.
     func stat(_ path: String, dropping: Int = 0, follow: Bool, resolve: UInt64 = beneath) throws(Errno) -> (qid: QID, attr: Attr) {
-        let f = try open(path, dropping: dropping, Self.oPath | (follow ? 0 : O_NOFOLLOW), resolve: resolve)
-        defer { try? f.close() }
-        return try Self.stat(f)
+        var stx = statx()
+        let r = path.withCString { cshims_stat_beneath(fd.rawValue, $0 + dropping, follow ? 1 : 0, resolve, UInt32(STATX_BASIC_STATS), &stx) }
+        if r != 0 { throw Errno(rawValue: errno) }
+        return Self.convert(stx)
     }
 
     /// Runs `body` on the directory `parent` (the root itself, not reopened, when `parent` is empty).

@@ -124,7 +124,16 @@ public final class OpenFile: @unchecked Sendable {
         }
         guard wasOpen else { return }
         // Tflushf and the clunk go without the filesystem's lock; the open count keeps the dentry's handle until then.
-        defer { fs.lock.withLock { dentry.openCount -= 1 } }
+        defer {
+            // The file's last description gone: its processes' locks go too (close(2) drops a process's locks).
+            let locks = fs.lock.withLock { () -> [Handle] in
+                dentry.openCount -= 1
+                guard dentry.openCount == 0 else { return [] }
+                defer { dentry.lockHandles = [:] }
+                return Array(dentry.lockHandles.values)
+            }
+            locks.forEach { $0.close() }
+        }
         try GoferError.mapping("close \(path)") {
             var flushError: Error?
             if writable && fs.options.mode != .exclusive && fs.client.supports(.tflushf), let f = handle.file {

@@ -123,6 +123,12 @@ final class PageCache {
         size = newSize
     }
 
+    /// Drops every cached page (the caller wrote the dirty ones back) and takes `newSize`: the server's bytes changed.
+    func invalidate(size newSize: UInt64) {
+        truncate(to: 0)
+        size = newSize
+    }
+
     /// The page at `index`; a miss allocates it and, when `fill`, reads it (with readahead) from the server.
     ///
     /// With `fill` (its data is needed) a cached page counts as a hit and one read from the server as a miss.

@@ -35,6 +35,10 @@ final class FuzzCorpusTests: XCTestCase {
         }
         let (sent, received) = try record(maxVersion: 13) { try rawSession($0) }
         seeds.append(("raw-extensions", sent, received))
+        for (name, version) in [("raw-xattrs", UInt32(13)), ("raw-xattr-fids", UInt32(0))] {
+            let (sent, received) = try record(maxVersion: version) { try xattrSession($0) }
+            seeds.append((name, sent, received))
+        }
         for (name, frame) in try goldenRequests() {
             seeds.append((name, Self.preamble + frame, []))
         }
@@ -148,6 +152,20 @@ final class FuzzCorpusTests: XCTestCase {
         _ = try dir.readdir(offset: 0, count: 200)
         try dir.renameAt("c", to: root, "c-moved")
         try root.unlinkAt("c-moved", flags: 0)
+        try b.clunk()
+    }
+
+    /// Extended attributes: the gVisor messages at N=13, xattr fids (Txattrwalk, Txattrcreate + Twrite + Tclunk) at 0.
+    private func xattrSession(_ client: Client) throws {
+        let root = try client.attach()
+        let (_, b) = try root.walk(["dir", "b"])
+        try b.setXattr("user.a", value: Array("value".utf8))
+        _ = try b.getXattr("user.a")
+        _ = try b.listXattr()
+        XCTAssertThrowsError(try b.setXattr("user.a", value: [1], flags: 1))
+        try b.setXattr("user.a", value: [2], flags: 2)
+        try b.removeXattr("user.a")
+        XCTAssertThrowsError(try b.getXattr("user.a"))
         try b.clunk()
     }
 

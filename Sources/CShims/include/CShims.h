@@ -1,6 +1,6 @@
 // Syscalls and macros Swift cannot import directly: SCM_RIGHTS control messages (CMSG_* are macros),
 // preadv2/pwritev2, process_vm_readv/writev, statx, splice and pipe sizing (declared only under _GNU_SOURCE),
-// openat2 (no libc wrapper).
+// openat2 (no libc wrapper), and the xattr calls (not in the Glibc module).
 #ifndef CSHIMS_H
 #define CSHIMS_H
 
@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <linux/openat2.h>  // RESOLVE_* (struct open_how stays inside the shim)
 #include <linux/stat.h>     // struct statx, STATX_*
+#include <sys/xattr.h>      // getxattr, setxattr, listxattr, removexattr (not in the Glibc module)
 
 #include "CShimsNative.h"
 
@@ -54,8 +55,20 @@ ssize_t cshims_process_vm_writev(pid_t pid, const struct iovec *local, unsigned 
 /// (a `..` the kernel could not check against a concurrent rename) up to 16 times.
 int cshims_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long resolve);
 
+/// fallocate(2) with FALLOC_FL_* `mode` bits, retried on EINTR; returns 0 or -1 with errno set.
+int cshims_fallocate(int fd, int mode, long long offset, long long length);
+
 /// statx(2) into `out`; returns 0 or -1 with errno set.
 int cshims_statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *out);
+
+/// statx(2) of what `fd` holds (O_PATH descriptors too): a NULL path with AT_EMPTY_PATH where the kernel takes it,
+/// else "". Returns 0 or -1 with errno set.
+int cshims_fstatx(int fd, unsigned int mask, struct statx *out);
+
+/// A confined stat in one call: openat2(O_PATH, plus O_NOFOLLOW unless `follow`) of `path` beneath `root` with
+/// `resolve`, `cshims_fstatx` of it, close. Returns 0 or -1 with errno set (the open's or the statx's).
+int cshims_stat_beneath(int root, const char *path, int follow, unsigned long long resolve, unsigned int mask,
+                        struct statx *out);
 
 /// Sets the calling thread's CPU affinity to the CPUs listed; returns 0 or an errno value.
 int cshims_set_affinity(const int *cpus, int ncpus);

@@ -81,6 +81,14 @@ public protocol ServerFile: AnyObject, Sendable {
     /// Tgetlock: the first conflicting lock, or `type` .unlock when none.
     func getLock(type: LockType, start: UInt64, length: UInt64, procID: UInt32, clientID: String) throws
         -> (type: LockType, start: UInt64, length: UInt64, procID: UInt32, clientID: String)
+    /// Tgetxattr, and the value a Txattrwalk fid reads: the value of extended attribute `name` (ENODATA when unset).
+    func getXattr(_ name: String) throws -> [UInt8]
+    /// Tsetxattr, and a Txattrcreate fid's commit at Tclunk (`flags` XATTR_CREATE 1, XATTR_REPLACE 2).
+    func setXattr(_ name: String, value: [UInt8], flags: UInt32) throws
+    /// Tlistxattr, and a Txattrwalk of the name "": the extended attribute names.
+    func listXattr() throws -> [String]
+    /// Tremovexattr, and the commit of a Txattrcreate fid of size 0 (diod's and Linux's removal).
+    func removeXattr(_ name: String) throws
     /// Tdonateroot: an O_PATH descriptor of this directory, which the server sends and then closes.
     func donateRoot() throws -> OpenedFile
     /// Tclunk: releases resources now (the server drops its reference afterwards).
@@ -177,6 +185,14 @@ extension ServerFile {
         -> (type: LockType, start: UInt64, length: UInt64, procID: UInt32, clientID: String) {
         throw notImplemented
     }
+    /// Default: ENOSYS.
+    public func getXattr(_ name: String) throws -> [UInt8] { throw notImplemented }
+    /// Default: ENOSYS.
+    public func setXattr(_ name: String, value: [UInt8], flags: UInt32) throws { throw notImplemented }
+    /// Default: ENOSYS.
+    public func listXattr() throws -> [String] { throw notImplemented }
+    /// Default: ENOSYS.
+    public func removeXattr(_ name: String) throws { throw notImplemented }
     /// Default: ENOSYS.
     public func donateRoot() throws -> OpenedFile { throw notImplemented }
     /// Default: nothing to release early.

@@ -218,8 +218,54 @@ extension ServerConnection {
 
         case .tclunk:
             let m = try c.decode(Tclunk.self)
-            try unbind(m.fid).clunk()
+            let f = try unbind(m.fid)
+            defer { f.clunk() }
+            // A Txattrcreate fid sets its attribute now; the fid is gone either way.
+            if let x = f as? XattrWriteFile { try x.commit() }
             return try c.reply(Rclunk())
+
+        case .txattrwalk:
+            let m = try c.decode(Txattrwalk.self)
+            let f = try file(m.fid)
+            try checkFree(m.newFid, from: m.fid)
+            let x = try XattrReadFile.reading(m.name, of: f)
+            try bindWalked(m.newFid, x, from: m.fid)
+            return try c.reply(Rxattrwalk(size: UInt64(x.bytes.count)))
+
+        case .txattrcreate:
+            // The fid becomes the attribute's write fid (9P2000.L): Twrite the value, Tclunk commits.
+            let m = try c.decode(Txattrcreate.self)
+            let f = try mutable(m.fid)
+            let writer = try XattrWriteFile(target: f, name: m.name, size: m.attrSize, flags: m.flags)
+            // Swapped in place, not clunked: the writer keeps the file until its own clunk.
+            try session.withLock { s throws in
+                guard s.fids[m.fid] === f else { throw Errno.badFileDescriptor }
+                s.fids[m.fid] = writer
+            }
+            return try c.reply(Rxattrcreate())
+
+        case .tgetxattr:
+            let m = try c.decode(Tgetxattr.self)
+            let value = try file(m.fid).getXattr(m.name)
+            if m.size != 0 && UInt64(value.count) > m.size { throw Errno(rawValue: ERANGE) }
+            return try c.reply(Rgetxattr(value: value))
+
+        case .tsetxattr:
+            let m = try c.decode(Tsetxattr.self)
+            try mutable(m.fid).setXattr(m.name, value: m.value, flags: m.flags)
+            return try c.reply(Rsetxattr())
+
+        case .tlistxattr:
+            let m = try c.decode(Tlistxattr.self)
+            let names = try file(m.fid).listXattr()
+            let total = names.reduce(0) { $0 + $1.utf8.count + 1 }
+            if m.size != 0 && UInt64(total) > m.size { throw Errno(rawValue: ERANGE) }
+            return try c.reply(Rlistxattr(names: names))
+
+        case .tremovexattr:
+            let m = try c.decode(Tremovexattr.self)
+            try mutable(m.fid).removeXattr(m.name)
+            return try c.reply(Rremovexattr())
 
         case .treadlink:
             let m = try c.decode(Treadlink.self)
@@ -292,7 +338,7 @@ extension ServerConnection {
             return try c.reply(Rdonateroot(qid: r.qid), fd: r.hostFD)
 
         default:
-            // Xattrs, Tlconnect, Tchannel, Tbind, R messages sent as requests: not served, connection kept.
+            // Tlconnect, Tchannel, Tbind, R messages sent as requests: not served, connection kept.
             throw Errno(rawValue: ENOSYS)
         }
     }

@@ -24,8 +24,8 @@ final class Inbox: @unchecked Sendable {
 
 extension ServerConnection {
     enum Received {
-        /// A request to run; `more`: another whole request is already read.
-        case request(RequestFrame, more: Bool)
+        /// A request to run.
+        case request(RequestFrame)
         /// Nobody reads any more (peer closed, error, malformed frame).
         case end(String)
     }
@@ -56,7 +56,7 @@ extension ServerConnection {
                     case MessageType.tflush.rawValue:
                         guard flush(frame) else { return .end("malformed Tflush") }
                     default:
-                        return .request(frame, more: wholeFrameBuffered())
+                        return .request(frame)
                     }
                     continue
                 }
@@ -73,14 +73,6 @@ extension ServerConnection {
             outbox.flush()
             if let failure = fill(upTo: min(window.capacity, box.end + Self.readAhead), waitAll: false) { return .end(failure) }
         }
-    }
-
-    /// Whether the window holds another whole frame.
-    private func wholeFrameBuffered() -> Bool {
-        let available = inbox.end - inbox.start
-        guard available >= Frame.headerSize else { return false }
-        let size = Int(UInt32(littleEndian: (inbox.window!.base + inbox.start).loadUnaligned(as: UInt32.self)))
-        return available >= size
     }
 
     /// The first `size` bytes of the window as a frame of their own. Copies whichever is smaller, the frame or

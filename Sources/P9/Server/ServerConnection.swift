@@ -95,8 +95,8 @@ final class ServerConnection: Sendable {
         while true {
             if holding {
                 switch receive() {
-                case let .request(frame, more):
-                    holding = runAsHolder(frame, more: more)
+                case let .request(frame):
+                    holding = runAsHolder(frame)
                 case let .end(reason):
                     stopReading(reason)
                     holding = false
@@ -111,7 +111,7 @@ final class ServerConnection: Sendable {
 
     /// Runs `frame` on the holding thread, or queues it behind others (keeping their order) when `workers`
     /// requests run; returns whether this thread still holds the role afterwards.
-    private func runAsHolder(_ frame: RequestFrame, more: Bool) -> Bool {
+    private func runAsHolder(_ frame: RequestFrame) -> Bool {
         let seq = crew.withLock { c -> UInt64? in
             if c.running >= workers || !c.queue.isEmpty {
                 c.queue.append(frame)
@@ -126,8 +126,10 @@ final class ServerConnection: Sendable {
         }
         guard let seq else { return true }
         server.monitor.noteActivity()
-        // More requests already read: hold this reply back and send them together.
-        execute(frame, flushNow: !more)
+        // The reply goes out once this thread reads again (receive flushes before it blocks), together with the
+        // replies of requests already read: a thread preempted inside that send (client and server sharing a CPU)
+        // is then reading, not running, so the monitor neither keeps ticking fast nor sends a rescuer.
+        execute(frame, flushNow: false)
         let (holding, queued) = crew.withLock { c -> (Bool, RequestFrame?) in
             guard c.holder == .running(seq) else {
                 // A rescuer reads now: this thread runs what queued meanwhile, if anything, keeping its turn.
