@@ -27,6 +27,8 @@ struct ClientJob: Codable {
     var msize: Int
     /// `--spin` in microseconds (nil: none).
     var spinUs: Int?
+    /// `--rpc-timeout` in nanoseconds (nil: none).
+    var rpcTimeoutNs: Int64?
     var memNode: Int?
     var seed: UInt64
     var fixtures: Fixtures.Snapshot?
@@ -102,7 +104,8 @@ public enum ClientCommand {
         var env: ScenarioEnvironment?
         var fixtureStore: NinePFixtureStore?
         do {
-            let options = ClientOptions(msize: job.msize, uname: job.uname, nUname: job.uid, spin: job.spinUs.map { .microseconds($0) })
+            let options = ClientOptions(msize: job.msize, uname: job.uname, nUname: job.uid,
+                                        rpcTimeout: job.rpcTimeoutNs.map { .nanoseconds($0) }, spin: job.spinUs.map { .microseconds($0) })
             let client = try Client(transport: StreamTransport(fd: connection), options: options)
             var fixtures: Fixtures?
             if let snapshot = job.fixtures {
@@ -203,6 +206,7 @@ extension BenchRunner {
             let job = ClientJob(scenario: spec.name, params: p, aname: session.measuredAname, fixturesAname: session.aname,
                                 uname: o.uname, uid: o.uid, msize: msize,
                                 spinUs: o.spin != nil ? o.values[.spin]?.first?.intValue : nil,
+                                rpcTimeoutNs: o.values[.rpcTimeout]?.first?.textValue.flatMap(Units.parseDuration).map { Int64($0) },
                                 memNode: o.memNode, seed: o.seed,
                                 fixtures: session.fixtures?.snapshot(), index: k, repetitions: o.effectiveRepetitions,
                                 warmup: o.effectiveWarmup, durationNs: o.durationNs ?? o.suite.durationNs,

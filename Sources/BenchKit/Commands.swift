@@ -84,6 +84,10 @@ struct RunCommand: ExecutableCommand {
                                + "server; one value, e.g. 20us; 0 or absent: block at once). Results gain spin_us; the cpu fields show its cost.",
                                valueName: "duration"))
     var spin: String?
+    @Option(name: .customLong("rpc-timeout"), help: ArgumentHelp(
+        "Longest wait for one reply, e.g. 500ms, 5s (default: none): a call past it fails, its connection is closed, and "
+            + "the results that needed it are failed (exit 3, the report is still written).", valueName: "duration"))
+    var rpcTimeout: String?
     @Option(help: "Measured repetitions per combination (throughput samples).")
     var repetitions: String?
     @Option(help: "Unmeasured ops before the first repetition.")
@@ -133,7 +137,8 @@ struct RunCommand: ExecutableCommand {
             ("--suite", suite), ("--scenario", scenario), ("--mode", mode), ("--resolver", resolver), ("--path", path),
             ("--blocks", blocks), ("--block-size", blockSize), ("--multiblock", multiblock), ("--file-size", fileSize),
             ("--depth", depth), ("--state", state), ("--threads", threads), ("--sharing", sharing), ("--msize", msize), ("--entries", entries),
-            ("--link-delay", linkDelay), ("--link-jitter", linkJitter), ("--spin", spin), ("--clients", clients),
+            ("--link-delay", linkDelay), ("--link-jitter", linkJitter), ("--spin", spin), ("--rpc-timeout", rpcTimeout),
+            ("--clients", clients),
             ("--repetitions", repetitions), ("--warmup", warmup), ("--duration", duration), ("--ops", ops),
             ("--server", server), ("--aname", aname), ("--uname", uname), ("--uid", uid), ("--out", out),
             ("--format", format), ("--seed", seed), ("--trace", trace), ("--cpu-node", cpuNode), ("--mem-node", memNode),

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Foundation
 import HostSupport
-import Synchronization
+import P9
 
 /// The files scenarios work on, made in a scratch folder of their own before any measurement, through a
 /// `FixtureStore`: 9P on a second connection for every server, syscalls in a local folder for the native floor.
@@ -31,7 +31,7 @@ public final class Fixtures: Sendable {
     /// The scratch folder on this machine, when the bench can read it (nil for a server whose files are out of reach).
     public let local: String?
     private let seed: UInt64
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Put in the names of scratch folders, so that client processes sharing the fixtures never pick the same one.
     private let scratchTag: String
 

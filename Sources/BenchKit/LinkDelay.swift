@@ -61,12 +61,16 @@ final class Connections {
         return c
     }
 
-    /// Closes every client, then every relay.
-    func close() {
+    /// Closes every client, then every relay; returns the fids the clients still held (0 when every scenario
+    /// released what it took, after a failure too).
+    @discardableResult
+    func close() -> Int {
+        let fids = clients.values.reduce(0) { $0 + $1.fidsInUse }
         for c in clients.values { c.close() }
         clients.removeAll()
         for r in relays { r.close() }
         relays.removeAll()
+        return fids
     }
 }
 

@@ -275,7 +275,7 @@ private func runThreads(_ instance: any ConcurrentScenarioInstance, settings s: 
                                                                      callers: [CallerTally]) {
     struct Outcome { var ops = 0; var bytes = 0; var ns: UInt64 = 0; var latency = newLatencyHistogram(); var cpu = CPUSeconds.zero; var error: Error? }
     let threads = instance.threads
-    let results = Mutex([Outcome](repeating: Outcome(), count: threads))
+    let results = Locked([Outcome](repeating: Outcome(), count: threads))
     let done = DispatchSemaphore(value: 0)
     let start = monotonicNow()
     let duration = s.durationNs

@@ -9,9 +9,9 @@ import CShims
 /// descriptor of the scratch folder, so a path has exactly as many components as over 9P.
 extension ServerSpec {
     /// The parameters that do not apply to this server: for native, the 9P client's interop mode, resolver, data path,
-    /// multi-block strategy and msize, the link and the spin (there is no client and no wire).
+    /// multi-block strategy and msize, the link, the spin and the RPC deadline (there is no client and no wire).
     public var inapplicableParams: Set<ParamKey> {
-        self == .native ? [.mode, .resolver, .path, .multiblock, .msize, .linkDelay, .linkJitter, .spin] : []
+        self == .native ? [.mode, .resolver, .path, .multiblock, .msize, .linkDelay, .linkJitter, .spin, .rpcTimeout] : []
     }
 }
 

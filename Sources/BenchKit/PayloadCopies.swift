@@ -1,9 +1,9 @@
 import Gofer
-import Synchronization
+import P9
 
 /// Payload bytes copied in client memory by the filesystems of one scenario environment (their `stats`, summed).
 public final class PayloadCopies: Sendable {
-    private let filesystems = Mutex<[Filesystem]>([])
+    private let filesystems = Locked<[Filesystem]>([])
 
     /// No filesystem tracked yet.
     public init() {}

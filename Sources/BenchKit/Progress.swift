@@ -3,7 +3,7 @@ import Glibc
 #endif
 import BenchReport
 import Foundation
-import Synchronization
+import P9
 
 /// Progress of a run on standard error: on a terminal a live line per scenario (done/total, elapsed, ETA)
 /// rewritten in place about four times a second; elsewhere one line per finished scenario.
@@ -15,7 +15,6 @@ public final class Progress: Sendable {
         var done = 0
         var total = 0
         var start: UInt64 = 0
-        var shown = false
         var running = false
     }
 
@@ -24,9 +23,10 @@ public final class Progress: Sendable {
     /// Whether standard error is a terminal (live line) or not (one line per scenario).
     public let live: Bool
     private let write: @Sendable (String) -> Void
-    private let state = Mutex(State())
-    /// Held while the line is drawn or standard output is written around it, so the two never interleave.
-    private let output = Mutex(())
+    private let state = Locked(State())
+    /// Whether a live line is on screen; held while the line is drawn or standard output is written around it, so the
+    /// two never interleave (a value, not Void: see `Locked`).
+    private let output = Locked(false)
 
     /// Progress written with `write` (standard error by default), live when `live` (standard error is a terminal).
     public init(enabled: Bool, live: Bool = isatty(2) == 1, write: @escaping @Sendable (String) -> Void = Progress.standardError) {
@@ -40,7 +40,7 @@ public final class Progress: Sendable {
         guard enabled else { return }
         let startTicker = state.withLock { s -> Bool in
             s = State(scenario: scenario, index: index, scenarios: scenarios, done: 0, total: total, start: monotonicNow(),
-                      shown: s.shown, running: s.running)
+                      running: s.running)
             defer { s.running = true }
             return live && !s.running
         }
@@ -84,10 +84,10 @@ public final class Progress: Sendable {
     /// Runs `body` (printing to standard output) with the live line out of the way.
     public func around(_ body: () -> Void) {
         guard enabled && live else { body(); return }
-        output.withLock { _ in
-            clearLocked()
+        output.withLock { shown in
+            clearLocked(&shown)
             body()
-            redrawLocked()
+            redrawLocked(&shown)
         }
     }
 
@@ -101,24 +101,25 @@ public final class Progress: Sendable {
 
     private func redraw() {
         guard enabled && live else { return }
-        output.withLock { _ in redrawLocked() }
+        output.withLock { redrawLocked(&$0) }
     }
 
-    private func redrawLocked() {
+    private func redrawLocked(_ shown: inout Bool) {
         let text = state.withLock { s -> String? in
             guard s.running || s.total > 0, !s.scenario.isEmpty else { return nil }
-            s.shown = true
             return Self.line(scenario: s.scenario, index: s.index, of: s.scenarios, done: s.done, total: s.total,
                              elapsedNs: monotonicNow() - s.start)
         }
-        if let text { emit("\r\u{1B}[K" + text) }
+        guard let text else { return }
+        emit("\r\u{1B}[K" + text)
+        shown = true
     }
 
-    private func clear() { output.withLock { _ in clearLocked() } }
+    private func clear() { output.withLock { clearLocked(&$0) } }
 
-    private func clearLocked() {
-        let shown = state.withLock { s -> Bool in defer { s.shown = false }; return s.shown }
+    private func clearLocked(_ shown: inout Bool) {
         if shown { emit("\r\u{1B}[K") }
+        shown = false
     }
 
     private func emit(_ text: String) { write(text) }

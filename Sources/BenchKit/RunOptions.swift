@@ -134,22 +134,31 @@ public struct RunOptions: Sendable {
     /// The parameter combinations of `spec` (flags first, then the suite's defaults), and its direct rows when the
     /// resolvers asked for include `direct` and the scenario takes no resolver otherwise.
     public func combinations(of spec: ScenarioSpec) -> [ParamSet] {
-        // The link, the spin and the client processes apply to every scenario, and only when asked for.
-        let keys = threadKeys(spec, spec.params) + linkKeys + spinKeys + clientKeys
+        // The link, the spin, the deadline and the client processes apply to every scenario, and join its params only
+        // when asked for.
+        let keys = threadKeys(spec, spec.params) + linkKeys + spinKeys + timeoutKeys + clientKeys
         var v: [ParamKey: [ParamValue]] = [:]
         for k in keys { v[k] = values[k] ?? suite.values(k, for: spec.name) }
         let rows = ParamSet.crossProduct(keys, v)
         guard let direct = spec.directParams,
               (values[.resolver] ?? suite.values(.resolver, for: spec.name)).contains(.text("direct")) else { return rows }
-        let directKeys = threadKeys(spec, direct) + linkKeys + spinKeys + clientKeys
+        let directKeys = threadKeys(spec, direct) + linkKeys + spinKeys + timeoutKeys + clientKeys
         for k in directKeys { v[k] = k == .resolver ? [.text("direct")] : values[k] ?? suite.values(k, for: spec.name) }
         return rows + ParamSet.crossProduct(directKeys, v)
+    }
+
+    /// The client's deadline for one reply on every connection to the server (`--rpc-timeout`; nil: none).
+    public var rpcTimeout: Duration? {
+        values[.rpcTimeout]?.first?.textValue.flatMap(Units.parseDuration).map { .nanoseconds(Int64($0)) }
     }
 
     /// Repetitions per combination, flag or suite.
     public var effectiveRepetitions: Int { repetitions ?? suite.repetitions }
     /// Warm-up ops, flag or suite.
     public var effectiveWarmup: Int { warmup ?? suite.warmup }
+
+    /// `rpc_timeout` when `--rpc-timeout` was given.
+    var timeoutKeys: [ParamKey] { values[.rpcTimeout] != nil ? [.rpcTimeout] : [] }
 
     /// Parses a NUMA node number and checks that the node exists (the error names the nodes that do).
     static func node(_ flag: String, _ text: String) throws(UsageError) -> Int {
@@ -235,6 +244,14 @@ public struct RunOptions: Sendable {
             return n
         }
         if let key = ParamKey.allCases.first(where: { $0.flag == flag }) {
+            if key == .rpcTimeout {  // a deadline for the whole run, not a list to cross
+                let t = try text()
+                guard let v = key.parse(t) else {
+                    throw UsageError("\(flag): \"\(t)\" is not accepted; expected \(key.accepted)")
+                }
+                values[key] = [v]
+                return
+            }
             var parsed: [ParamValue] = []
             for item in list(try text()) {
                 if key == .mode && item == "all" { parsed += key.choices!.map { .text($0) }; continue }

@@ -18,6 +18,9 @@ public struct RunOutcome: Sendable {
     /// RPCs sent to make and remove the fixtures, by server (`server.label`) and message name: a connection of their
     /// own, never counted in the results.
     public var fixtureRPCs: [String: [String: Int]] = [:]
+    /// Fids the measured connections still held when the run closed them, by server (`server.label`; 0 unless a
+    /// scenario leaked one).
+    public var fidsLeft: [String: Int] = [:]
 }
 
 /// Runs the scenarios of `RunOptions` against a server and writes the report.
@@ -28,6 +31,9 @@ public final class BenchRunner {
     public var serverExecutable = ServerHost.selfExecutable
     /// Test hook: kills the server after this many results were recorded (a server dying mid-run).
     public var killServerAfterResults: Int?
+    /// Test hook: suspends the server's process (SIGSTOP) after this many results were recorded: a server that stops
+    /// answering mid-run (with `--rpc-timeout` the calls then fail; without, they wait for ever).
+    public var suspendServerAfterResults: Int?
     /// Test hook: sees each running server the bench started or located (its process, its threads' placement) once every
     /// result was recorded.
     public var inspectServer: ((ServerHost) -> Void)?
@@ -53,6 +59,7 @@ public final class BenchRunner {
         for s in sessions {
             for problem in s.close() { printError("bench: \(problem)") }
             if let rpcs = s.fixtureRPCs { outcome.fixtureRPCs[s.baseInfo.label] = rpcs }
+            if let fids = s.fidsLeft { outcome.fidsLeft[s.baseInfo.label] = fids }
         }
         return outcome
     }
@@ -144,6 +151,9 @@ public final class BenchRunner {
                 progress.step()
                 table.row(record)
                 if let k = killServerAfterResults, results.count == k { session.host?.kill() }
+                if let k = suspendServerAfterResults, results.count == k, session.host?.suspend() != true {
+                    printError("bench: the server could not be suspended (it has no process of the bench's)")
+                }
             }
         }
         VersusNative.apply(to: &results)

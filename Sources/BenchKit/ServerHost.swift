@@ -160,6 +160,10 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
         s?.stop()
     }
 
+    /// Stops the server's process (SIGSTOP) until `stop`, so that it answers nothing more: used to test deadlines.
+    /// Returns false when the server has no process of the bench's (inproc, external) or it is gone.
+    public func suspend() -> Bool { lock.withLock { child }?.suspend() ?? false }
+
     /// The server's process id (builtin, diod): its CPU time and its threads' placement are read through it.
     public var processID: pid_t? { lock.withLock { child?.processID } }
 
@@ -170,6 +174,7 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
             return (child, inproc, control, runDirectory)
         }
         ctl?.close()  // the builtin server exits when its control socket closes
+        c?.signal(SIGCONT)  // a suspended server runs on to see that
         c?.stop(timeout: 5, signal: spec == .builtin ? nil : SIGTERM)
         s?.stop()
         if let dir { try? FileManager.default.removeItem(atPath: dir) }

@@ -4,7 +4,6 @@ import Glibc
 import BenchReport
 import Foundation
 import P9
-import Synchronization
 import SystemPackage
 
 /// One server of a run and everything the bench made for it: the server it started (if any), the fixtures' own
@@ -47,6 +46,8 @@ final class ServerSession {
     private var granted: [Int: Int] = [:]
     /// RPCs of the fixtures' connection by message name, read when it closes (nil for native).
     private(set) var fixtureRPCs: [String: Int]?
+    /// Fids the measured connections still held when they closed (nil before `close`).
+    private(set) var fidsLeft: Int?
 
     /// How long an external server gets to answer connect, Tversion and Tattach.
     static let reachDeadline = 1.5
@@ -102,7 +103,7 @@ final class ServerSession {
             }
             let client: Client
             do { client = try Client(transport: transport, options: ClientOptions(msize: Suite.defaultMsize, uname: options.uname,
-                                                                                   nUname: options.uid)) } catch {
+                                                                                   nUname: options.uid, rpcTimeout: options.rpcTimeout)) } catch {
                 throw BenchError.unreachable(name, "version: \(error)")
             }
             do { return try NinePFixtureStore(client: client, aname: aname, uname: options.uname, uid: options.uid) } catch {
@@ -111,7 +112,7 @@ final class ServerSession {
         }
         guard let deadline else { return try attempt() }
         // On a thread of its own, so that a server that accepts and never answers cannot hold the run.
-        let outcome = Mutex<(result: Result<NinePFixtureStore, any Error>?, abandoned: Bool)>((nil, false))
+        let outcome = Locked<(result: Result<NinePFixtureStore, any Error>?, abandoned: Bool)>((nil, false))
         let done = DispatchSemaphore(value: 0)
         Thread {
             let r = Result { try attempt() }
@@ -171,18 +172,20 @@ final class ServerSession {
     /// The measured connection of `msize` over the link `params` name (made on first use).
     func client(msize: Int, params: ParamSet) throws -> Client {
         guard let host else { throw BenchError.server("native results have no connection") }
-        return try connections.client(msize: msize, params: params, host: host,
-                                      options: ClientOptions(msize: msize, uname: options.uname, nUname: options.uid, spin: options.spin))
+        return try connections.client(msize: msize, params: params, host: host, options: clientOptions(msize: msize))
     }
 
     /// Opens the direct measured connection of each msize in `msizes` (before the limits, which need what was granted).
     func connect(msizes: Set<Int>) throws {
         guard let host, setupError == nil else { return }
         for msize in msizes.sorted() {
-            granted[msize] = try connections.client(msize: msize, link: nil, host: host,
-                                                    options: ClientOptions(msize: msize, uname: options.uname, nUname: options.uid,
-                                                                           spin: options.spin)).msize
+            granted[msize] = try connections.client(msize: msize, link: nil, host: host, options: clientOptions(msize: msize)).msize
         }
+    }
+
+    /// The options of a measured connection: the user to attach as, and `--rpc-timeout`.
+    private func clientOptions(msize: Int = 1 << 20) -> ClientOptions {
+        ClientOptions(msize: msize, uname: options.uname, nUname: options.uid, rpcTimeout: options.rpcTimeout, spin: options.spin)
     }
 
     /// The msize the server granted for a request of `msize` (nil: not connected, or native).
@@ -200,8 +203,7 @@ final class ServerSession {
     /// Measures the link relay's own cost on this server (when the run asks for a link and the server answered).
     func measureRelayCost() {
         guard let host, setupError == nil else { return }
-        relayCost = BenchKit.measureRelayCost(host, aname: measuredAname, options: ClientOptions(uname: options.uname, nUname: options.uid),
-                                              seed: options.seed)
+        relayCost = BenchKit.measureRelayCost(host, aname: measuredAname, options: clientOptions(), seed: options.seed)
     }
 
     /// The native floor's environment (nil for a 9P server or before `prepare`).
@@ -235,7 +237,7 @@ final class ServerSession {
     @discardableResult
     func close() -> [String] {
         var problems: [String] = []
-        connections.close()
+        fidsLeft = connections.close()
         if let f = fixtures {
             do { try f.remove() } catch where ownFolder == nil {
                 problems.append("could not remove the scratch folder \(f.prefix) from \(name): \(error)")

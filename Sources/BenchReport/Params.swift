@@ -15,6 +15,8 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     case linkDelay = "link_delay_us", linkJitter = "link_jitter_us"
     /// How long client and server poll their socket without blocking before a blocking read, whole microseconds.
     case spin = "spin_us"
+    /// The client's deadline for one reply (`--rpc-timeout`, one value per run), as an exact duration: "500ms", "5s".
+    case rpcTimeout = "rpc_timeout"
     /// Client processes, each with its own connection and filesystem, against one server (every scenario; joins the
     /// params only when given).
     case clients
@@ -49,6 +51,7 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
         if let c = choices { return c.joined(separator: "|") + (self == .mode ? "|all" : "") }
         if self == .entries { return "positive integers (directory entries), e.g. 100,10000" }
         if isDuration { return "durations in whole microseconds with ns|us|ms|s (0 for none), e.g. 0,50us,200us,1ms" }
+        if self == .rpcTimeout { return "one positive duration with ns|us|ms|s, e.g. 500ms, 5s" }
         return isSize ? "byte counts with optional K/M/G suffix (binary), e.g. 4K,64K,1M" : "positive integers, e.g. 1,2"
     }
 
@@ -56,6 +59,10 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     public func parse(_ text: String) -> ParamValue? {
         if let c = choices { return c.contains(text) ? .text(text) : nil }
         if isSize { return Units.parseSize(text).flatMap { $0 > 0 ? .int($0) : nil } }
+        if self == .rpcTimeout {
+            guard let ns = Units.parseDuration(text), ns > 0 else { return nil }
+            return .text(Units.formatExactDuration(ns))
+        }
         if isDuration {
             if ["0", "0ns", "0us", "0ms", "0s"].contains(text) { return .int(0) }
             guard text.contains(where: \.isLetter), let ns = Units.parseDuration(text), ns % 1000 == 0 else { return nil }

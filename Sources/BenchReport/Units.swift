@@ -19,17 +19,27 @@ public enum Units {
         return v
     }
 
-    /// Parses "500ns", "20us", "100ms", "2s" (a bare number is seconds) into nanoseconds; nil when malformed.
+    /// Parses "500ns", "20us", "100ms", "2s" (a bare number is seconds) into nanoseconds; nil when malformed or
+    /// beyond what an Int64 of nanoseconds holds (about 292 years).
     public static func parseDuration(_ text: String) -> UInt64? {
         let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("ms", 1e6), ("s", 1e9)]
+        func nanoseconds(_ v: Double, _ scale: Double) -> UInt64? { v * scale < 0x1p63 ? UInt64(v * scale) : nil }
         for (suffix, scale) in units where text.hasSuffix(suffix) {
             let number = text.dropLast(suffix.count)
             // "ms"/"ns"/"us" end in "s" too: only accept the plain "s" when what precedes is a number.
             guard let v = Double(number), v.isFinite, v > 0, !number.contains(where: { $0.isLetter }) else { continue }
-            return UInt64(v * scale)
+            return nanoseconds(v, scale)
         }
-        if let v = Double(text), v.isFinite, v > 0, !text.contains(where: { $0.isLetter }) { return UInt64(v * 1e9) }
+        if let v = Double(text), v.isFinite, v > 0, !text.contains(where: { $0.isLetter }) { return nanoseconds(v, 1e9) }
         return nil
+    }
+
+    /// A duration in the largest unit that holds it exactly: "5s", "1500ms", "250us", "7ns".
+    public static func formatExactDuration(_ ns: UInt64) -> String {
+        for (suffix, scale) in [("s", UInt64(1_000_000_000)), ("ms", 1_000_000), ("us", 1000)] where ns % scale == 0 {
+            return "\(ns / scale)\(suffix)"
+        }
+        return "\(ns)ns"
     }
 
     /// "4K", "1M", "1M+4K", or a plain byte count, whichever is exact and shortest.

@@ -1,6 +1,5 @@
 import P9
 import SafeMem
-import Synchronization
 import SystemPackage
 
 /// An open file description of a `Filesystem` (what open(2) returns).
@@ -21,7 +20,7 @@ public final class OpenFile: @unchecked Sendable {
     let append: Bool
     private let ownsHandle: Bool
     /// The current offset of read(2) and write(2).
-    private let position = Mutex<UInt64>(0)
+    private let position = Locked<UInt64>(0)
     private var closed = false
 
     init(fs: Filesystem, dentry: Dentry, path: String, handle: Handle, readable: Bool, writable: Bool, append: Bool,

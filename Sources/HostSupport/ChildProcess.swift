@@ -81,6 +81,25 @@ public final class ChildProcess: @unchecked Sendable {  // `pid` and `status` ar
         lock.withLock { if pid > 0 { _ = kill(pid, signal) } }
     }
 
+    /// Stops the child (SIGSTOP) and waits until the kernel reports it stopped; false when it is gone.
+    public func suspend() -> Bool {
+        lock.withLock {
+            guard pid > 0, kill(pid, SIGSTOP) == 0 else { return false }
+            var st: Int32 = 0
+            while true {
+                let r = waitpid(pid, &st, WUNTRACED)
+                if r == pid {
+                    if st & 0xFF == 0x7F { return true }  // WIFSTOPPED
+                    exitStatus = st
+                    pid = 0
+                    return false
+                }
+                if r < 0 && errno == EINTR { continue }
+                return false
+            }
+        }
+    }
+
     /// Sends `first` (if any), waits up to `timeout` seconds for the child to exit, then kills it; reaps it either way.
     public func stop(timeout: Double, signal first: Int32? = SIGTERM) {
         if let first { signal(first) }

@@ -1,6 +1,5 @@
 import Glibc
 import P9
-import Synchronization
 import Syscall
 import SystemPackage
 
@@ -27,8 +26,8 @@ final class LocalFile: ServerFile {
     let fileType: mode_t
     let qid: QID
     let device: UInt64
-    let location: Mutex<Location>
-    let state = Mutex(OpenState())
+    let location: Locked<Location>
+    let state = Locked(OpenState())
 
     /// Takes ownership of `pathFD`.
     init(gofer: LocalGofer, pathFD: FileDescriptor, stat st: stat, parent: LocalFile?, name: String) {
@@ -37,7 +36,7 @@ final class LocalFile: ServerFile {
         fileType = st.st_mode & S_IFMT
         qid = gofer.qid(st)
         device = UInt64(st.st_dev)
-        location = Mutex(Location(parent: parent, name: name))
+        location = Locked(Location(parent: parent, name: name))
     }
 
     deinit {

@@ -1,6 +1,5 @@
 import Glibc
 import P9
-import Synchronization
 import SystemPackage
 
 /// Options of a `LocalGofer` export.
@@ -32,7 +31,7 @@ public final class LocalGofer: FileServer {
     /// O_PATH|O_DIRECTORY descriptor of the root; every attach duplicates it.
     let rootFD: FileDescriptor
     /// st_dev values seen, numbered in order; the number goes into QID.Path's top byte.
-    private let devices = Mutex<[UInt64: UInt64]>([:])
+    private let devices = Locked<[UInt64: UInt64]>([:])
 
     /// Exports `root`, which must be an existing directory.
     public init(root: String, options: LocalGoferOptions = .init()) throws {

@@ -4,12 +4,15 @@ import Glibc
 /// briefly, then sleeps on a futex, and never hands the lock over). Synchronization.Mutex on Linux is a
 /// priority-inheritance futex that hands a contended lock to the waiter, one context switch per contended
 /// acquisition: a convoy when several callers share one CPU. The engine's state (client calls, server crews,
-/// outboxes, pools) sits behind this; ThreadSanitizer also sees pthread mutexes, not Mutex's futex.
-final class Locked<Value: ~Copyable>: @unchecked Sendable {  // `value` is only touched with `mutex` held
+/// outboxes, pools) sits behind this; ThreadSanitizer also sees pthread mutexes, not Mutex's futex, so every module
+/// of the package guards shared state with it. Give it a value, not `Void`: ThreadSanitizer places an empty value's
+/// accesses at the object's address, where the unlocked reads of the object's header then look like races.
+package final class Locked<Value: ~Copyable>: @unchecked Sendable {  // `value` is only touched with `mutex` held
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value
 
-    init(_ value: consuming Value) {
+    /// A lock guarding `value`.
+    package init(_ value: consuming Value) {
         self.value = value
         mutex = .allocate(capacity: 1)
         var attr = pthread_mutexattr_t()
@@ -26,7 +29,7 @@ final class Locked<Value: ~Copyable>: @unchecked Sendable {  // `value` is only 
 
     /// Runs `body` with the lock held.
     @inline(__always)
-    func withLock<R: ~Copyable, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
+    package func withLock<R: ~Copyable, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)

@@ -24,6 +24,33 @@ final class FlagParsingTests: XCTestCase {
         XCTAssertNil(Units.parseDuration("0s"))
     }
 
+    func testRPCTimeoutIsOneDurationThatJoinsEveryClientResultsParams() throws {
+        XCTAssertNil(try RunOptions.parse([]).rpcTimeout)
+        XCTAssertNil(try RunOptions.parse(["--scenario", "stat"]).combinations(of: ScenarioSpec.named("stat")!).first?[.rpcTimeout])
+        let o = try RunOptions.parse(["--rpc-timeout", "1.5s", "--scenario", "stat,seq-read", "--server", "builtin,native",
+                                      "--resolver", "vfs2,direct"])
+        XCTAssertEqual(o.rpcTimeout, .milliseconds(1500))
+        for spec in o.scenarioList {
+            let rows = o.combinations(of: spec, on: .builtin)
+            XCTAssertFalse(rows.isEmpty)
+            for p in rows {
+                XCTAssertEqual(p[.rpcTimeout], .text("1500ms"), "\(spec.name) \(p)")
+                XCTAssertEqual(p.entries.last?.0, .rpcTimeout, "after the scenario's own params")
+            }
+            XCTAssertTrue(o.combinations(of: spec, on: .native).allSatisfy { $0[.rpcTimeout] == nil }, "native has no client")
+        }
+        XCTAssertEqual(try RunOptions.parse(["--rpc-timeout=250us"]).rpcTimeout, .microseconds(250))
+        XCTAssertEqual(try RunOptions.parse(["--rpc-timeout", "2"]).values[.rpcTimeout], [.text("2s")], "a bare number is seconds")
+        func message(_ args: [String]) -> String? {
+            do { _ = try RunOptions.parse(args); return nil } catch { return error.message }
+        }
+        for bad in ["0", "0s", "fast", "1s,2s", "-1s", "1e30s"] {
+            let m = message(["--rpc-timeout", bad])
+            XCTAssertTrue(m?.contains("--rpc-timeout") == true && m?.contains("ns|us|ms|s") == true, "\(bad): \(m ?? "accepted")")
+        }
+        XCTAssertEqual(BenchCLI.main(["run", "--rpc-timeout", "soon"]), 64)
+    }
+
     func testListsAndCrossProduct() throws {
         let o = try RunOptions.parse(["--suite", "ci", "--scenario", "seq-read,stat", "--mode", "shared,exclusive",
                                       "--blocks", "1,4,16", "--block-size=4K,64K", "--depth", "3,20", "--state", "cold",

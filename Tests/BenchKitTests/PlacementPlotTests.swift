@@ -5,7 +5,7 @@ import Foundation
 import FoundationXML
 #endif
 import NUMA
-import Synchronization
+import P9
 import TestSupport
 import XCTest
 
@@ -179,7 +179,7 @@ final class PlacementPlotTests: XCTestCase {
     }
 
     func testProgressIsOneLinePerScenarioOffATerminalAndALiveLineOnOne() {
-        let plain = Mutex<[String]>([])
+        let plain = Locked<[String]>([])
         let p = Progress(enabled: true, live: false) { text in plain.withLock { $0.append(text) } }
         p.begin("stat", index: 1, of: 2, total: 3)
         p.step(); p.step(); p.step()
@@ -193,7 +193,7 @@ final class PlacementPlotTests: XCTestCase {
         XCTAssertTrue(lines[0].hasPrefix("progress: [1/2] stat 3/3 in ") && lines[0].hasSuffix("\n"), lines[0])
         XCTAssertTrue(lines[1].hasPrefix("progress: [2/2] seq-read 1/1 in "), lines[1])
 
-        let tty = Mutex<[String]>([])
+        let tty = Locked<[String]>([])
         let live = Progress(enabled: true, live: true) { text in tty.withLock { $0.append(text) } }
         live.begin("stat", index: 1, of: 1, total: 4)
         live.step()
@@ -207,7 +207,7 @@ final class PlacementPlotTests: XCTestCase {
         XCTAssertEqual(Progress.line(scenario: "x", index: 1, of: 1, done: 1, total: 4, elapsedNs: 1_000_000_000),
                        "[1/1] x: 1/4 done, elapsed 1.00s, ETA 3.00s")
 
-        let quiet = Mutex<[String]>([])
+        let quiet = Locked<[String]>([])
         let q = Progress(enabled: false, live: true) { text in quiet.withLock { $0.append(text) } }
         q.begin("stat", index: 1, of: 1, total: 1); q.step(); q.end(); q.finish()
         XCTAssertEqual(quiet.withLock { $0 }, [])

@@ -2,7 +2,6 @@ import Foundation
 import Gofer
 import P9
 import TestSupport
-import Synchronization
 import XCTest
 
 /// The dentry cache limit, dropCaches and concurrent use.
@@ -90,7 +89,7 @@ final class CacheTests: XCTestCase {
         for t in 0..<4 { try fx.makePath("t\(t)/seed", contents: patternBytes(1000, seed: UInt64(t + 1))) }
         for mode in InteropMode.allCases {
             let fs = try fx.filesystem(FilesystemOptions(mode: mode))
-            let failures = Mutex<[String]>([])
+            let failures = Locked<[String]>([])
             DispatchQueue.concurrentPerform(iterations: 4) { t in
                 do {
                     for i in 0..<50 {

@@ -1,6 +1,5 @@
 import Foundation
 import Gofer
-import Synchronization
 import P9
 import TestSupport
 import XCTest
@@ -248,7 +247,7 @@ final class DirectConfinementTests: XCTestCase {
 
 /// Tells the swapping thread to stop and counts its swaps.
 final class SwapControl: Sendable {
-    private let state = Mutex((stop: false, swaps: 0))
+    private let state = Locked((stop: false, swaps: 0))
     var stopping: Bool { state.withLock { $0.stop } }
     var swaps: Int { state.withLock { $0.swaps } }
     func swapped() { state.withLock { $0.swaps += 1 } }

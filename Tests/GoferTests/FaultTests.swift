@@ -33,8 +33,8 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(kill(child.pid, SIGSTOP), 0)
         // SIGSTOP lands asynchronously: until goferd is really stopped it could still answer a call sent now.
         XCTAssertTrue(waitUntil { processState(child.pid) == "T" }, "\(what): goferd stopped")
-        let failedAt = Mutex<[UInt64]>([])
-        let errors = Mutex<[String]>([])
+        let failedAt = Locked<[UInt64]>([])
+        let errors = Locked<[String]>([])
         let workers = files.map { f in
             Worker {
                 do { try call(root, f) } catch {
@@ -99,7 +99,7 @@ final class FaultTests: XCTestCase {
         server.serve(fd: sv[1])
         let client = try Client(transport: StreamTransport(fd: sv[0]))
         let root = try client.attach()
-        let failedAt = Mutex<[UInt64]>([])
+        let failedAt = Locked<[UInt64]>([])
         let completed = Atomic<Int>(0)
         let reading = Atomic<Int>(0)  // callers past walk and open, inside their read loop
         let workers = (0..<Self.calls).map { i in

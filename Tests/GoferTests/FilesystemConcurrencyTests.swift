@@ -2,7 +2,6 @@ import Foundation
 import Glibc
 import Gofer
 import P9
-import Synchronization
 import SystemPackage
 import TestSupport
 import XCTest
@@ -45,8 +44,8 @@ final class FilesystemConcurrencyTests: XCTestCase {
         let connection = try fx.connect()
         let fdsBefore = openDescriptors()
         let fs = try Filesystem(client: connection, options: options, aname: fx.aname)
-        let failures = Mutex<[String]>([])
-        let models = Mutex<[Int: ThreadModel]>([:])
+        let failures = Locked<[String]>([])
+        let models = Locked<[Int: ThreadModel]>([:])
         // A hang detector only (ThreadSanitizer slows this a lot); the rename storm is the one with the 10 s guard.
         let finished = runThreads(Self.threads, timeout: 120) { t in
             var rng = SplitMix(seed: seed &* 1000 &+ UInt64(t))
@@ -154,7 +153,7 @@ final class FilesystemConcurrencyTests: XCTestCase {
         for i in 0..<dirs { try fx.makePath("s\(i % slots)/D\(i)/f", contents: Array("D\(i)".utf8)) }
         for s in 0..<slots { try fx.makePath("s\(s)/.keep") }
         let fs = try fx.filesystem(options)
-        let failures = Mutex<[String]>([])
+        let failures = Locked<[String]>([])
         let finished = runThreads(4, timeout: 10) { t in
             var rng = SplitMix(seed: UInt64(t) &+ 77)
             for _ in 0..<(t < 2 ? 150 : 250) {

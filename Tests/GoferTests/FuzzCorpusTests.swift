@@ -3,7 +3,6 @@ import Glibc
 import Gofer
 import LocalGofer
 import P9
-import Synchronization
 import SystemPackage
 import TestSupport
 import XCTest
@@ -255,8 +254,8 @@ final class FuzzTree {
 /// A transport that keeps a copy of every byte sent and received.
 final class RecordingTransport: Transport {
     let inner: StreamTransport
-    let sent = Mutex<[UInt8]>([])
-    let received = Mutex<[UInt8]>([])
+    let sent = Locked<[UInt8]>([])
+    let received = Locked<[UInt8]>([])
 
     init(_ inner: StreamTransport) { self.inner = inner }
 

@@ -1,6 +1,5 @@
 import Dispatch
 import Glibc
-import Synchronization
 import LocalGofer
 import P9
 import SystemPackage
@@ -58,7 +57,7 @@ final class RobustnessTests: XCTestCase {
         let h = try Harness()
         for i in 0..<4 { try h.tmp.write("export/f\(i)", patternBytes(100_000, seed: UInt64(i + 1))) }
         let clients = try (0..<4).map { _ in try h.client(ClientOptions(msize: 64 << 10)) }
-        let failures = Mutex(0)
+        let failures = Locked(0)
         DispatchQueue.concurrentPerform(iterations: 4) { i in
             do {
                 let root = try clients[i].attach()
@@ -83,7 +82,7 @@ final class RobustnessTests: XCTestCase {
         for i in 0..<4 { try h.tmp.write("export/f\(i)", patternBytes(50_000, seed: UInt64(i + 7))) }
         let client = try h.client(ClientOptions(msize: 16 << 10))  // several Treads per file, interleaved on one socket
         let root = try client.attach()
-        let failures = Mutex(0)
+        let failures = Locked(0)
         DispatchQueue.concurrentPerform(iterations: 8) { i in
             do {
                 for _ in 0..<10 {

@@ -28,7 +28,7 @@ final class ClientDisconnectTests: XCTestCase {
             for _ in 0..<callers { _ = try server.read() }
             server.transport.close()
         }
-        let errors = Mutex<[P9Error]>([])
+        let errors = Locked<[P9Error]>([])
         let threads = (0..<callers).map { _ in
             TestThread {
                 do throws(P9Error) { _ = try root.getAttr() } catch { errors.withLock { $0.append(error) } }
@@ -60,7 +60,7 @@ final class ClientDisconnectTests: XCTestCase {
             }
             _ = try server.read()  // never answers; EOF when the client closes
         }
-        let errors = Mutex<[P9Error]>([])
+        let errors = Locked<[P9Error]>([])
         let threads = (0..<callers).map { _ in
             TestThread {
                 do throws(P9Error) { _ = try root.getAttr() } catch { errors.withLock { $0.append(error) } }
@@ -150,7 +150,7 @@ final class ClientDisconnectTests: XCTestCase {
     func testVersionStepsDownOnEAGAINAndUsesTheSmallerMsize() throws {
         let (c, s) = try StreamTransport.socketPair()
         let server = ClientFakeServer(s)
-        let offered = Mutex<[String]>([])
+        let offered = Locked<[String]>([])
         let thread = TestThread {
             let o = try server.handshake(accept: 11, msize: 8192)
             offered.withLock { $0 = o }
@@ -172,7 +172,7 @@ final class ClientDisconnectTests: XCTestCase {
     func testMsizeAboveOneMiBFallsBackWhenAGVisorServerRefusesIt() throws {
         let (c, s) = try StreamTransport.socketPair()
         let server = ClientFakeServer(s)
-        let offered = Mutex<[String]>([])
+        let offered = Locked<[String]>([])
         let thread = TestThread {
             let o = try server.handshake(accept: 13, msize: 1 << 20, refuseOver1MiB: true)
             offered.withLock { $0 = o }

@@ -59,7 +59,7 @@ final class ClientEngineTests: XCTestCase {
             }
         }
         let files = try (0..<callers).map { _ in try root.walk([]).file }
-        let results = Mutex<[UInt64: UInt64]>([:])
+        let results = Locked<[UInt64: UInt64]>([:])
         let threads = files.map { f in
             TestThread {
                 let qid = try f.getAttr().qid
@@ -96,7 +96,7 @@ final class ClientEngineTests: XCTestCase {
             try server.raw(Array(header[9...]) + Array(payload[0..<5000]))
             try server.raw(Array(payload[5000...]))
         }
-        let received = Mutex<[UInt8]>([])
+        let received = Locked<[UInt8]>([])
         let reader = TestThread {
             var buffer = [UInt8](repeating: 0, count: 20_000)
             let n = try buffer.withUnsafeMutableBytes { try root.read(into: $0, at: 0) }
@@ -155,7 +155,7 @@ final class ClientEngineTests: XCTestCase {
             }
         }
         XCTAssertTrue(waitUntil { received.load(ordering: .relaxed) == 1 })
-        let errors = Mutex<[P9Error]>([])
+        let errors = Locked<[P9Error]>([])
         let later = (0..<3).map { _ in
             TestThread {
                 do throws(P9Error) { _ = try root.getAttr() } catch { errors.withLock { $0.append(error) } }

@@ -22,7 +22,7 @@ final class DiodConcurrencyTests: XCTestCase {
         let before = client.stats.snapshot()
 
         let mismatches = Atomic<Int>(0)
-        let failures = Mutex<[String]>([])
+        let failures = Locked<[String]>([])
         let workers = (0..<threads).map { i in
             TestThread {
                 let (qids, file) = files[i]

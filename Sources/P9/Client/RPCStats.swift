@@ -17,12 +17,12 @@ public struct RPCTraceEntry: Sendable, Equatable {
 /// Counters of the RPCs one client sent, by type, plus wire bytes; an optional per-RPC trace.
 ///
 /// Counting is a relaxed atomic add; the trace costs one relaxed load when it is off.
-public final class RPCStats: @unchecked Sendable {  // mutable state: atomics, and `trace` behind its Mutex
+public final class RPCStats: @unchecked Sendable {  // mutable state: atomics, and `trace` behind its lock
     private let counts: UnsafeMutablePointer<Atomic<Int>>
     private let sent = Atomic<Int>(0)
     private let received = Atomic<Int>(0)
     private let tracing = Atomic<Bool>(false)
-    private let trace = Mutex<[RPCTraceEntry]>([])
+    private let trace = Locked<[RPCTraceEntry]>([])
 
     public init() {
         counts = .allocate(capacity: 256)
