@@ -99,11 +99,17 @@ public enum BenchCLI {
                 }
                 out.append("  \(k.flag) (\(k.rawValue)): default \(d.joined(separator: ",")); accepts \(k.accepted)")
             }
+            if s.threaded {
+                out.append("  --threads N, --sharing private|shared: N callers on one filesystem, each on its own files "
+                           + "or all on the same ones (threads and sharing join the params when either is given)")
+            }
             if let d = s.directParams {
                 out.append("  --resolver direct: adds rows with \(d.map(\.rawValue).joined(separator: ", ")) (the host descriptor is the data path)")
             }
             out.append("")
         }
+        out.append("Every scenario: --clients N runs N client processes against the server, each with its own connection and "
+                   + "filesystem, summed in one row (clients joins the params when given).")
         out.append("Suites: quick (under a minute), ci (what Benchmarks/thresholds.json gates on), ci-diod (CI's small pass "
                    + "against diod, its server unless --server says otherwise), full (10 repetitions).")
         return out.joined(separator: "\n")

@@ -15,7 +15,7 @@ struct BenchCommand: ParsableCommand {
             3 a scenario failed (run; the report is still written), 64 a usage error.
             """,
         subcommands: [RunCommand.self, ListCommand.self, CheckCommand.self, CompareCommand.self, PlotCommand.self,
-                      ServeSubcommand.self],
+                      ServeSubcommand.self, ClientSubcommand.self],
         defaultSubcommand: RunCommand.self)
 }
 
@@ -66,10 +66,12 @@ struct RunCommand: ExecutableCommand {
     var depth: String?
     @Option(help: "Cache state before each stat/readdir op: cold (caches dropped), warm, replaced (stat: leaf replaced on the server).")
     var state: String?
-    @Option(help: "Concurrent callers (null-rpc, stat, seq-read), e.g. 1,2,4.")
+    @Option(help: "Concurrent callers on one filesystem (null-rpc: one connection; stat, open-read-close, seq-/rand-read/write, create-unlink, mkdir-rmdir, readlink, rename), e.g. 1,2,4.")
     var threads: String?
     @Option(help: "With --threads > 1: private (each thread its own files) or shared (all threads on the same ones).")
     var sharing: String?
+    @Option(help: "Client processes against one server, each with its own connection and filesystem (every scenario), e.g. 1,4.")
+    var clients: String?
     @Option(help: "msize to request, bytes (default 1M+4K, so a 1 MiB op is one RPC).")
     var msize: String?
     @Option(help: "Files in the folder readdir lists (default 10000).")
@@ -142,6 +144,7 @@ struct RunCommand: ExecutableCommand {
             ("--depth", depth), ("--state", state), ("--threads", threads), ("--sharing", sharing), ("--msize", msize), ("--entries", entries),
             ("--link-delay", linkDelay), ("--link-jitter", linkJitter), ("--spin", spin), ("--rpc-timeout", rpcTimeout),
             ("--transport", transport),
+            ("--clients", clients),
             ("--repetitions", repetitions), ("--warmup", warmup), ("--duration", duration), ("--ops", ops),
             ("--server", server), ("--aname", aname), ("--uname", uname), ("--uid", uid), ("--out", out),
             ("--format", format), ("--seed", seed), ("--trace", trace), ("--cpu-node", cpuNode), ("--mem-node", memNode),
@@ -274,5 +277,24 @@ struct ServeSubcommand: ExecutableCommand {
 
     func execute(argv: [String]) -> Int32 {
         ServeCommand.serve(control: controlFD, root: root, spin: spinUs > 0 ? .microseconds(spinUs) : nil)
+    }
+}
+
+/// `bench client` (hidden): one client process of `bench run --clients N`.
+struct ClientSubcommand: ExecutableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "client", abstract: "One client process of --clients (run by `bench` itself).", shouldDisplay: false)
+
+    @Option(name: .customLong("connection-fd"), help: "The measured connection to the server.")
+    var connectionFD: Int32
+    @Option(name: .customLong("fixture-fd"), help: "A second connection, for the fixtures.")
+    var fixtureFD: Int32
+    @Option(name: .customLong("control-fd"), help: "Unix socket to the parent (ready, go, outcome).")
+    var controlFD: Int32
+    @Option(help: "What to run, as JSON.")
+    var job: String
+
+    func execute(argv: [String]) -> Int32 {
+        ClientCommand.run(connection: connectionFD, fixtureConnection: fixtureFD, control: controlFD, jobJSON: job)
     }
 }

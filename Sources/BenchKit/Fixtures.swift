@@ -32,15 +32,45 @@ public final class Fixtures: Sendable {
     public let local: String?
     private let seed: UInt64
     private let state = Locked(State())
+    /// Put in the names of scratch folders, so that client processes sharing the fixtures never pick the same one.
+    private let scratchTag: String
 
     /// Fixtures in the existing scratch folder `folder` of `store`, seen at `prefix` by the measured filesystem
     /// (`local`: the folder on this machine, if known).
-    init(store: any FixtureStore, folder: String, prefix: String, local: String?, seed: UInt64) {
+    init(store: any FixtureStore, folder: String, prefix: String, local: String?, seed: UInt64, scratchTag: String = "") {
         self.store = store
         self.folder = folder
         self.prefix = prefix
         self.local = local
         self.seed = seed
+        self.scratchTag = scratchTag
+    }
+
+    /// Where the fixtures are and what was made, for a client process that uses them through a store of its own.
+    struct Snapshot: Codable {
+        var folder: String
+        var prefix: String
+        var local: String?
+        var seed: UInt64
+        var files: [String: Int]
+        var directories: [String]
+    }
+
+    /// This fixture set's snapshot.
+    func snapshot() -> Snapshot {
+        state.withLock { s in
+            Snapshot(folder: folder, prefix: prefix, local: local, seed: seed, files: s.files, directories: Array(s.directories))
+        }
+    }
+
+    /// The fixtures of `snapshot` through `store` (nothing made is made again); scratch folders named with `scratchTag`.
+    convenience init(_ snapshot: Snapshot, store: any FixtureStore, scratchTag: String) {
+        self.init(store: store, folder: snapshot.folder, prefix: snapshot.prefix, local: snapshot.local, seed: snapshot.seed,
+                  scratchTag: scratchTag)
+        state.withLock { s in
+            s.files = snapshot.files
+            s.directories = Set(snapshot.directories)
+        }
     }
 
     /// Uses the local folder `local` (created if missing) and names it `prefix` inside the filesystem; its files are
@@ -149,6 +179,32 @@ public final class Fixtures: Sendable {
         return path(relative)
     }
 
+    /// Thread `thread`'s own small file of `size` bytes (thread 0's is the usual one), made when missing.
+    func threadSmallPath(size: Int, thread: Int) throws -> String {
+        guard thread > 0 else { return smallPath }
+        let relative = "data/small-t\(thread)"
+        try ensure(relative, size: size, fill: .pattern(seed: seed))
+        return path(relative)
+    }
+
+    /// Thread `thread`'s own write file of `size` bytes of zeros (thread 0's is the usual one), made when missing.
+    func threadWritePath(size: Int, thread: Int) throws -> String {
+        guard thread > 0 else { return writePath(size: size) }
+        let relative = "data/write-\(size)-t\(thread)"
+        try ensure(relative, size: size, fill: .zeros)
+        return path(relative)
+    }
+
+    /// Thread `thread`'s own symlink to the small file's name (thread 0's is the usual one), made when missing.
+    func threadSymlinkPath(thread: Int) throws -> String {
+        guard thread > 0 else { return symlinkPath }
+        let relative = "data/link-t\(thread)"
+        guard state.withLock({ $0.files[relative] == nil }) else { return path(relative) }
+        try store.makeSymlink(storePath(relative), target: "small")
+        state.withLock { $0.files[relative] = 0 }
+        return path(relative)
+    }
+
     /// The filesystem path of the read file of `size` bytes.
     public func readPath(size: Int) -> String { path("data/read-\(size)") }
     /// The filesystem path of the write file of `size` bytes.
@@ -197,7 +253,7 @@ public final class Fixtures: Sendable {
             s.scratchCount += 1
             return s.scratchCount
         }
-        let dir = "scratch/\(name)-\(n)"
+        let dir = "scratch/\(name)-\(scratchTag)\(n)"
         try makeDirectories(dir)
         return path(dir)
     }

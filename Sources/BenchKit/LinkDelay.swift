@@ -15,6 +15,8 @@ extension RunOptions {
         guard let us = values[.spin]?.first?.intValue, us > 0 else { return nil }
         return .microseconds(us)
     }
+    /// `clients` when given on the command line; none: the bench is the one client.
+    var clientKeys: [ParamKey] { values[.clients] != nil ? [.clients] : [] }
 }
 
 extension LinkDelay {

@@ -2,6 +2,7 @@
 import Gofer
 import Glibc
 #endif
+import BenchReport
 import Foundation
 import Histogram
 import HostSupport
@@ -63,6 +64,36 @@ struct Measurement {
     var clientCPU = CPUSeconds.zero
     /// The server's CPU time (nil: unknown).
     var serverCPU: CPUSeconds?
+    /// With several threads: each thread's ops, bytes and time inside ops, summed over the repetitions.
+    var threads: [CallerTally] = []
+    /// With several client processes: each one's ops, bytes and time inside ops, summed over the repetitions.
+    var clients: [CallerTally] = []
+    /// Time inside ops over the repetitions (the denominator of the throughput samples).
+    var busyNs: UInt64 = 0
+    /// Each repetition's ops, bytes and time inside ops.
+    var perRepetition: [CallerTally] = []
+}
+
+/// One concurrent caller's ops, bytes and time inside ops (its own loop's wall time).
+struct CallerTally: Codable, Sendable {
+    var ops = 0
+    var bytes = 0
+    var ns: UInt64 = 0
+
+    mutating func add(_ o: CallerTally) {
+        ops += o.ops
+        bytes += o.bytes
+        ns += o.ns
+    }
+
+    /// The slowest and the fastest of `callers` (nil with fewer than 2).
+    static func spread(_ callers: [CallerTally], movesBytes: Bool) -> CallerSpread? {
+        guard callers.count > 1 else { return nil }
+        func rate(_ c: CallerTally, _ amount: Int) -> Double { Double(amount) / (Double(max(c.ns, 1)) / 1e9) }
+        guard let ops = Span(callers.map { rate($0, $0.ops) }) else { return nil }
+        return CallerSpread(count: callers.count, opsPerS: ops,
+                            mibPerS: movesBytes ? Span(callers.map { rate($0, $0.bytes) / 1_048_576 }) : nil)
+    }
 }
 
 /// Where the server's CPU time is read.
@@ -156,9 +187,21 @@ func measure(_ instance: any ScenarioInstance, stats: RPCStats, copies: PayloadC
             guard let concurrent = instance as? any ConcurrentScenarioInstance else {
                 throw BenchError.skip("this scenario runs on one thread only")
             }
-            let r = try runThreads(concurrent, settings: s, latency: &partial.latency)
+            if instance.hasBackground {
+                // Once per repetition (threads run their ops back to back): unmeasured, counted as background.
+                let b0 = stats.snapshot()
+                let c0 = copies.value
+                let t0 = monotonicNow()
+                try instance.background()
+                partial.backgroundNs += monotonicNow() - t0
+                background.add(stats.snapshot() - b0)
+                backgroundCopies += copies.value - c0
+            }
+            let r = try runThreads(concurrent, settings: s, batch: batch, latency: &partial.latency)
             ops = r.ops; bytes = r.bytes; busyNs = r.wallNs
             workers = workers + r.cpu
+            if partial.threads.isEmpty { partial.threads = Array(repeating: CallerTally(), count: r.callers.count) }
+            for (t, c) in r.callers.enumerated() { partial.threads[t].add(c) }
             if instance.closesRepetitions {
                 let t0 = monotonicNow()
                 try instance.closeRepetition()
@@ -209,6 +252,8 @@ func measure(_ instance: any ScenarioInstance, stats: RPCStats, copies: PayloadC
         partial.repetitions += 1
         partial.ops += ops
         partial.bytes += bytes
+        partial.busyNs += busyNs
+        partial.perRepetition.append(CallerTally(ops: ops, bytes: bytes, ns: busyNs))
         let seconds = Double(max(busyNs, 1)) / 1e9
         partial.opsPerS.append(Double(ops) / seconds)
         partial.mibPerS.append(Double(bytes) / seconds / 1_048_576)
@@ -223,10 +268,12 @@ extension RPCTally {
     }
 }
 
-/// One repetition with `threads` callers: each runs its share of `ops`, or until the duration passes.
-private func runThreads(_ instance: any ConcurrentScenarioInstance, settings s: MeasureSettings,
-                        latency: inout Histogram<UInt64>) throws -> (ops: Int, bytes: Int, wallNs: UInt64, cpu: CPUSeconds) {
-    struct Outcome { var ops = 0; var bytes = 0; var latency = newLatencyHistogram(); var cpu = CPUSeconds.zero; var error: Error? }
+/// One repetition with `threads` callers: each runs its share of `ops`, or until the duration passes, reading the clock
+/// once per `batch` ops (as one thread does).
+private func runThreads(_ instance: any ConcurrentScenarioInstance, settings s: MeasureSettings, batch: Int,
+                        latency: inout Histogram<UInt64>) throws -> (ops: Int, bytes: Int, wallNs: UInt64, cpu: CPUSeconds,
+                                                                     callers: [CallerTally]) {
+    struct Outcome { var ops = 0; var bytes = 0; var ns: UInt64 = 0; var latency = newLatencyHistogram(); var cpu = CPUSeconds.zero; var error: Error? }
     let threads = instance.threads
     let results = Locked([Outcome](repeating: Outcome(), count: threads))
     let done = DispatchSemaphore(value: 0)
@@ -240,18 +287,22 @@ private func runThreads(_ instance: any ConcurrentScenarioInstance, settings s: 
             var o = Outcome()
             let cpu0 = CPUClock.thread()
             do {
+                var t0 = monotonicNow()
                 while !interruptRequested.load(ordering: .relaxed) {
                     if let share, o.ops >= share { break }
-                    if share == nil && monotonicNow() - start >= duration && o.ops > 0 { break }
-                    let t0 = monotonicNow()
-                    o.bytes += try instance.op(thread: t)
-                    o.latency.recordLatency(monotonicNow() - t0)
-                    o.ops += 1
+                    if share == nil && t0 - start >= duration && o.ops > 0 { break }
+                    let n = share.map { min(batch, $0 - o.ops) } ?? batch
+                    for _ in 0..<n { o.bytes += try instance.op(thread: t) }
+                    let t1 = monotonicNow()
+                    o.latency.recordLatency((t1 - t0) / UInt64(n), count: n)
+                    o.ops += n
+                    t0 = t1
                 }
             } catch {
                 o.error = error
             }
             o.cpu = CPUClock.thread() - cpu0
+            o.ns = monotonicNow() - start
             results.withLock { $0[t] = o }
             done.signal()
         }
@@ -264,5 +315,5 @@ private func runThreads(_ instance: any ConcurrentScenarioInstance, settings s: 
     if interruptRequested.load(ordering: .relaxed) { throw BenchError.interrupted }
     for o in outcomes { latency.add(o.latency) }
     return (outcomes.reduce(0) { $0 + $1.ops }, outcomes.reduce(0) { $0 + $1.bytes }, wall,
-            outcomes.reduce(CPUSeconds.zero) { $0 + $1.cpu })
+            outcomes.reduce(CPUSeconds.zero) { $0 + $1.cpu }, outcomes.map { CallerTally(ops: $0.ops, bytes: $0.bytes, ns: $0.ns) })
 }

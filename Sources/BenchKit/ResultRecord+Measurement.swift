@@ -24,6 +24,8 @@ extension ResultRecord {
         cpu = CPUTimes(userS: m.cpu.user, sysS: m.cpu.sys, client: CPUUsage(userS: m.clientCPU.user, sysS: m.clientCPU.sys),
                        server: m.serverCPU.map { CPUUsage(userS: $0.user, sysS: $0.sys) })
         warnings = Statistics.repetitionWarnings(opsPerS: m.opsPerS)
+        perThread = CallerTally.spread(m.threads, movesBytes: movesBytes)
+        perClient = CallerTally.spread(m.clients, movesBytes: movesBytes)
     }
 }
 

@@ -136,14 +136,15 @@ public struct RunOptions: Sendable {
     /// The parameter combinations of `spec` (flags first, then the suite's defaults), and its direct rows when the
     /// resolvers asked for include `direct` and the scenario takes no resolver otherwise.
     public func combinations(of spec: ScenarioSpec) -> [ParamSet] {
-        // The link, the spin, the deadline and the transport apply to every scenario, and join its params only when asked for.
-        let keys = threadKeys(spec, spec.params) + linkKeys + spinKeys + timeoutKeys + transportKeys
+        // The link, the spin, the deadline, the transport and the client processes apply to every scenario, and join its
+        // params only when asked for.
+        let keys = threadKeys(spec, spec.params) + linkKeys + spinKeys + timeoutKeys + transportKeys + clientKeys
         var v: [ParamKey: [ParamValue]] = [:]
         for k in keys { v[k] = values[k] ?? suite.values(k, for: spec.name) }
         let rows = ParamSet.crossProduct(keys, v)
         guard let direct = spec.directParams,
               (values[.resolver] ?? suite.values(.resolver, for: spec.name)).contains(.text("direct")) else { return rows }
-        let directKeys = threadKeys(spec, direct) + linkKeys + spinKeys + timeoutKeys + transportKeys
+        let directKeys = threadKeys(spec, direct) + linkKeys + spinKeys + timeoutKeys + transportKeys + clientKeys
         for k in directKeys { v[k] = k == .resolver ? [.text("direct")] : values[k] ?? suite.values(k, for: spec.name) }
         return rows + ParamSet.crossProduct(directKeys, v)
     }

@@ -187,6 +187,25 @@ public final class BenchRunner {
     /// its measured connection of the combination's msize.
     private func runOne(_ spec: ScenarioSpec, _ p: ParamSet, on session: ServerSession, trace: TraceWriter?,
                         into record: inout ResultRecord) throws {
+        if p.int(.clients) > 1 {
+            guard session.nativeEnvironment == nil else { throw BenchError.skip("--clients needs a 9P server (the native floor has no connection)") }
+            let msize = requestedMsize(p)
+            let client = try session.client(msize: msize, params: p)
+            record.server = session.info(client, p)
+            // The fixtures the clients use, and whether the combination runs at all: one instance here, closed at once.
+            let env = ScenarioEnvironment(client: client, fixtures: session.fixtures, aname: session.measuredAname, uname: options.uname,
+                                          uid: options.uid, memNode: options.memNode, seed: options.seed)
+            try makeScenario(spec, p, env).close()
+            var m = Measurement()
+            do {
+                try measureClients(spec, p, on: session, msize: msize, into: &m)
+                record.record(m, movesBytes: spec.movesBytes)
+            } catch {
+                record.record(m, movesBytes: spec.movesBytes)
+                throw error
+            }
+            return
+        }
         let instance: any ScenarioInstance
         let stats: RPCStats
         let copies: PayloadCopies
@@ -225,7 +244,7 @@ public final class BenchRunner {
     }
 
     /// The msize `p` asks for (the flag's or the bench default when the scenario has no msize parameter).
-    private func requestedMsize(_ p: ParamSet) -> Int {
+    func requestedMsize(_ p: ParamSet) -> Int {
         p[.msize]?.intValue ?? options.values[.msize]?.first?.intValue ?? Suite.defaultMsize
     }
 

@@ -61,11 +61,11 @@ extension ScenarioInstance {
 
 /// Makes the instance of `spec` for `params`; throws `BenchError.skip` for a combination that cannot run.
 func makeScenario(_ spec: ScenarioSpec, _ params: ParamSet, _ env: ScenarioEnvironment) throws -> any ScenarioInstance {
+    if spec.threaded && params.int(.threads) > 1 { return try ThreadedScenario(spec, params, env) }
     switch spec.name {
-    case "stat": return params.int(.threads) > 1 ? try ThreadedStatScenario(params, env) : try StatScenario(params, env)
+    case "stat": return try StatScenario(params, env)
     case "open-read-close": return try OpenReadCloseScenario(params, env)
-    case "seq-read":
-        return params.int(.threads) > 1 ? try ThreadedSequentialScenario(params, env) : try SequentialScenario(params, env, write: false)
+    case "seq-read": return try SequentialScenario(params, env, write: false)
     case "seq-write": return try SequentialScenario(params, env, write: true)
     case "null-rpc": return try NullRPCScenario(params, env)
     case "create-unlink": return try CreateUnlinkScenario(params, env)

@@ -183,7 +183,7 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
 
 
 /// A connected pair of Unix stream sockets (close-on-exec), as raw descriptors: one end is passed on.
-private func socketPair() throws -> (Int32, Int32) {
+func socketPair() throws -> (Int32, Int32) {
     var sv: [Int32] = [-1, -1]
     guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &sv) == 0 else {
         throw BenchError.server("socketpair: \(String(cString: strerror(errno)))")

@@ -26,7 +26,7 @@ public struct ScenarioSpec: Sendable {
                      movesBytes: false, threaded: true),
         ScenarioSpec(name: "open-read-close", params: [.mode, .path, .blockSize, .msize],
                      op: "open + read one block of `block_size` at offset 0 + close, of a file opened once before (cached)",
-                     movesBytes: true, directParams: [.mode, .resolver, .blockSize, .msize]),
+                     movesBytes: true, directParams: [.mode, .resolver, .blockSize, .msize], threaded: true),
         ScenarioSpec(name: "seq-read", params: [.mode, .path, .blocks, .blockSize, .multiblock, .fileSize, .msize],
                      op: "one I/O unit of `blocks` x `block_size` bytes read sequentially from a file of `file_size` "
                          + "(wrapping at the end), as a BlockSeq of `blocks` blocks; with --threads, `threads` callers on one "
@@ -36,7 +36,7 @@ public struct ScenarioSpec: Sendable {
                      op: "one I/O unit of `blocks` x `block_size` bytes written sequentially into a file of `file_size` "
                          + "(wrapping at the end), as a BlockSeq of `blocks` blocks; in exclusive and writethrough every "
                          + "repetition ends with an fsync inside the measured time (the write-back is measured)",
-                     movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize, .msize]),
+                     movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize, .msize], threaded: true),
         ScenarioSpec(name: "null-rpc", params: [.threads],
                      op: "one Tgetattr on a walked fid through the Client (no filesystem): raw RPC latency; "
                          + "`threads` callers share the connection",
@@ -44,32 +44,32 @@ public struct ScenarioSpec: Sendable {
         ScenarioSpec(name: "create-unlink", params: [.mode, .resolver],
                      op: "create (O_CREAT|O_EXCL) + close + unlink of a new file in a scratch folder; "
                          + "fs.reclaim() between ops releases the stale dentry (background)",
-                     movesBytes: false),
+                     movesBytes: false, threaded: true),
         ScenarioSpec(name: "mkdir-rmdir", params: [.mode, .resolver],
                      op: "mkdir + rmdir of a new folder in a scratch folder; fs.reclaim() between ops (background)",
-                     movesBytes: false),
+                     movesBytes: false, threaded: true),
         ScenarioSpec(name: "readdir", params: [.mode, .entries, .state],
                      op: "one full listing of a folder of `entries` files (cold: caches dropped before each op, background; "
                          + "warm: whatever the mode caches is kept; replaced is skipped)",
                      movesBytes: false, directParams: [.mode, .resolver, .entries, .state]),
         ScenarioSpec(name: "rename", params: [.mode, .resolver],
                      op: "rename a file a -> b and back b -> a (the pair); fs.reclaim() between ops (background)",
-                     movesBytes: false),
+                     movesBytes: false, threaded: true),
         ScenarioSpec(name: "readlink", params: [.mode, .resolver],
                      op: "one readlink of a symlink (the target is cached except in Shared)",
-                     movesBytes: false),
+                     movesBytes: false, threaded: true),
         ScenarioSpec(name: "fsync", params: [.mode, .path],
                      op: "write 4 KiB + fsync, cycling through the first 64 KiB of a file",
                      movesBytes: false, directParams: [.mode, .resolver]),
         ScenarioSpec(name: "rand-read", params: [.mode, .path, .blocks, .blockSize, .multiblock, .fileSize],
                      op: "one I/O unit of `blocks` x `block_size` bytes read at a random unit-aligned offset of a file of "
                          + "`file_size` (offsets drawn from --seed), as a BlockSeq of `blocks` blocks",
-                     movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize]),
+                     movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize], threaded: true),
         ScenarioSpec(name: "rand-write", params: [.mode, .path, .blocks, .blockSize, .multiblock, .fileSize],
                      op: "one I/O unit of `blocks` x `block_size` bytes written at a random unit-aligned offset of a file of "
                          + "`file_size` (offsets drawn from --seed), as a BlockSeq of `blocks` blocks; in exclusive and "
                          + "writethrough every repetition ends with an fsync inside the measured time (the write-back is measured)",
-                     movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize]),
+                     movesBytes: true, directParams: [.mode, .resolver, .blocks, .blockSize, .fileSize], threaded: true),
         ScenarioSpec(name: "workload", params: [.mode, .resolver],
                      op: "one run of --command (/bin/sh -c, $MOUNT set) in a FUSE mount of the filesystem (gofer-mount's "
                          + "mapping, kernel caching by mode), from the mount's root; fio's JSON output (--output-format=json) "

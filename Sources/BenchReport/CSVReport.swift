@@ -11,7 +11,11 @@ public enum CSVReport {
             typeKeys.formUnion(r.rpcsByType.keys)
         }
         let types = typeKeys.sorted { (messageNumber($0), $0) < (messageNumber($1), $1) }
+        // The caller spreads only when a row has one: reports of one caller keep their exact columns.
+        let spreads = [("per_thread", report.results.contains { $0.perThread != nil }),
+                       ("per_client", report.results.contains { $0.perClient != nil })].filter(\.1).flatMap { spreadColumns($0.0) }
         let columns = ["scenario"] + paramKeys.map { "params." + $0.rawValue } + middle + types.map { "rpcs_by_type." + $0 } + tail
+            + spreads
         var out = columns.map(quote).joined(separator: ",") + "\n"
         for r in report.results {
             out += columns.map { quote(cell(r, $0)) }.joined(separator: ",") + "\n"
@@ -34,6 +38,11 @@ public enum CSVReport {
         "cpu.client.user_s", "cpu.client.sys_s", "cpu.server.user_s", "cpu.server.sys_s",
         "vs_native",
     ]
+
+    /// The columns of the caller spread `name` (per_thread or per_client), after `tail`.
+    static func spreadColumns(_ name: String) -> [String] {
+        [name + ".count"] + ["ops_per_s", "mib_per_s"].flatMap { m in ["min", "max"].map { "\(name).\(m).\($0)" } }
+    }
 
     /// The text of `column` for `r`: integers as they are, other numbers as Swift prints doubles ("7.0"), null empty.
     static func cell(_ r: ResultRecord, _ column: String) -> String {
@@ -58,6 +67,8 @@ public enum CSVReport {
         case "ops": return String(r.ops)
         case "bytes": return String(r.bytes)
         case "vs_limit_basis": return r.vsLimitBasis ?? ""
+        case "per_thread.count": return r.perThread.map { String($0.count) } ?? ""
+        case "per_client.count": return r.perClient.map { String($0.count) } ?? ""
         default: return r.metric(column).map(number) ?? ""
         }
     }

@@ -162,3 +162,45 @@ public struct CPUUsage: Codable, Sendable, Equatable {
     /// The field `name` ("user_s" or "sys_s").
     func value(_ name: String) -> Double? { name == "user_s" ? userS : (name == "sys_s" ? sysS : nil) }
 }
+
+/// The spread of concurrent callers' own throughput (`per_thread`: the threads of `--threads`; `per_client`: the client
+/// processes of `--clients`): each caller's ops over its own time inside ops, summed over the repetitions.
+public struct CallerSpread: Codable, Sendable, Equatable {
+    /// Callers measured.
+    public var count: Int
+    /// The slowest and the fastest caller's ops/s.
+    public var opsPerS: Span
+    /// The slowest and the fastest caller's MiB/s (nil for scenarios that move no payload).
+    public var mibPerS: Span?
+
+    /// A spread of `count` callers.
+    public init(count: Int, opsPerS: Span, mibPerS: Span?) {
+        self.count = count
+        self.opsPerS = opsPerS
+        self.mibPerS = mibPerS
+    }
+
+    enum CodingKeys: String, CodingKey { case count, opsPerS = "ops_per_s", mibPerS = "mib_per_s" }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(count, forKey: .count)
+        try c.encode(opsPerS, forKey: .opsPerS)
+        try c.encodeOrNull(mibPerS, forKey: .mibPerS)
+    }
+}
+
+/// The smallest and the largest of some values.
+public struct Span: Codable, Sendable, Equatable {
+    /// The smallest.
+    public var min: Double
+    /// The largest.
+    public var max: Double
+
+    /// The span of `values` (nil when empty or not all finite).
+    public init?(_ values: [Double]) {
+        guard let lo = values.min(), let hi = values.max(), lo.isFinite, hi.isFinite else { return nil }
+        min = lo
+        max = hi
+    }
+}

@@ -19,6 +19,9 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     case rpcTimeout = "rpc_timeout"
     /// How 9P calls travel: the socket, or shared-memory channels (Tchannel) where the server grants them.
     case transport
+    /// Client processes, each with its own connection and filesystem, against one server (every scenario; joins the
+    /// params only when given).
+    case clients
 
     /// The `bench run` flag that sets it (a duration's without the unit: `--link-delay` for `link_delay_us`).
     public var flag: String {

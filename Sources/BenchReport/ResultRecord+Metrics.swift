@@ -44,6 +44,11 @@ extension ResultRecord {
             guard ["ops_per_s", "mib_per_s"].contains(parts[1]), ["median", "min", "max"].contains(parts[2]) else {
                 throw unknown("expected throughput.ops_per_s|mib_per_s.median|min|max")
             }
+        case (2, "per_thread"), (2, "per_client"), (3, "per_thread"), (3, "per_client"):
+            guard parts.count == 2 ? parts[1] == "count"
+                    : ["ops_per_s", "mib_per_s"].contains(parts[1]) && ["min", "max"].contains(parts[2]) else {
+                throw unknown("expected \(parts[0]).count or \(parts[0]).ops_per_s|mib_per_s.min|max")
+            }
         default:
             throw unknown("not a numeric field of a result (results/README.md lists them)")
         }
@@ -79,12 +84,18 @@ extension ResultRecord {
             case "cpu": return parts[1] == "user_s" ? cpu?.userS : (parts[1] == "sys_s" ? cpu?.sysS : nil)
             case "server": return parts[1] == "msize" ? server.msize.map(Double.init) : nil
             case "params": return ParamKey(rawValue: parts[1]).flatMap { params[$0]?.intValue }.map(Double.init)
+            case "per_thread", "per_client":
+                return parts[1] == "count" ? (parts[0] == "per_thread" ? perThread : perClient).map { Double($0.count) } : nil
             default: return nil
             }
         case 3:
             switch parts[0] {
             case "throughput": return distribution(parts[1])?.value(parts[2])
             case "cpu": return (parts[1] == "client" ? cpu?.client : (parts[1] == "server" ? cpu?.server : nil))?.value(parts[2])
+            case "per_thread", "per_client":
+                let spread = parts[0] == "per_thread" ? perThread : perClient
+                let span = parts[1] == "ops_per_s" ? spread?.opsPerS : (parts[1] == "mib_per_s" ? spread?.mibPerS : nil)
+                return parts[2] == "min" ? span?.min : (parts[2] == "max" ? span?.max : nil)
             default: return nil
             }
         default:

@@ -49,6 +49,10 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     public var workload: WorkloadResult?
     /// Hyperfine-style notes on the repetitions (outliers, a cold first repetition).
     public var warnings: [String] = []
+    /// With `threads` > 1: the slowest and the fastest thread's own throughput (absent otherwise).
+    public var perThread: CallerSpread?
+    /// With `clients` > 1: the slowest and the fastest client process's own throughput (absent otherwise).
+    public var perClient: CallerSpread?
 
     /// A result with nothing measured yet.
     public init(scenario: String, params: ParamSet, server: ServerInfo, status: Status, error: String? = nil) {
@@ -67,6 +71,7 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         case latency = "latency_ns", cpu, warnings
         case vsNative = "vs_native"
         case workload
+        case perThread = "per_thread", perClient = "per_client"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -94,6 +99,8 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
         vsNative = try c.decodeIfPresent(Double.self, forKey: .vsNative)
         workload = try c.decodeIfPresent(WorkloadResult.self, forKey: .workload)
+        perThread = try c.decodeIfPresent(CallerSpread.self, forKey: .perThread)
+        perClient = try c.decodeIfPresent(CallerSpread.self, forKey: .perClient)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -120,5 +127,8 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         try c.encode(warnings, forKey: .warnings)
         try c.encodeNumber(vsNative, forKey: .vsNative)
         try c.encodeIfPresent(workload, forKey: .workload)
+        // Only on results with several callers: reports of one caller keep their exact form.
+        try c.encodeIfPresent(perThread, forKey: .perThread)
+        try c.encodeIfPresent(perClient, forKey: .perClient)
     }
 }

@@ -224,11 +224,13 @@ extension Filesystem {
         guard options.cachesMetadata, options.resolver == .vfs2 || options.resolver == .multi,
               let components = try? pathComponents(path) else { return nil }
         return lock.shared {
-            var d = root
+            // Unretained: the tree owns every dentry and cannot change under the shared lock, and a retain of the
+            // root (the one dentry every path shares) would be a cache line all threads write.
+            unowned(unsafe) var d = root
             for name in components {
                 guard name != "." && name != "..", d.isDirectory, mayAccess(d, .execute), let c = d.children[name],
                       !c.isSymlink else { return nil }
-                touch(c)
+                touchShared(c)
                 d = c
             }
             return FileStat(qid: d.qid, attr: d.attr)

@@ -155,6 +155,14 @@ public final class Filesystem: @unchecked Sendable {  // mutable state guarded b
         d.lastUse.store(tick.add(1, ordering: .relaxed).newValue, ordering: .relaxed)
     }
 
+    /// `touch` for readers of the shared fast path: marks `d` as recent as the latest exclusive touch without moving
+    /// the clock, and writes nothing when it already is (no line every reader writes; dentries touched since the
+    /// clock last moved tie for eviction).
+    func touchShared(_ d: Dentry) {
+        let now = tick.load(ordering: .relaxed)
+        if d.lastUse.load(ordering: .relaxed) != now { d.lastUse.store(now, ordering: .relaxed) }
+    }
+
     /// Makes `child` a cached child of `parent`.
     func insert(_ child: Dentry, into parent: Dentry) {
         if let old = parent.children[child.name], old !== child { markStale(old) }

@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 import Synchronization
 
@@ -45,16 +46,41 @@ final class TreeLock: @unchecked Sendable {
 /// The state lock: exclusive and recursive for operations (its holder can release it completely around an RPC and
 /// take it back at the same depth), shared for the cached-stat fast path, which only reads.
 ///
+/// Shared holders do not touch the pthread lock while no writer is about: each counts itself in the slot of the CPU
+/// it runs on (one cache line per slot), so readers on different CPUs write no common line. A writer takes the pthread
+/// lock, raises `writing` and waits for every slot to drain; a reader that sees `writing` steps back and takes the
+/// pthread lock shared instead (a big-reader lock: cheap readers, writers that scan the slots).
+///
 /// `@unchecked Sendable`: `depth` is read and written only by the thread holding the lock exclusively; `owner` is
-/// atomic (a thread only ever finds its own id there when it stored it).
+/// atomic (a thread only ever finds its own id there when it stored it); the slots and `writing` are atomics.
 final class StateLock: @unchecked Sendable {
     private let rw: UnsafeMutablePointer<pthread_rwlock_t>
     private let owner = Atomic<UInt>(0)
     private var depth = 0
+    /// Set by the exclusive holder for as long as it holds the lock.
+    private let writing = Atomic<Bool>(false)
+    /// `slotCount` reader counters, `slotStride` bytes apart.
+    private let slots: UnsafeMutableRawPointer
+    private static let slotCount = 16
+    private static let slotStride = 128
 
-    init() { rw = makeWriterPreferringRWLock() }
+    init() {
+        rw = makeWriterPreferringRWLock()
+        slots = .allocate(byteCount: Self.slotCount * Self.slotStride, alignment: Self.slotStride)
+        for i in 0..<Self.slotCount {
+            (slots + i * Self.slotStride).bindMemory(to: Atomic<Int>.self, capacity: 1).initialize(to: Atomic(0))
+        }
+    }
 
-    deinit { destroyRWLock(rw) }
+    deinit {
+        destroyRWLock(rw)
+        for i in 0..<Self.slotCount { _ = slot(i).move() }
+        slots.deallocate()
+    }
+
+    private func slot(_ i: Int) -> UnsafeMutablePointer<Atomic<Int>> {
+        (slots + i * Self.slotStride).assumingMemoryBound(to: Atomic<Int>.self)
+    }
 
     func lock() {
         let me = UInt(pthread_self())
@@ -63,6 +89,12 @@ final class StateLock: @unchecked Sendable {
             return
         }
         pthread_rwlock_wrlock(rw)
+        // Readers count themselves before they look at `writing`, and this looks at their counts after raising it:
+        // either the reader sees it and steps back, or this sees the reader and waits for it.
+        writing.store(true, ordering: .sequentiallyConsistent)
+        for i in 0..<Self.slotCount {
+            while slot(i).pointee.load(ordering: .sequentiallyConsistent) != 0 { sched_yield() }
+        }
         owner.store(me, ordering: .relaxed)
         depth = 1
     }
@@ -71,6 +103,7 @@ final class StateLock: @unchecked Sendable {
         depth -= 1
         guard depth == 0 else { return }
         owner.store(0, ordering: .relaxed)
+        writing.store(false, ordering: .releasing)
         pthread_rwlock_unlock(rw)
     }
 
@@ -97,8 +130,16 @@ final class StateLock: @unchecked Sendable {
     /// Runs `body` holding the lock shared: it may read dentries, and touch them (atomically), but change nothing.
     /// Never called with the lock held.
     func shared<T>(_ body: () -> T) -> T {
-        pthread_rwlock_rdlock(rw)
-        defer { pthread_rwlock_unlock(rw) }
+        let counter = slot(Int(cshims_current_cpu()) & (Self.slotCount - 1))  // -1 (no CPU number) is slot 15: still correct
+        counter.pointee.add(1, ordering: .sequentiallyConsistent)
+        if writing.load(ordering: .sequentiallyConsistent) {
+            // A writer holds or is taking the lock: wait for it on the pthread lock.
+            counter.pointee.subtract(1, ordering: .releasing)
+            pthread_rwlock_rdlock(rw)
+            defer { pthread_rwlock_unlock(rw) }
+            return body()
+        }
+        defer { counter.pointee.subtract(1, ordering: .releasing) }
         return body()
     }
 }

@@ -29,8 +29,8 @@ final class RunReportTests: XCTestCase {
             XCTAssertNotNil(json.at(path: "context.limits." + key), "context.limits.\(key)")
         }
         let all = report.results
-        // stat and seq-read take --threads too: stat, open-read-close, seq-read, seq-write, null-rpc
-        XCTAssertEqual(all.count, 4 * 2 * 2 + 2 * 2 + 2 * 2 * 2 * 2 + 2 * 2 * 2 + 2)
+        // Every scenario here takes --threads: stat, open-read-close, seq-read, seq-write, null-rpc
+        XCTAssertEqual(all.count, 4 * 2 * 2 + 2 * 2 * 2 + 2 * 2 * 2 * 2 + 2 * 2 * 2 * 2 + 2)
         for r in json["results"]?.array ?? [] {
             for f in Self.resultFields { XCTAssertNotNil(r[f], "\(r["scenario"]?.string ?? "?") lacks \(f)") }
         }

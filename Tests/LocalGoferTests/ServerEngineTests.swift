@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Glibc
 import LocalGofer
 import P9
@@ -120,5 +121,48 @@ final class ServerEngineTests: XCTestCase {
         for f in files { try f.clunk() }
         XCTAssertEqual(client.fidsInUse, 1)
         client.close()
+    }
+
+    /// Many connections with blocked requests: one thread per connection plus at most `extraThreads` server-wide (and
+    /// the stall monitor), however many requests wait; the threads are counted in /proc/self/task.
+    func testThreadsStayBoundedWithManyConnectionsAndBlockedRequests() throws {
+        let backend = GateFileServer()
+        let connections = 12, perConnection = 4, extra = 3
+        let server = Server(fileServer: backend, options: ServerOptions(workers: 8, extraThreads: extra))
+        defer { server.stop() }
+        let before = threadCount()
+        var raws: [RawConnection] = []
+        for _ in 0..<connections {
+            var sv: [Int32] = [-1, -1]
+            XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &sv), 0)
+            server.serve(fd: sv[0])
+            let raw = RawConnection(StreamTransport(fd: sv[1]))
+            try raw.handshake()
+            raws.append(raw)
+        }
+        for raw in raws {
+            for tag in 10..<(10 + perConnection) { try raw.send(Treadlink(fid: 1), tag: Tag(rawValue: UInt16(tag))) }
+        }
+        // Each connection's own thread runs its first readlink; a stalled one hands reading to an extra thread, which
+        // runs (and blocks in) the next: exactly `extra` of those server-wide.
+        for i in 0..<(connections + extra) {
+            XCTAssertEqual(backend.entered.wait(timeout: .now() + 10), .success, "blocked request \(i + 1) did not start")
+        }
+        XCTAssertEqual(backend.entered.wait(timeout: .now() + 0.3), .timedOut, "more requests ran than threads allowed")
+        let during = threadCount()
+        XCTAssertLessThanOrEqual(during - before, connections + extra + 1, "threads: \(before) before, \(during) with \(connections) connections")
+        XCTAssertGreaterThanOrEqual(during - before, connections, "one thread per connection at least")
+        // Every request completes once the gate opens: the queued ones run as threads free up.
+        for _ in 0..<(connections * perConnection) { backend.gate.signal() }
+        for raw in raws {
+            var tags = Set<UInt16>()
+            for _ in 0..<perConnection { tags.insert(try XCTUnwrap(try raw.receive()).tag.rawValue) }
+            XCTAssertEqual(tags, Set((10..<(10 + perConnection)).map(UInt16.init)))
+        }
+    }
+
+    /// Threads of this process.
+    private func threadCount() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
     }
 }
