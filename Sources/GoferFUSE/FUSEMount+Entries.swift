@@ -160,6 +160,7 @@ extension FUSEMount {
             nodes.removed(name, in: parent)
             fuse_reply_err(req, 0)
         }
+        removedOrRenamed()
     }
 
     func rename(_ req: fuse_req_t?, _ parent: fuse_ino_t, _ name: String, _ newParent: fuse_ino_t, _ newName: String,
@@ -172,6 +173,7 @@ extension FUSEMount {
             nodes.renamed(name, in: parent, to: newName, in: newParent)
             fuse_reply_err(req, 0)
         }
+        removedOrRenamed()
     }
 
     func statfs(_ req: fuse_req_t?) {

@@ -1,6 +1,7 @@
 import CFuse3
 import Glibc
 import Gofer
+import Synchronization
 import SystemPackage
 
 /// A `Filesystem` mounted through the kernel's FUSE (libfuse3's low-level API): nodeids map to paths, file handles
@@ -19,8 +20,20 @@ public final class FUSEMount: @unchecked Sendable {
     let directories = HandleTable<DirectorySnapshot>()
     /// Read and readdir reply buffers (the kernel asks for at most 1 MiB at once).
     let buffers = BufferPool(size: 1 << 20)
+    /// Unlinks, rmdirs and renames since the last `reclaim()`.
+    let removals = Atomic<Int>(0)
     /// The libfuse session (set once in init).
     private var session: OpaquePointer!
+
+    /// Releases the fids (and the descriptors behind them) of dentries that removes and renames left stale, every
+    /// `reclaimEvery` of them: no one else calls `Filesystem.reclaim()` in a mount, and a stale dentry may hold several
+    /// descriptors (its fid's, an open handle's and a donated one) until then.
+    func removedOrRenamed() {
+        if removals.add(1, ordering: .relaxed).newValue % Self.reclaimEvery == 0 { filesystem.reclaim() }
+    }
+
+    /// How many removes and renames go between two `reclaim()`s.
+    static let reclaimEvery = 64
 
     /// Mounts `filesystem` on `mountpoint` (an existing directory); serve it with `serve()`.
     public init(filesystem: Filesystem, mountpoint: String, caching: KernelCaching? = nil,

@@ -52,8 +52,8 @@ struct GoferMount: ParsableCommand {
     var noHostFds = false
 
     @Option(name: .long, help: ArgumentHelp(
-        "Dentries the client caches before releasing the least recently used (default: the descriptor limit / 4 with the "
-            + "builtin server, / 2 otherwise, at most 10000): each may hold a fid and an open handle.",
+        "Dentries the client caches before releasing the least recently used (default: the descriptor limit / 10 with the "
+            + "builtin server, / 5 otherwise, at most 10000): each may hold a fid and an open handle.",
         valueName: "N"))
     var maxDentries: Int?
 
@@ -88,9 +88,10 @@ struct GoferMount: ParsableCommand {
         // A dentry released and looked up again gets the server's attributes, which in exclusive/writethrough may
         // differ from those the kernel cached (ctime of a written-back file): keep as many as the kernel may hold.
         let descriptors = Self.raiseDescriptorLimit()
-        // A cached file may hold a fid (the server's descriptor), an open handle (the server's and a donated one):
-        // with the builtin server in this process, all three count against one limit.
-        options.maxCachedDentries = maxDentries ?? max(16, min(10_000, descriptors / (server == "builtin" ? 4 : 2)))
+        // A cached file may hold a fid (the server's descriptor) and an open handle (the server's and a donated one,
+        // and the server's for the handle's fid): with the builtin server in this process, four count against one limit,
+        // and up to 1024 stale dentries wait for reclaim with theirs: a tenth of the limit (a fifth for another server).
+        options.maxCachedDentries = maxDentries ?? max(16, min(10_000, descriptors / (server == "builtin" ? 10 : 5)))
         let builtin: Server?
         let transport: StreamTransport
         if server == "builtin" {
