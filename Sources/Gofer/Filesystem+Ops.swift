@@ -244,7 +244,9 @@ extension Filesystem {
         return try tree.shared { () throws(GoferError) -> FileStat? in
             guard let fd = donatedRoot else { return nil }  // stable here: release takes `tree` exclusively
             do {
-                let (qid, attr) = try HostRoot(fd: fd).stat(path, dropping: start, follow: followFinal)
+                let (qid, attr) = try hostDirs.map { dirs throws(Errno) in
+                    try dirs.stat(path, dropping: start, follow: followFinal, root: fd)
+                } ?? HostRoot(fd: fd).stat(path, dropping: start, follow: followFinal)
                 return FileStat(qid: qid, attr: attr)
             } catch {
                 throw GoferError(error, operation: (followFinal ? "stat " : "lstat ") + path)

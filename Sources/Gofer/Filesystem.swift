@@ -33,6 +33,8 @@ public final class Filesystem: @unchecked Sendable {  // mutable state guarded b
     var staleQueue: [Dentry] = []
     /// The O_PATH descriptor of the attach root the server donated for the direct resolver (nil: none; closed on release).
     var donatedRoot: FileDescriptor?
+    /// The descriptors Shared direct stats keep beneath `donatedRoot` (nil: none; set and cleared with it).
+    var hostDirs: HostDirCache?
     /// Logical clock of dentry uses (atomic: the fast path touches with `lock` held shared).
     let tick = Atomic<UInt64>(0)
     private var isReleased = false
@@ -68,6 +70,7 @@ public final class Filesystem: @unchecked Sendable {  // mutable state guarded b
         }
         gids = groups
         donatedRoot = resolver.donatedRoot(of: rootFile, uid: nUname ?? client.options.nUname)
+        if donatedRoot != nil && !options.cachesMetadata { hostDirs = HostDirCache() }
     }
 
     deinit { release() }
@@ -111,6 +114,7 @@ public final class Filesystem: @unchecked Sendable {  // mutable state guarded b
         root.negative.removeAll()
         root.listing = nil
         root.symlinkTarget = nil
+        hostDirs?.clear()
         do { try writeBack(root) } catch { firstError = firstError ?? error }
         drainStale()
         if let firstError { throw firstError }
@@ -137,11 +141,17 @@ public final class Filesystem: @unchecked Sendable {  // mutable state guarded b
         guard !isReleased else { return }
         try? writeBackAndEvictAll()
         closeHandles(root)
+        hostDirs = nil  // closes what it kept
         try? donatedRoot?.close()
         donatedRoot = nil
         try? root.fid?.clunk()
         root.fid = nil
         isReleased = true
+    }
+
+    /// Number of host descriptors (directories, and files stat'ed again) kept by Shared direct stats (0 in other modes).
+    public var keptHostDescriptorCount: Int {
+        tree.shared { hostDirs?.count ?? 0 }
     }
 
     /// Number of dentries cached (the root excluded).

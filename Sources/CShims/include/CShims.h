@@ -12,6 +12,7 @@
 #include <linux/stat.h>     // struct statx, STATX_*
 #include <sys/xattr.h>      // getxattr, setxattr, listxattr, removexattr (not in the Glibc module)
 
+#include "CShimsDirCache.h"
 #include "CShimsNative.h"
 
 /// Most descriptors one message may carry; surplus received descriptors are closed.

@@ -27,11 +27,14 @@ extension DirectResolver {
                 }
             }
             try host.remove(parent, name, directory: isDirectory)
+            fs.hostDirs?.forget(parent + [name])
             removed(name, at: site, fs)
         case let .rename(oldParent, oldName, newParent, newName):
             let oldSite = try directory(oldParent, host, fs)
             let newSite = try directory(newParent, host, fs)
             try host.rename(oldParent, oldName, newParent, newName)
+            fs.hostDirs?.forget(oldParent + [oldName])
+            fs.hostDirs?.forget(newParent + [newName])
             // The moved dentry is dropped rather than moved: the next lookup asks the host, which costs no RPC.
             removed(oldName, at: oldSite, fs)
             replaced(newName, at: newSite, fs)

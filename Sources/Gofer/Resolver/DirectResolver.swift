@@ -41,7 +41,9 @@ struct DirectResolver: Resolver {
     /// Shared: a path already in canonical form goes to the host as it is (past its leading slashes), unsplit.
     func stat(path: String, followFinal: Bool, in fs: Filesystem) throws -> FileStat {
         if !fs.options.cachesMetadata, let host = fs.host, let start = canonicalStart(path) {
-            let (qid, attr) = try host.stat(path, dropping: start, follow: followFinal)
+            let (qid, attr) = try fs.hostDirs.map { dirs throws(Errno) in
+                try dirs.stat(path, dropping: start, follow: followFinal, root: host.fd)
+            } ?? host.stat(path, dropping: start, follow: followFinal)
             return FileStat(qid: qid, attr: attr)
         }
         return try stat(try pathComponents(path), followFinal: followFinal, in: fs)
