@@ -57,3 +57,18 @@ public func patternBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> 
 public func openDescriptorCount() -> Int {
     (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
 }
+
+/// Ids of this process's threads (entries of /proc/self/task).
+public func threadIDs() -> Set<Int32> {
+    Set(((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).compactMap { Int32($0) })
+}
+
+/// Threads started since `before` (a `threadIDs()` snapshot) and still running, each as "id name". A thread of
+/// the snapshot may exit meanwhile (an idle Dispatch worker of an earlier test retires 5 s after its last work
+/// item), so a leak check compares thread ids, not counts; Linux does not reuse a thread id this soon.
+public func threadsStarted(since before: Set<Int32>) -> [String] {
+    threadIDs().subtracting(before).sorted().map { tid in
+        let comm = (try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8)) ?? "?"
+        return "\(tid) \(comm.trimmingCharacters(in: .whitespacesAndNewlines))"
+    }
+}

@@ -18,7 +18,7 @@ final class FaultTests: XCTestCase {
                             _ call: @escaping @Sendable (ClientFile, ClientFile) throws -> Void) throws {
         let child = try GoferdChild(files: [file: patternBytes(1 << 20), "d1/d2/d3/leaf": [1]], arguments: ["--no-donate"])
         let descriptorsBefore = openDescriptorCount()
-        let threadsBefore = threadCount()
+        let threadsBefore = threadIDs()
         let client = try child.connect(ClientOptions(channels: channels))
         XCTAssertEqual(client.channelCount, channels, "\(what): goferd grants every channel asked for")
         let root = try client.attach()
@@ -63,7 +63,8 @@ final class FaultTests: XCTestCase {
         client.close()
         child.waitForExit()
         XCTAssertTrue(waitUntil { openDescriptorCount() == descriptorsBefore }, "\(what): no descriptor left in the client")
-        XCTAssertTrue(waitUntil { threadCount() == threadsBefore }, "\(what): no thread left in the client")
+        XCTAssertTrue(waitUntil { threadsStarted(since: threadsBefore).isEmpty },
+                      "\(what): no thread left in the client: \(threadsStarted(since: threadsBefore))")
     }
 
     func testServerKilledDuringReads() throws {
@@ -114,7 +115,7 @@ final class FaultTests: XCTestCase {
         try tmp.write("data", patternBytes(1 << 20))
         let server = Server(fileServer: try LocalGofer(root: tmp.path), options: ServerOptions(workers: 2, channels: channels))
         let descriptorsBefore = openDescriptorCount()
-        let threadsBefore = threadCount()
+        let threadsBefore = threadIDs()
         var sv: [Int32] = [-1, -1]
         XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &sv), 0)
         server.serve(fd: sv[1])
@@ -160,7 +161,7 @@ final class FaultTests: XCTestCase {
         client.close()
         XCTAssertTrue(waitUntil { server.connectionCount == 0 })
         XCTAssertTrue(waitUntil { openDescriptorCount() == descriptorsBefore }, "no descriptor left")
-        XCTAssertTrue(waitUntil { threadCount() <= threadsBefore }, "no thread left")
+        XCTAssertTrue(waitUntil { threadsStarted(since: threadsBefore).isEmpty }, "no thread left: \(threadsStarted(since: threadsBefore))")
     }
 }
 
