@@ -72,3 +72,21 @@ public func threadsStarted(since before: Set<Int32>) -> [String] {
         return "\(tid) \(comm.trimmingCharacters(in: .whitespacesAndNewlines))"
     }
 }
+
+/// This process's open descriptors, each as "fd target dev ino": a number reused for another object reads
+/// differently.
+public func openDescriptorIdentities() -> Set<String> {
+    let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return Set(fds.compactMap { fd in
+        let path = "/proc/self/fd/\(fd)"
+        var st = stat()
+        // The listing's own descriptor is closed by now: it fails both.
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path), stat(path, &st) == 0 else { return nil }
+        return "\(fd) \(target) \(st.st_dev) \(st.st_ino)"
+    })
+}
+
+/// Descriptors opened since `before` (an `openDescriptorIdentities()` snapshot) and still open. One of the snapshot may be
+/// closed meanwhile (an earlier test's stopped server closes its connections on their own threads), so a leak
+/// check compares descriptors, not counts.
+public func descriptorsOpened(since before: Set<String>) -> [String] { openDescriptorIdentities().subtracting(before).sorted() }
