@@ -118,7 +118,7 @@ final class WorkloadScenario: ScenarioInstance, WorkloadReporting {
         self.fs = fs
         runner = WorkloadCommand(command: env.command ?? defaultWorkloadCommand, directory: mount.mountpoint)
         let m = mount, done = served
-        // libfuse's loop blocks: it runs on a thread of its own and spawns its workers from there.
+        // serve() blocks: it runs on a thread of its own and starts its workers from there.
         Thread.detachNewThread {
             _ = m.serve()
             done.signal()

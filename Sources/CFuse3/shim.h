@@ -1,5 +1,5 @@
-// The libfuse3 low-level API at version 3.5, plus what Swift cannot call directly: the FUSE_ARGS_INIT and
-// fuse_session_loop_mt macros, and the bit fields of fuse_file_info.
+// The libfuse3 low-level API at version 3.5, plus what Swift cannot call directly: the FUSE_ARGS_INIT macro and
+// the bit fields of fuse_file_info.
 #ifndef CFUSE3_SHIM_H
 #define CFUSE3_SHIM_H
 
@@ -14,12 +14,6 @@ static inline struct fuse_session *cfuse_session_new(int argc, char **argv, cons
     struct fuse_session *se = fuse_session_new(&args, ops, sizeof(*ops), userdata);
     fuse_opt_free_args(&args);
     return se;
-}
-
-/// The multi-threaded loop on the session's one /dev/fuse descriptor, keeping up to `idle` idle workers.
-static inline int cfuse_session_loop_mt(struct fuse_session *se, unsigned int idle) {
-    struct fuse_loop_config config = { .clone_fd = 0, .max_idle_threads = idle };
-    return fuse_session_loop_mt(se, &config);
 }
 
 /// Sets the open reply's cache flags.

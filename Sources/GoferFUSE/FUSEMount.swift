@@ -65,10 +65,10 @@ public final class FUSEMount: @unchecked Sendable {
         session = se
     }
 
-    /// Serves the kernel's requests on libfuse's worker threads until the mount goes away (`unmount`,
+    /// Serves the kernel's requests on `threads` worker threads until the mount goes away (`unmount`,
     /// `fusermount3 -u`, umount), then closes every open file (dirty data written back). Returns 0 or a negative errno.
-    public func serve(idleThreads: UInt32 = 10) -> Int32 {
-        let result = cfuse_session_loop_mt(session, idleThreads)
+    public func serve(threads: Int = 10) -> Int32 {
+        let result = FUSEWorkers.run(session, count: threads)
         closeAll()
         fuse_session_unmount(session)
         fuse_session_destroy(session)

@@ -57,3 +57,36 @@ public func patternBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> 
 public func openDescriptorCount() -> Int {
     (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
 }
+
+/// Ids of this process's threads (entries of /proc/self/task).
+public func threadIDs() -> Set<Int32> {
+    Set(((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).compactMap { Int32($0) })
+}
+
+/// Threads started since `before` (a `threadIDs()` snapshot) and still running, each as "id name". A thread of
+/// the snapshot may exit meanwhile (an idle Dispatch worker of an earlier test retires 5 s after its last work
+/// item), so a leak check compares thread ids, not counts; Linux does not reuse a thread id this soon.
+public func threadsStarted(since before: Set<Int32>) -> [String] {
+    threadIDs().subtracting(before).sorted().map { tid in
+        let comm = (try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8)) ?? "?"
+        return "\(tid) \(comm.trimmingCharacters(in: .whitespacesAndNewlines))"
+    }
+}
+
+/// This process's open descriptors, each as "fd target dev ino": a number reused for another object reads
+/// differently.
+public func openDescriptorIdentities() -> Set<String> {
+    let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return Set(fds.compactMap { fd in
+        let path = "/proc/self/fd/\(fd)"
+        var st = stat()
+        // The listing's own descriptor is closed by now: it fails both.
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path), stat(path, &st) == 0 else { return nil }
+        return "\(fd) \(target) \(st.st_dev) \(st.st_ino)"
+    })
+}
+
+/// Descriptors opened since `before` (an `openDescriptorIdentities()` snapshot) and still open. One of the snapshot may be
+/// closed meanwhile (an earlier test's stopped server closes its connections on their own threads), so a leak
+/// check compares descriptors, not counts.
+public func descriptorsOpened(since before: Set<String>) -> [String] { openDescriptorIdentities().subtracting(before).sorted() }

@@ -63,7 +63,7 @@ final class ServerDeathTests: XCTestCase {
     func testServerThatStopsAnsweringFailsTheRunByTheRPCTimeoutWithTheReportWritten() throws {
         let bench = try requireExecutable("bench")
         let descriptorsBefore = openDescriptorCount()
-        let threadsBefore = threadCount()
+        let threadsBefore = threadIDs()
         let started = ContinuousClock.now
         let (outcome, out) = try benchRun(["--scenario", "stat,null-rpc,seq-read", "--mode", "shared", "--resolver", "vfs2",
                                            "--state", "warm", "--depth", "3", "--threads", "1", "--path", "9p", "--blocks", "1",
@@ -93,7 +93,7 @@ final class ServerDeathTests: XCTestCase {
         print("rpc-timeout: the run with a server stopped after its first result took \(took)")
         XCTAssertLessThan(took, .seconds(5))
         XCTAssertTrue(waitUntil { openDescriptorCount() == descriptorsBefore }, "no descriptor left by the run")
-        XCTAssertTrue(waitUntil { threadCount() <= threadsBefore }, "no thread left by the run")
+        XCTAssertTrue(waitUntil { threadsStarted(since: threadsBefore).isEmpty }, "no thread left by the run: \(threadsStarted(since: threadsBefore))")
     }
 
     func testDiodServerStartedByTheBench() throws {
@@ -117,4 +117,3 @@ final class ServerDeathTests: XCTestCase {
 }
 
 /// Threads of this process.
-private func threadCount() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1 }

@@ -17,8 +17,8 @@ final class FaultTests: XCTestCase {
     private func killDuring(_ what: String, file: String = "data", open: OpenFlags? = .readWrite, channels: Int = 0,
                             _ call: @escaping @Sendable (ClientFile, ClientFile) throws -> Void) throws {
         let child = try GoferdChild(files: [file: patternBytes(1 << 20), "d1/d2/d3/leaf": [1]], arguments: ["--no-donate"])
-        let descriptorsBefore = openDescriptorCount()
-        let threadsBefore = threadCount()
+        let descriptorsBefore = openDescriptorIdentities()
+        let threadsBefore = threadIDs()
         let client = try child.connect(ClientOptions(channels: channels))
         XCTAssertEqual(client.channelCount, channels, "\(what): goferd grants every channel asked for")
         let root = try client.attach()
@@ -62,8 +62,10 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(client.fidsInUse, 0, "\(what): fids of a dead connection are freed by clunk")
         client.close()
         child.waitForExit()
-        XCTAssertTrue(waitUntil { openDescriptorCount() == descriptorsBefore }, "\(what): no descriptor left in the client")
-        XCTAssertTrue(waitUntil { threadCount() == threadsBefore }, "\(what): no thread left in the client")
+        XCTAssertTrue(waitUntil { descriptorsOpened(since: descriptorsBefore).isEmpty },
+                      "\(what): no descriptor left in the client: \(descriptorsOpened(since: descriptorsBefore))")
+        XCTAssertTrue(waitUntil { threadsStarted(since: threadsBefore).isEmpty },
+                      "\(what): no thread left in the client: \(threadsStarted(since: threadsBefore))")
     }
 
     func testServerKilledDuringReads() throws {
@@ -113,8 +115,8 @@ final class FaultTests: XCTestCase {
         defer { tmp.remove() }
         try tmp.write("data", patternBytes(1 << 20))
         let server = Server(fileServer: try LocalGofer(root: tmp.path), options: ServerOptions(workers: 2, channels: channels))
-        let descriptorsBefore = openDescriptorCount()
-        let threadsBefore = threadCount()
+        let descriptorsBefore = openDescriptorIdentities()
+        let threadsBefore = threadIDs()
         var sv: [Int32] = [-1, -1]
         XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &sv), 0)
         server.serve(fd: sv[1])
@@ -159,8 +161,8 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(client.fidsInUse, 0, "every fid freed")
         client.close()
         XCTAssertTrue(waitUntil { server.connectionCount == 0 })
-        XCTAssertTrue(waitUntil { openDescriptorCount() == descriptorsBefore }, "no descriptor left")
-        XCTAssertTrue(waitUntil { threadCount() <= threadsBefore }, "no thread left")
+        XCTAssertTrue(waitUntil { descriptorsOpened(since: descriptorsBefore).isEmpty }, "no descriptor left: \(descriptorsOpened(since: descriptorsBefore))")
+        XCTAssertTrue(waitUntil { threadsStarted(since: threadsBefore).isEmpty }, "no thread left: \(threadsStarted(since: threadsBefore))")
     }
 }
 

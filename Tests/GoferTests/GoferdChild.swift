@@ -82,8 +82,6 @@ func residentMemory(of pid: String = "self") -> Int {
     return kb * 1024
 }
 
-/// Threads of this process (entries of /proc/self/task).
-func threadCount() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1 }
 
 /// Monotonic nanoseconds.
 func monotonicNanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
