@@ -76,7 +76,35 @@ public enum Compare {
                             + "(as few as \(least)): the U test and the 95% interval see only large changes; "
                             + "run both sides with --repetitions \(recommendedRepetitions) or more (--suite full uses 10)")
         }
+        if let shift = broadShift(rows, old: old.context.limits, new: new.context.limits) { warnings.append(shift) }
         return Outcome(rows: rows, warnings: warnings)
+    }
+
+    /// Flagged rows that mostly moved one way, this share of them or more, read as a shift of the whole machine.
+    static let broadShiftShare = 0.8
+
+    /// A warning when at least 10 rows are flagged and `broadShiftShare` of them moved the same way: a code change
+    /// rarely speeds up or slows down every scenario alike, while a VM's CPU share, frequency or placement does. It
+    /// names the median change of every row and how the runs' own limits moved, so the reader can tell the two apart.
+    static func broadShift(_ rows: [Row], old: Limits, new: Limits) -> String? {
+        let flagged = rows.filter { $0.verdict != "same" }
+        guard flagged.count >= 10 else { return nil }
+        let slower = flagged.filter { $0.verdict == "slower" }.count
+        let same = max(slower, flagged.count - slower)
+        guard Double(same) >= broadShiftShare * Double(flagged.count),
+              let median = Statistics.median(rows.map(\.ratio).filter(\.isFinite)) else { return nil }
+        func moved(_ name: String, _ a: Double?, _ b: Double?, _ unit: String) -> String? {
+            guard let a, let b, a > 0 else { return nil }
+            return "\(name) \(Units.fixed(a, 1)) -> \(Units.fixed(b, 1)) \(unit) (\(Units.fixed((b / a - 1) * 100, 1))%)"
+        }
+        let limits = [moved("socket round trip", old.socketRTTus, new.socketRTTus, "us"),
+                      moved("same-CPU round trip", old.socketRTTSameCPUus, new.socketRTTSameCPUus, "us"),
+                      moved("memcpy", old.memcpyGiBs, new.memcpyGiBs, "GiB/s")].compactMap { $0 }
+        return "\(same) of \(flagged.count) flagged rows moved the same way (\(slower == same ? "slower" : "faster"); "
+            + "median change of all rows \(Units.fixed((median - 1) * 100, 1))%): a shift this broad is usually the machine "
+            + "(CPU share, frequency, placement), not the code"
+            + (limits.isEmpty ? "" : "; the runs' limits: " + limits.joined(separator: ", "))
+            + "; re-run both sides back to back in alternation (A B A B) before drawing conclusions"
     }
 
     /// "0.93 [0.91, 0.95]": the ratio with its 95% interval ("-" without one).

@@ -67,6 +67,35 @@ final class CompareGateTests: XCTestCase {
         XCTAssertEqual(Compare.outcome(old: report(nine), new: report(Self.steady)).warnings.count, 1)
     }
 
+    /// A report of 12 null-rpc results (threads 1...12), each with `samples` scaled by `scale(i)`.
+    func wideReport(_ samples: [Double], scale: (Int) -> Double) -> Report {
+        var results: [ResultRecord] = []
+        for i in 1...12 {
+            var r = report(samples.map { $0 * scale(i) }).results[0]
+            r.params = ParamSet([(.threads, .int(i))])
+            results.append(r)
+        }
+        return Report(context: RunContext.collect(argv: [], seed: 1), results: results)
+    }
+
+    func testAShiftOfEveryRowIsNamedAsTheMachinesWhileMixedChangesAreNot() {
+        let nine = (0..<9).map { 1000 + Double($0) }
+        let base = wideReport(nine) { _ in 1 }
+        // Every row 20% slower: flagged, and the warning says the whole run moved.
+        let all = Compare.outcome(old: base, new: wideReport(nine) { _ in 0.8 })
+        XCTAssertEqual(all.rows.filter { $0.verdict == "slower" }.count, 12)
+        XCTAssertEqual(all.warnings.count, 1)
+        XCTAssertTrue(all.warnings[0].hasPrefix("12 of 12 flagged rows moved the same way (slower; median change of all rows -20.0%)"),
+                      all.warnings[0])
+        // Half faster, half slower: a real mix of changes, no such warning.
+        let mixed = Compare.outcome(old: base, new: wideReport(nine) { $0 % 2 == 0 ? 0.8 : 1.25 })
+        XCTAssertEqual(mixed.rows.filter { $0.verdict != "same" }.count, 12)
+        XCTAssertEqual(mixed.warnings, [])
+        // Fewer than 10 flagged rows: too few to call it the machine.
+        let few = Compare.outcome(old: base, new: wideReport(nine) { $0 <= 9 ? 0.8 : 1 })
+        XCTAssertEqual(few.warnings, [])
+    }
+
     func testTheIntervalIsTheMannWhitneyOneAndNeedsEnoughSamples() throws {
         // 5 and 5: 25 ratios; the 95% interval runs from the 3rd to the 23rd (P(U <= 2) = 4/252 <= 0.025 < 7/252).
         let a: [Double] = [100, 100, 100, 100, 100], b: [Double] = [101, 102, 103, 104, 105]
