@@ -183,20 +183,22 @@ func measure(_ instance: any ScenarioInstance, stats: RPCStats, copies: PayloadC
         var ops = 0, bytes = 0
         var busyNs: UInt64 = 0
         let start = monotonicNow()
+        /// The scenario's background step: unmeasured, its RPCs and copies counted as background.
+        func runBackground() throws {
+            let b0 = stats.snapshot()
+            let c0 = copies.value
+            let t0 = monotonicNow()
+            try instance.background()
+            partial.backgroundNs += monotonicNow() - t0
+            background.add(stats.snapshot() - b0)
+            backgroundCopies += copies.value - c0
+        }
         if instance.threads > 1 {
             guard let concurrent = instance as? any ConcurrentScenarioInstance else {
                 throw BenchError.skip("this scenario runs on one thread only")
             }
-            if instance.hasBackground {
-                // Once per repetition (threads run their ops back to back): unmeasured, counted as background.
-                let b0 = stats.snapshot()
-                let c0 = copies.value
-                let t0 = monotonicNow()
-                try instance.background()
-                partial.backgroundNs += monotonicNow() - t0
-                background.add(stats.snapshot() - b0)
-                backgroundCopies += copies.value - c0
-            }
+            // Once per repetition (threads run their ops back to back).
+            if instance.hasBackground { try runBackground() }
             let r = try runThreads(concurrent, settings: s, batch: batch, latency: &partial.latency)
             ops = r.ops; bytes = r.bytes; busyNs = r.wallNs
             workers = workers + r.cpu
@@ -214,15 +216,7 @@ func measure(_ instance: any ScenarioInstance, stats: RPCStats, copies: PayloadC
                 if interruptRequested.load(ordering: .relaxed) { throw BenchError.interrupted }
                 if let target = s.ops, ops >= target { break }
                 if s.ops == nil && monotonicNow() - start >= s.durationNs && ops > 0 { break }
-                if instance.hasBackground {
-                    let b0 = stats.snapshot()
-                    let c0 = copies.value
-                    let t0 = monotonicNow()
-                    try instance.background()
-                    partial.backgroundNs += monotonicNow() - t0
-                    background.add(stats.snapshot() - b0)
-                    backgroundCopies += copies.value - c0
-                }
+                if instance.hasBackground { try runBackground() }
                 let n = s.ops.map { min(batch, $0 - ops) } ?? batch
                 let t0 = monotonicNow()
                 for _ in 0..<n { bytes += try instance.op(thread: 0) }
