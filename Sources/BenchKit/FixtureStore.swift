@@ -50,6 +50,22 @@ struct PatternGenerator {
 
     /// Bytes generated per chunk.
     static let chunk = 1 << 20
+
+    /// Generates the `size` bytes of the file made with `seed`, a chunk at a time, handing each to `write` with its
+    /// offset in the file.
+    static func write(size: Int, seed: UInt64, _ write: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
+        let chunk = min(size, Self.chunk)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(chunk, 1), alignment: 16)
+        defer { buffer.deallocate() }
+        var generator = PatternGenerator(seed: seed)
+        var offset = 0
+        while offset < size {
+            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(chunk, size - offset)])
+            generator.fill(piece)
+            try write(UnsafeRawBufferPointer(piece), offset)
+            offset += piece.count
+        }
+    }
 }
 
 /// The parent's path and the last name of an absolute store path ("/a/b" -> ("/a", "b"); "/a" -> ("", "a")).
@@ -85,21 +101,13 @@ final class LocalFixtureStore: FixtureStore {
             guard ftruncate(fd, off_t(size)) == 0 else { throw failure("truncate", path) }
             return
         }
-        let chunk = min(size, PatternGenerator.chunk)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(chunk, 1), alignment: 16)
-        defer { buffer.deallocate() }
-        var generator = PatternGenerator(seed: seed)
-        var offset = 0
-        while offset < size {
-            let n = min(chunk, size - offset)
-            generator.fill(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]))
+        try PatternGenerator.write(size: size, seed: seed) { piece, offset in
             var done = 0
-            while done < n {
-                let w = pwrite(fd, buffer.baseAddress! + done, n - done, off_t(offset + done))
+            while done < piece.count {
+                let w = pwrite(fd, piece.baseAddress! + done, piece.count - done, off_t(offset + done))
                 guard w > 0 else { throw failure("write", path) }
                 done += w
             }
-            offset += n
         }
     }
 

@@ -80,21 +80,12 @@ final class NinePFixtureStore: FixtureStore {
                 do { try file.setAttr(.size, SetAttr(size: UInt64(size))) } catch { throw failure("truncate", path, error) }
                 return
             }
-            let chunk = min(size, PatternGenerator.chunk)
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(chunk, 1), alignment: 16)
-            defer { buffer.deallocate() }
-            var generator = PatternGenerator(seed: seed)
-            var offset = 0
-            while offset < size {
-                let n = min(chunk, size - offset)
-                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
-                generator.fill(piece)
+            try PatternGenerator.write(size: size, seed: seed) { piece, offset in
                 let w: Int
-                do { w = try file.write(from: UnsafeRawBufferPointer(piece), at: UInt64(offset)) } catch {
-                    throw failure("write", path, error)
+                do { w = try file.write(from: piece, at: UInt64(offset)) } catch { throw failure("write", path, error) }
+                guard w == piece.count else {
+                    throw BenchError.fixture("write \(path) through 9P: \(w) of \(piece.count) bytes at offset \(offset)")
                 }
-                guard w == n else { throw BenchError.fixture("write \(path) through 9P: \(w) of \(n) bytes at offset \(offset)") }
-                offset += n
             }
         }
     }
