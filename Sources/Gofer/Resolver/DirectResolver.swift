@@ -59,27 +59,28 @@ struct DirectResolver: Resolver {
     }
 
     func readlink(_ components: [String], in fs: Filesystem) throws -> String? {
-        guard let host = fs.host else { return nil }
-        guard fs.options.cachesMetadata, let d = try cached(components, followFinal: false, host, fs) else {
-            return try host.readlink(components)
-        }
-        guard d.isSymlink else { throw Errno.invalidArgument }
-        if let t = d.symlinkTarget { return t }
-        let t = try host.readlink(components)
-        d.symlinkTarget = t
-        return t
+        try hostValue(components, followFinal: false, in: fs, kept: \.symlinkTarget, wrongKind: { $0.isSymlink ? nil : .invalidArgument },
+                      read: { try $0.readlink(components) })
     }
 
     func readdir(_ components: [String], in fs: Filesystem) throws -> [DirectoryEntry]? {
+        try hostValue(components, followFinal: true, in: fs, kept: \.listing, wrongKind: { $0.isDirectory ? nil : .notDirectory },
+                      read: { try $0.readdir(components) })
+    }
+
+    /// What `read` gives for `components` on the host (nil without one), kept in the cached dentry's `kept` where the
+    /// mode caches metadata; `wrongKind` names the error for a cached dentry of another kind.
+    private func hostValue<T>(_ components: [String], followFinal: Bool, in fs: Filesystem, kept: ReferenceWritableKeyPath<Dentry, T?>,
+                              wrongKind: (Dentry) -> Errno?, read: (HostRoot) throws -> T) throws -> T? {
         guard let host = fs.host else { return nil }
-        guard fs.options.cachesMetadata, let d = try cached(components, followFinal: true, host, fs) else {
-            return try host.readdir(components)
+        guard fs.options.cachesMetadata, let d = try cached(components, followFinal: followFinal, host, fs) else {
+            return try read(host)
         }
-        guard d.isDirectory else { throw Errno.notDirectory }
-        if let l = d.listing { return l }
-        let l = try host.readdir(components)
-        d.listing = l
-        return l
+        if let e = wrongKind(d) { throw e }
+        if let v = d[keyPath: kept] { return v }
+        let v = try read(host)
+        d[keyPath: kept] = v
+        return v
     }
 
     // MARK: the cached tree (Exclusive, Writethrough)
