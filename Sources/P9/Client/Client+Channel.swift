@@ -151,14 +151,7 @@ extension Client {
             guard count == size - Rread.headerSize, count <= capacity else {
                 return try channelViolation("Rread count \(count) in a \(size)-byte frame for a \(capacity)-byte read")
             }
-            var from = w + Rread.headerSize
-            var left = count
-            for v in sink where left > 0 {
-                let n = min(left, v.iov_len)
-                v.iov_base!.copyMemory(from: from, byteCount: n)
-                from += n
-                left -= n
-            }
+            copy(from: w + Rread.headerSize, count: count, into: sink)
             slot.buffer.storeBytes(of: UInt32(count).littleEndian, toByteOffset: Frame.headerSize, as: UInt32.self)
             slot.bodyCount = Rread.headerSize - Frame.headerSize
             slot.payloadCount = count

@@ -267,7 +267,7 @@ extension Client {
     }
 
     /// Copies `count` bytes into the memory `sink` describes.
-    private func copy(from source: UnsafeMutableRawPointer, count: Int, into sink: UnsafeBufferPointer<iovec>) {
+    func copy(from source: UnsafeMutableRawPointer, count: Int, into sink: UnsafeBufferPointer<iovec>) {
         var left = count
         var from = source
         for v in sink where left > 0 {
