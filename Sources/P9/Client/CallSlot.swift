@@ -25,6 +25,8 @@ final class CallSlot: @unchecked Sendable {  // fields guarded by Client.state (
     var active = false
     var done = false
     var sleeping = false
+    /// The next slot of `CallState.wakeList` (woken under the lock, signalled after it).
+    var nextWake: CallSlot?
     /// The request's type (for a timeout's error) and the R type accepted besides Rlerror.
     var type = MessageType.tversion
     var expected: UInt8 = 0

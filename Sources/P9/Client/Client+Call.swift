@@ -15,12 +15,17 @@ struct CallState: ~Copyable {
     /// Set once when the connection fails; every later call fails with it.
     var broken: P9Error?
     var closeRequested = false
+    /// Sleepers marked awake whose semaphore is signalled once the lock is released (`Client.withCallState`).
+    var wakeList: CallSlot?
 
+    /// Marks `slot` awake; its signal waits for the unlock, so the woken caller never preempts the waker only to
+    /// block on the lock it still holds (two extra switches and futex calls when both share a CPU).
     mutating func wake(_ slot: CallSlot) {
         guard slot.sleeping else { return }
         slot.sleeping = false
         sleepers -= 1
-        slot.semaphore.signal()
+        slot.nextWake = wakeList
+        wakeList = slot
     }
 
     /// Wakes one sleeper whose reply has not come, so that it takes the baton.
@@ -47,6 +52,25 @@ struct SendQueue {
 }
 
 extension Client {
+    /// Runs `body` under the call-state lock, then signals every sleeper it woke.
+    @inline(__always)
+    func withCallState<R, E: Error>(_ body: (inout CallState) throws(E) -> R) throws(E) -> R {
+        var woken: CallSlot?
+        let r = try state.withLock { (s) throws(E) -> R in
+            defer {
+                woken = s.wakeList
+                s.wakeList = nil
+            }
+            return try body(&s)
+        }
+        while let slot = woken {
+            woken = slot.nextWake
+            slot.nextWake = nil
+            slot.semaphore.signal()
+        }
+        return r
+    }
+
     // MARK: Typed round trips
 
     /// Sends `message` and decodes the reply as `R` (Rlerror becomes `.remote`).
@@ -176,7 +200,7 @@ extension Client {
     /// Takes a tag and arms its slot.
     func begin(_ type: MessageType, sink: UnsafeBufferPointer<iovec>?) throws(P9Error) -> CallSlot {
         let deadline = rpcTimeoutNanoseconds.map { monotonicNanoseconds() &+ $0 } ?? 0
-        return try state.withLock { (s) throws(P9Error) -> CallSlot in
+        return try withCallState { (s) throws(P9Error) -> CallSlot in
             if let b = s.broken { throw b }
             let tag = try s.tags.allocate()
             if Int(tag.rawValue) > s.slots.count { s.slots.append(CallSlot(tag: tag)) }
@@ -193,7 +217,7 @@ extension Client {
 
     /// Frees the tag (and anything the reply left behind).
     func end(_ slot: CallSlot) {
-        let closeNow = state.withLock { s -> Bool in
+        let closeNow = withCallState { s -> Bool in
             if slot.sink != nil { sinkCalls.subtract(1, ordering: .relaxed) }
             slot.reset()
             s.tags.release(slot.tag)
@@ -206,7 +230,7 @@ extension Client {
     private func wait(_ slot: CallSlot) throws(P9Error) {
         enum Next { case done, receive, sleep(deadline: UInt64), failed(P9Error) }
         while true {
-            let next = state.withLock { s -> Next in
+            let next = withCallState { s -> Next in
                 if slot.done { return .done }
                 if let b = s.broken, !s.batonHeld { return .failed(slot.expired ? .timedOut(slot.type, rpcTimeout!) : b) }
                 if s.broken == nil && !s.batonHeld {
@@ -232,7 +256,7 @@ extension Client {
         guard deadline != 0 else { return slot.semaphore.wait() }
         let now = monotonicNanoseconds()
         if now < deadline, slot.semaphore.wait(timeout: .now() + .nanoseconds(Int(deadline - now))) == .success { return }
-        let consumeSignal = state.withLock { s -> Bool in
+        let consumeSignal = withCallState { s -> Bool in
             guard slot.sleeping else { return true }  // a wake raced the timeout: its signal is pending
             slot.sleeping = false
             s.sleepers -= 1
@@ -264,7 +288,7 @@ extension Client {
             case .more: continue
             case .done: return
             case let .failed(error):
-                state.withLock { s in
+                withCallState { s in
                     if s.broken == nil { s.broken = error; transport.shutdown() }
                     s.batonHeld = false
                     s.wakeAll()
@@ -276,7 +300,7 @@ extension Client {
 
     /// Marks the connection failed, wakes every waiter and unblocks the baton holder.
     func fail(_ error: P9Error) {
-        state.withLock { s in
+        withCallState { s in
             guard s.broken == nil else { return }
             s.broken = error
             transport.shutdown()
@@ -364,7 +388,7 @@ extension Client {
             q.outgoing.removeAll()
             q.sending = false
         }
-        throw state.withLock { $0.broken } ?? error
+        throw withCallState { $0.broken } ?? error
     }
 
     /// Writes the requests of `batch` with one sendmsg (split only past the kernel's iovec limit).

@@ -103,7 +103,7 @@ extension Client {
         guard s == ChannelRegion.State.reply.rawValue else {
             if s == ChannelRegion.gone {
                 if slot.deadline != 0 && monotonicNanoseconds() >= slot.deadline { throw .timedOut(slot.type, rpcTimeout!) }
-                throw state.withLock { $0.broken } ?? .connectionClosed("channel closed")
+                throw withCallState { $0.broken } ?? .connectionClosed("channel closed")
             }
             let e: P9Error = s == ChannelRegion.State.closed.rawValue
                 ? .connectionClosed("the server closed the channel") : .protocolViolation("channel state word \(s)")

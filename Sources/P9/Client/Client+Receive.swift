@@ -96,7 +96,7 @@ extension Client {
     private func frame(in area: CallSlot, count: Int, me: CallSlot) -> ReceiveStep {
         var pos = 0
         while true {
-            let settled = state.withLock { s in settle(&s, area: area, from: &pos, count: count, me: me) }
+            let settled = withCallState { s in settle(&s, area: area, from: &pos, count: count, me: me) }
             switch settled {
             case .more: return .more
             case .done: return .done
@@ -206,7 +206,7 @@ extension Client {
             target.bodyStart = Frame.headerSize
             target.bodyCount = size - Frame.headerSize
         }
-        return state.withLock { s -> ReceiveStep? in
+        return withCallState { s -> ReceiveStep? in
             if let fds { target.fds.append(contentsOf: fds) }
             finish(target, type: type, size: size, me: me, &s)
             guard direct > 0 else { return nil }
@@ -341,7 +341,7 @@ extension Client {
     /// Expires every call past its deadline; returns the connection's failure if that broke it.
     private func expireOverdueCalls() -> P9Error? {
         let now = monotonicNanoseconds()
-        return state.withLock { s -> P9Error? in
+        return withCallState { s -> P9Error? in
             expireOverdue(&s, now: now)
             return s.broken
         }

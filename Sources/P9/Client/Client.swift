@@ -96,10 +96,10 @@ public final class Client: Sendable {
     public var fidsInUse: Int { fids.withLock { $0.inUse } }
 
     /// Tags of calls in flight.
-    public var tagsInUse: Int { state.withLock { $0.tags.inUse } }
+    public var tagsInUse: Int { withCallState { $0.tags.inUse } }
 
     /// Whether the connection has failed or been closed.
-    public var isClosed: Bool { state.withLock { $0.broken != nil } }
+    public var isClosed: Bool { withCallState { $0.broken != nil } }
 
     /// Attaches to `aname` as `uname`/`nUname` (defaults from the options) and returns the root file.
     public func attach(aname: String = "", uname: String? = nil, nUname: UInt32? = nil) throws(P9Error) -> ClientFile {
@@ -118,7 +118,7 @@ public final class Client: Sendable {
     /// Fails every pending and later call and releases the transport once no call is in flight.
     public func close() {
         fail(.connectionClosed("closed by the client"))
-        let idle = state.withLock { s in
+        let idle = withCallState { s in
             s.closeRequested = true
             return s.tags.inUse == 0
         }
