@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BenchReport
+import CShims
 import Foundation
 import Gofer
 import GoferFUSE
@@ -26,27 +27,43 @@ final class WorkloadCommand {
         self.directory = directory
     }
 
-    /// One run: /bin/sh -c with $MOUNT set to the folder, from the folder; a non-zero exit fails the op.
+    /// One run: /bin/sh -c with $MOUNT set to the folder, from the folder; a non-zero exit fails the op. Spawned
+    /// and reaped directly (waitpid): Foundation's Process polls for the exit every 50 ms, which timed the poll.
     func run() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", command]
-        p.currentDirectoryURL = URL(fileURLWithPath: directory)
         var env = ProcessInfo.processInfo.environment
         env["MOUNT"] = directory
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
+        var pipe: [Int32] = [-1, -1]
+        var granted: Int32 = 0
+        guard cshims_pipe(&pipe, 0, &granted) == 0 else { throw BenchError.server("--command: pipe: \(String(cString: strerror(errno)))") }
+        let child: ChildProcess
+        do {
+            defer { Glibc.close(pipe[1]) }
+            child = try ChildProcess(["/bin/sh", "-c", #"cd "$MOUNT" && exec /bin/sh -c "$0""#, command], log: nil, output: pipe[1],
+                                     environment: env, ownProcessGroup: false)
+        } catch {
+            Glibc.close(pipe[0])
+            throw error
+        }
+        let data = Self.readAll(pipe[0])
+        Glibc.close(pipe[0])
+        let status = child.wait()
+        guard status == 0 else {
             let text = String(decoding: data.suffix(2000), as: UTF8.self)
-            throw BenchError.server("--command exited with \(p.terminationStatus): \(text)")
+            let how = status & 0x7F == 0 ? "exited with \((status >> 8) & 0xFF)" : "was killed by signal \(status & 0x7F)"
+            throw BenchError.server("--command \(how): \(text)")
         }
         if let f = Self.fioFigures(data) { fio.append(f) }
+    }
+
+    /// Everything `fd` yields until end of file.
+    private static func readAll(_ fd: Int32) -> Data {
+        var data = Data()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 { data.append(contentsOf: chunk[..<n]) } else if n < 0 && errno == EINTR { continue } else { break }
+        }
+        return data
     }
 
     /// Read and write bandwidth (MiB/s) and IOPS summed over the jobs of fio's JSON output; nil when it is not that.

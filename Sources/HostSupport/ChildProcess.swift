@@ -20,10 +20,12 @@ public final class ChildProcess: @unchecked Sendable {  // `pid` and `status` ar
     private var pid: pid_t
     private var exitStatus: Int32?
 
-    /// Spawns `argv` with stdin from /dev/null and stdout+stderr to `log` (or inherited when nil); descriptors in
-    /// `keep` are inherited (their CLOEXEC flag is cleared just around the spawn). With `ownProcessGroup` the child
-    /// leads a new process group, so a terminal's ^C reaches only this process.
-    public init(_ argv: [String], log: String?, keep: [Int32] = [], ownProcessGroup: Bool = true) throws(SpawnError) {
+    /// Spawns `argv` with stdin from /dev/null and stdout+stderr to `log` (or to the descriptor `output`, or inherited
+    /// when both are nil); descriptors in `keep` are inherited (their CLOEXEC flag is cleared just around the spawn).
+    /// `environment` replaces the environment when given. With `ownProcessGroup` the child leads a new process group,
+    /// so a terminal's ^C reaches only this process.
+    public init(_ argv: [String], log: String?, output: Int32? = nil, environment: [String: String]? = nil, keep: [Int32] = [],
+                ownProcessGroup: Bool = true) throws(SpawnError) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -31,6 +33,9 @@ public final class ChildProcess: @unchecked Sendable {  // `pid` and `status` ar
         if let log {
             posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        } else if let output {
+            posix_spawn_file_actions_adddup2(&actions, output, 1)
+            posix_spawn_file_actions_adddup2(&actions, output, 2)
         }
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
@@ -52,9 +57,12 @@ public final class ChildProcess: @unchecked Sendable {  // `pid` and `status` ar
         for fd in keep { _ = fcntl(fd, F_SETFD, 0) }
         let cargs = argv.map { strdup($0) } + [nil]
         defer { for p in cargs { free(p) } }
+        let cenv = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { for p in cenv ?? [] { free(p) } }
         fflush(nil)
         var child: pid_t = 0
-        let rc = posix_spawn(&child, argv[0], &actions, &attr, cargs, environ)
+        let rc = cenv.map { env in env.withUnsafeBufferPointer { posix_spawn(&child, argv[0], &actions, &attr, cargs, $0.baseAddress) } }
+            ?? posix_spawn(&child, argv[0], &actions, &attr, cargs, environ)
         for fd in keep { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         guard rc == 0 else { throw SpawnError(path: argv[0], errno: Errno(rawValue: rc)) }
         pid = child
@@ -73,6 +81,18 @@ public final class ChildProcess: @unchecked Sendable {  // `pid` and `status` ar
             var st: Int32 = 0
             if waitpid(pid, &st, WNOHANG) == pid { exitStatus = st; pid = 0; return true }
             return false
+        }
+    }
+
+    /// Blocks until the child exits and returns its wait status (at once when it was already reaped).
+    public func wait() -> Int32 {
+        lock.withLock {
+            var st: Int32 = 0
+            while pid > 0 {
+                let r = waitpid(pid, &st, 0)
+                if r == pid { exitStatus = st; pid = 0 } else if r < 0 && errno != EINTR { break }
+            }
+            return exitStatus ?? -1
         }
     }
 
