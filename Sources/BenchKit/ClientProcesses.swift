@@ -210,7 +210,7 @@ extension BenchRunner {
                                 rpcTimeoutNs: o.values[.rpcTimeout]?.first?.textValue.flatMap(Units.parseDuration).map { Int64($0) },
                                 memNode: o.memNode, seed: o.seed,
                                 fixtures: session.fixtures?.snapshot(), index: k, repetitions: repetitions,
-                                warmup: o.effectiveWarmup, durationNs: o.durationNs ?? o.suite.durationNs,
+                                warmup: o.warmup(forRepetitions: repetitions), durationNs: o.durationNs ?? o.suite.durationNs,
                                 ops: o.ops.map { $0 / n + (k < $0 % n ? 1 : 0) })
             let connection = try host.connect(), fixtureConnection = try host.connect()
             transports += [connection, fixtureConnection]

@@ -163,6 +163,13 @@ public struct RunOptions: Sendable {
     /// Warm-up ops, flag or suite.
     public var effectiveWarmup: Int { warmup ?? suite.warmup }
 
+    /// The warm-up ops of a round that measures `repetitions` of the repetitions: its share of `effectiveWarmup`
+    /// (rounded up, at least 1 when there is a warm-up); all of it in one round.
+    public func warmup(forRepetitions repetitions: Int) -> Int {
+        let all = effectiveWarmup, total = max(effectiveRepetitions, 1)
+        return all == 0 ? 0 : max(1, (all * repetitions + total - 1) / total)
+    }
+
     /// `rpc_timeout` when `--rpc-timeout` was given.
     var timeoutKeys: [ParamKey] { values[.rpcTimeout] != nil ? [.rpcTimeout] : [] }
 

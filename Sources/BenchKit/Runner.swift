@@ -240,9 +240,10 @@ public final class BenchRunner {
         return outcome
     }
 
-    /// Measures round's share (`repetitions`) of one combination on `session` into `c`: the native floor with syscalls,
+    /// Measures a round's share (`repetitions`) of one combination on `session` into `c`: the native floor with syscalls,
     /// any other server through a filesystem on its measured connection of the combination's msize; a fresh scenario
-    /// instance with its own warm-up.
+    /// instance with its own warm-up (the round's share of the warm-up ops, and the warm-up time in full: its caches
+    /// start cold).
     private func runOne(_ spec: ScenarioSpec, _ p: ParamSet, on session: ServerSession, trace: TraceWriter?, repetitions: Int,
                         into c: inout Combination) throws {
         if p.int(.clients) > 1 {
@@ -278,7 +279,7 @@ public final class BenchRunner {
         }
         defer { instance.close() }
         var m = Measurement()
-        var settings = MeasureSettings(repetitions: repetitions, warmup: options.effectiveWarmup,
+        var settings = MeasureSettings(repetitions: repetitions, warmup: options.warmup(forRepetitions: repetitions),
                                        durationNs: options.durationNs ?? options.suite.durationNs, ops: options.ops,
                                        trace: trace, label: spec.name + " " + p.description, serverCPU: session.serverCPU)
         settings.firstRepetition = c.measurement.repetitions

@@ -100,6 +100,14 @@ final class RoundsTests: XCTestCase {
         XCTAssertEqual(try RunOptions.parse(["--scenario", "stat", "--rounds", "3"]).effectiveRounds, 3)
         XCTAssertEqual(try RunOptions.parse(["--suite", "ci", "--rounds", "2"]).effectiveRounds, 2)
         XCTAssertEqual(try RunOptions.parse(["--suite", "quick", "--repetitions", "3"]).effectiveRounds, 3)
+        // Each round warms its fresh instance up with its share of the warm-up ops; one round with all of them.
+        let quick = try RunOptions.parse([])
+        XCTAssertEqual([1, 2, 5].map(quick.warmup(forRepetitions:)), [4, 8, 20])
+        let full = try RunOptions.parse(["--suite", "full"])
+        XCTAssertEqual([2, 10].map(full.warmup(forRepetitions:)), [10, 50])
+        let few = try RunOptions.parse(["--warmup", "1", "--repetitions", "4"])
+        XCTAssertEqual([1, 4].map(few.warmup(forRepetitions:)), [1, 1])
+        XCTAssertEqual(try RunOptions.parse(["--warmup", "0"]).warmup(forRepetitions: 1), 0)
     }
 
     /// The limits are sampled in every round: the run's figures are there and the placement is read back.
