@@ -69,6 +69,12 @@ extension Limits {
                            passes: Int) -> [(ns: [UInt64], peer: [Int])?] {
         let peers = probes.map { EchoPeer.echo(model: model, cpus: $0.peer) }
         defer { for p in peers.reversed() { p?.stop() } }
+        return roundTrips(peers, probes, passes: passes)
+    }
+
+    /// Round trips to `peers` (one per probe, nil: failed) as above: `warmup` unmeasured, then `passes` passes of `trips`.
+    static func roundTrips(_ peers: [EchoPeer?], _ probes: [(client: [Int]?, peer: [Int]?)], passes: Int, trips: Int = 1000,
+                           warmup: Int = 200) -> [(ns: [UInt64], peer: [Int])?] {
         var ns = probes.map { _ in [UInt64]() }
         var failed = peers.map { $0 == nil }
         for pass in 0..<passes {
@@ -77,8 +83,8 @@ extension Limits {
                 var byte: UInt8 = 1
                 func trip() -> Bool { Glibc.write(fd, &byte, 1) == 1 && Glibc.read(fd, &byte, 1) == 1 }
                 let ok = try? Affinity.on(cpus: probe.client) { () -> Bool in
-                    if pass == 0 { for _ in 0..<200 { guard trip() else { return false } } }
-                    for _ in 0..<1000 {
+                    if pass == 0 { for _ in 0..<warmup { guard trip() else { return false } } }
+                    for _ in 0..<trips {
                         let t0 = monotonicNow()
                         guard trip() else { return false }
                         ns[i].append(monotonicNow() - t0)

@@ -2,9 +2,10 @@ import BenchReport
 import HostSupport
 
 /// The limits of a run measured across its rounds, so that the yardstick sees the machine over the whole run as the
-/// results do: each round takes its share of the round-trip passes (the run's figure is the median over all of them)
-/// and its share of every data limit's passes (the run's figure is the best pass). One round: the limits of today, 5
-/// interleaved round-trip passes and the best of 5 (3 for the stream) passes.
+/// results do: each round takes its share of every data limit's passes (the run's figure is the best pass), and the
+/// round trips are sampled before every scenario step of every round against echo peers kept for the run (the run's
+/// figure is the median over all of them: the cross-CPU round trip moves from one second to the next on a VM). One
+/// round: 5 interleaved round-trip passes of 1,000 and the best of 5 (3 for the stream) passes, before the scenarios.
 struct LimitsSampler {
     /// What is measured.
     let plan: LimitsPlan
@@ -16,6 +17,9 @@ struct LimitsSampler {
     private var trips: [[UInt64]?]
     /// The CPUs the run placement's echo peer ran on (the first round that reached it).
     private var peerCPUs: [Int]?
+    /// With several rounds: the echo peers of the run (nil: not started yet), and the round trips per probe per step.
+    private var runPeers: [EchoPeer?]?
+    private var tripsPerStep = 0
     /// The data limits, in report order.
     private let needs: [VersusLimit.Need]
     /// The best pass so far per data limit, and of the three 1 MiB references.
@@ -24,8 +28,6 @@ struct LimitsSampler {
     private var memcpy: Double?
     private var pread: Double?
 
-    /// Round-trip passes over the run (today's 5, or one per round when there are more rounds).
-    private var tripPasses: Int { max(5, rounds) }
     /// Passes of a memcpy or pread limit over the run.
     private var ratePasses: Int { max(5, rounds) }
     /// Measured passes of a stream limit over the run.
@@ -53,30 +55,21 @@ struct LimitsSampler {
 
     /// Measures round `round`'s share on the calling thread, pinned as the run's client threads are, against echo and
     /// sink peers made like the run's server (a process or a thread, pinned like it); the same-CPU and cross-CPU round
-    /// trips are measured whatever the run's placement.
+    /// trips are measured whatever the run's placement (here with one round, at every step with more).
     mutating func sample(round: Int) {
         let model = plan.model, memNode = plan.memNode
-        let passes = share(tripPasses, round)
-        if passes > 0 {
-            // The run's placement, one CPU, two: interleaved, so that the machine's moods fall on all three alike.
-            let got = Limits.roundTrips(model, probes, passes: passes)
-            for i in probes.indices {
-                guard let g = got[i] else { trips[i] = nil; continue }
-                trips[i]? += g.ns
-                if i == 0 && peerCPUs == nil { peerCPUs = g.peer }
-            }
-        }
-        func keep(_ current: Double?, _ new: Double?) -> Double? {
+        if rounds == 1 { keepTrips(Limits.roundTrips(model, probes, passes: 5)) }
+        func better(_ current: Double?, _ new: Double?) -> Double? {
             guard let new else { return current }
             return max(current ?? new, new)
         }
         let streamN = share(streamPasses, round), rateN = share(ratePasses, round)
         if streamN > 0 {
-            stream = keep(stream, Limits.socketStream(model, peerCPUs: plan.serverCPUs, message: 1 << 20, memNode: memNode, passes: streamN))
+            stream = better(stream, Limits.socketStream(model, peerCPUs: plan.serverCPUs, message: 1 << 20, memNode: memNode, passes: streamN))
         }
         if rateN > 0 {
-            memcpy = keep(memcpy, Limits.memcpyRate(unit: 1 << 20, span: 1 << 20, memNode: memNode, passes: rateN))
-            pread = keep(pread, plan.referenceFile.flatMap {
+            memcpy = better(memcpy, Limits.memcpyRate(unit: 1 << 20, span: 1 << 20, memNode: memNode, passes: rateN))
+            pread = better(pread, plan.referenceFile.flatMap {
                 Limits.preadRate(path: $0, unit: 1 << 20, fromStart: false, memNode: memNode, passes: rateN)
             })
         }
@@ -95,7 +88,35 @@ struct LimitsSampler {
                     Limits.preadRate(path: $0, unit: need.unitBytes, fromStart: need.fileBytes == nil, memNode: memNode, passes: rateN)
                 }
             }
-            best[need] = keep(best[need], rate)
+            best[need] = better(best[need], rate)
+        }
+    }
+
+    /// With several rounds: round trips before one scenario step (of `steps` a round), so that the run's 5,000 or more
+    /// per probe are spread over the whole run; the peers are started by the first call and live until `close()`.
+    mutating func sampleTrips(steps: Int) {
+        guard rounds > 1 else { return }
+        let first = runPeers == nil
+        if first {
+            runPeers = probes.map { EchoPeer.echo(model: plan.model, cpus: $0.peer) }
+            tripsPerStep = max(100, 5000 / max(1, rounds * steps))
+        }
+        keepTrips(Limits.roundTrips(runPeers ?? [], probes, passes: 1, trips: tripsPerStep, warmup: first ? 200 : 0))
+    }
+
+    /// Stops the run's echo peers.
+    mutating func close() {
+        for p in (runPeers ?? []).reversed() { p?.stop() }
+        runPeers = nil
+    }
+
+    /// Adds round-trip times per probe; a probe whose peer failed is nil for the run.
+    private mutating func keepTrips(_ got: [(ns: [UInt64], peer: [Int])?]) {
+        // The run's placement, one CPU, two: interleaved, so that the machine's moods fall on all three alike.
+        for i in probes.indices {
+            guard let g = got[i] else { trips[i] = nil; continue }
+            trips[i]? += g.ns
+            if i == 0 && peerCPUs == nil { peerCPUs = g.peer }
         }
     }
 

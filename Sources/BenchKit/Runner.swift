@@ -68,8 +68,9 @@ public final class BenchRunner {
     ///
     /// The run measures in `rounds` rounds: each round measures every combination, in plan order, for its share of the
     /// repetitions (and takes its share of the limits' passes first), so that a combination's samples come from the
-    /// whole run, not one window of it. A combination that fails or is skipped is not measured again; its row is
-    /// printed when it is complete (in the last round, after the limits and the header).
+    /// whole run, not one window of it. A combination that fails or is skipped is not measured again. With one round
+    /// each row is printed as it is measured; with more, the rows are printed after the last round, against the run's
+    /// limits (sampled across the rounds).
     private func run(_ sessions: inout [ServerSession]) -> RunOutcome {
         let o = options
         let out = o.out ?? defaultOutputDirectory()
@@ -94,6 +95,7 @@ public final class BenchRunner {
             progress.finish()
             trace?.close()
             if placement.client != nil { Affinity.bind(to: allowed) }
+            sampler?.close()
             if let limitsScratch { try? FileManager.default.removeItem(atPath: limitsScratch) }
         }
         if let asked = o.rounds, asked > rounds {
@@ -168,13 +170,15 @@ public final class BenchRunner {
             table.row(record)
         }
         var measured = 0  // combinations measured in some round (what the test hooks count)
+        // One round prints each row as it is measured; with more, the rows wait for the run's limits.
+        let streaming = rounds == 1
         rounds: for round in 0..<rounds {
             if round > 0 && fatal == nil { sampler?.sample(round: round) }
-            let last = round == rounds - 1
-            if last { openTable() }
+            if streaming { openTable() }
             let repetitions = o.effectiveRepetitions / rounds + (round < o.effectiveRepetitions % rounds ? 1 : 0)
             var c = 0
             for (index, step) in plan.steps.enumerated() {
+                if fatal == nil { sampler?.sampleTrips(steps: plan.steps.count) }
                 progress.begin(rounds > 1 ? "round \(round + 1)/\(rounds) \(step.spec.name)" : step.spec.name, index: index + 1,
                                of: plan.steps.count, total: step.items.count)
                 defer { progress.end() }
@@ -201,7 +205,7 @@ public final class BenchRunner {
                         measured += 1
                     }
                     progress.step()
-                    if last { finish(c) }
+                    if streaming { finish(c) }
                     c += 1
                     if let k = killServerAfterResults, measured == k { session.host?.kill() }
                     if let k = suspendServerAfterResults, measured == k, session.host?.suspend() != true {
@@ -210,7 +214,7 @@ public final class BenchRunner {
                 }
             }
         }
-        // An interrupted run: what every combination measured in the rounds done, in plan order.
+        // Several rounds, or an interrupted run: what every combination measured in the rounds done, in plan order.
         openTable()
         for c in combinations.indices where combinations[c].rounds > 0 || combinations[c].record.status != .ok { finish(c) }
         VersusNative.apply(to: &results)

@@ -110,8 +110,10 @@ final class RoundsTests: XCTestCase {
         XCTAssertEqual(try RunOptions.parse(["--warmup", "0"]).warmup(forRepetitions: 1), 0)
     }
 
-    /// The limits are sampled in every round: the run's figures are there and the placement is read back.
+    /// The limits are sampled in every round: the run's figures are there, and the echo peers kept for the run are gone
+    /// with it.
     func testLimitsAreSampledAcrossTheRounds() throws {
+        let descriptorsBefore = openDescriptorCount()
         let (outcome, out) = try benchRun(["--server", "inproc", "--scenario", "seq-read", "--mode", "shared", "--path", "9p",
                                            "--blocks", "1", "--block-size", "4K", "--file-size", "64K", "--multiblock", "scatter",
                                            "--threads", "1", "--ops", "2", "--repetitions", "2", "--warmup", "0", "--rounds", "2"],
@@ -125,6 +127,8 @@ final class RoundsTests: XCTestCase {
         XCTAssertFalse(limits.data.isEmpty)
         XCTAssertTrue(limits.data.allSatisfy { ($0.gibS ?? 0) > 0 }, "\(limits.data)")
         XCTAssertNotNil(outcome.report.results.first?.vsLimit, "judged against the run's limits")
+        XCTAssertEqual(limits.placement?.serverCPUs.isEmpty, false, "the run placement's peer read back")
+        XCTAssertTrue(waitUntil { openDescriptorCount() == descriptorsBefore }, "no descriptor left by the run's peers")
         XCTAssertEqual(try schemaViolations(out.appending("report.json")), [])
     }
 
