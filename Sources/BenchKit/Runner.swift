@@ -29,9 +29,10 @@ public final class BenchRunner {
     public let options: RunOptions
     /// The executable re-run as `bench serve` (this program by default; tests pass the built `bench`).
     public var serverExecutable = ServerHost.selfExecutable
-    /// Test hook: kills the server after this many results were recorded (a server dying mid-run).
+    /// Test hook: kills the server after this many combinations were measured (a server dying mid-run; with rounds each
+    /// round's measurement counts, so 2 of a 2-combination plan is the end of round 1).
     public var killServerAfterResults: Int?
-    /// Test hook: suspends the server's process (SIGSTOP) after this many results were recorded: a server that stops
+    /// Test hook: suspends the server's process (SIGSTOP) after this many combinations were measured: a server that stops
     /// answering mid-run (with `--rpc-timeout` the calls then fail; without, they wait for ever).
     public var suspendServerAfterResults: Int?
     /// Test hook: sees each running server the bench started or located (its process, its threads' placement) once every

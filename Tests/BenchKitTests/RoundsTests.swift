@@ -1,8 +1,12 @@
 import BenchKit
 import BenchReport
 import Foundation
+import HostSupport
 import TestSupport
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `--rounds K`: every combination measured in K rounds, each a share of its repetitions with a fresh instance.
 final class RoundsTests: XCTestCase {
@@ -147,6 +151,38 @@ final class RoundsTests: XCTestCase {
         XCTAssertEqual(r.map(\.repetitions), [1, 1], "round 1's share, kept")
         XCTAssertTrue(r.allSatisfy { !($0.error ?? "").isEmpty })
         XCTAssertEqual(try schemaViolations(out.appending("report.json")), [])
+    }
+
+    /// SIGINT in round 2: the run stops after the combination it interrupted, and the report holds every combination
+    /// measured so far, merged over the rounds done and saying so.
+    func testAnInterruptKeepsTheRoundsDone() throws {
+        let bench = try requireExecutable("bench")
+        let out = try TemporaryDirectory(prefix: "bench-rounds-int")
+        defer { out.remove() }
+        // Two combinations of 1 s repetitions in 3 rounds: about 6 s unless stopped.
+        let child = try ChildProcess([bench, "run", "--server", "inproc", "--scenario", "stat,null-rpc", "--mode", "shared",
+                                      "--resolver", "vfs2", "--state", "warm", "--depth", "3", "--threads", "1",
+                                      "--repetitions", "3", "--rounds", "3", "--duration", "1s", "--warmup", "1", "--no-limits",
+                                      "--out", out.appending("report")], log: out.appending("bench.log"))
+        defer { child.stop(timeout: 5, signal: SIGKILL) }
+        func log() -> String { (try? String(contentsOfFile: out.appending("bench.log"), encoding: .utf8)) ?? "" }
+        // Round 2's stat is done (the progress line), so its null-rpc is being measured.
+        XCTAssertTrue(waitUntil(timeout: 60) { log().contains("round 2/3 stat 1/1") || child.hasExited }, log())
+        XCTAssertFalse(child.hasExited, log())
+        child.signal(SIGINT)
+        XCTAssertTrue(waitUntil(timeout: 30) { child.hasExited }, "bench stops on SIGINT")
+        let status = try XCTUnwrap(child.status)
+        XCTAssertEqual((status >> 8) & 0xFF, 1, "an interrupted run exits 1")
+        let report = try readReport(out.appending("report/report.json"))
+        XCTAssertEqual(report.context.rounds, 3)
+        XCTAssertEqual(report.results.map(\.scenario), ["stat", "null-rpc"], log())
+        XCTAssertEqual(report.results.map(\.status), [.ok, .failed])
+        XCTAssertEqual(report.results.map(\.repetitions), [2, 1], "the rounds done: stat in 2, null-rpc in 1 before the interrupt")
+        XCTAssertEqual(report.results[0].warnings.filter { $0.hasPrefix("measured in 2 of 3 rounds (the run was interrupted): 2 of 3 repetitions") }.count, 1,
+                       "\(report.results[0].warnings)")
+        XCTAssertEqual(report.results[0].rpcsPerOp, 7, "shared warm depth 3: 2N+1")
+        XCTAssertEqual(report.results[1].error, "interrupted (SIGINT or SIGTERM)")
+        XCTAssertEqual(try schemaViolations(out.appending("report/report.json")), [])
     }
 
     /// `--clients 2` in 2 rounds: the clients' tallies add up by client over the rounds.
