@@ -111,7 +111,8 @@ public enum BenchCLI {
         out.append("Every scenario: --clients N runs N client processes against the server, each with its own connection and "
                    + "filesystem, summed in one row (clients joins the params when given).")
         out.append("Suites: quick (under a minute), ci (what Benchmarks/thresholds.json gates on), ci-diod (CI's small pass "
-                   + "against diod, its server unless --server says otherwise), full (10 repetitions).")
+                   + "against diod, its server unless --server says otherwise), full (10 repetitions). quick and full spread each "
+                   + "combination's repetitions over 5 rounds (--rounds).")
         return out.joined(separator: "\n")
     }
 }

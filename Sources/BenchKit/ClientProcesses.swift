@@ -185,9 +185,10 @@ func readAll(_ fd: Int32, limit: Int = .max) -> [UInt8] {
 }
 
 extension BenchRunner {
-    /// Measures one combination with `clients` processes against `session`'s server; fills `m` with their sum (each
-    /// repetition's ops/s and MiB/s the sum of the clients' own) and each client's figures.
-    func measureClients(_ spec: ScenarioSpec, _ p: ParamSet, on session: ServerSession, msize: Int, into m: inout Measurement) throws {
+    /// Measures `repetitions` repetitions of one combination with `clients` processes against `session`'s server; fills
+    /// `m` with their sum (each repetition's ops/s and MiB/s the sum of the clients' own) and each client's figures.
+    func measureClients(_ spec: ScenarioSpec, _ p: ParamSet, on session: ServerSession, msize: Int, repetitions: Int,
+                        into m: inout Measurement) throws {
         let n = p.int(.clients)
         guard let host = session.host else { throw BenchError.skip("--clients needs a 9P server (the native floor has no connection)") }
         guard p[.linkDelay] == nil else { throw BenchError.skip("--clients connects each client directly: no --link-delay") }
@@ -208,8 +209,8 @@ extension BenchRunner {
                                 spinUs: o.spin != nil ? o.values[.spin]?.first?.intValue : nil,
                                 rpcTimeoutNs: o.values[.rpcTimeout]?.first?.textValue.flatMap(Units.parseDuration).map { Int64($0) },
                                 memNode: o.memNode, seed: o.seed,
-                                fixtures: session.fixtures?.snapshot(), index: k, repetitions: o.effectiveRepetitions,
-                                warmup: o.effectiveWarmup, durationNs: o.durationNs ?? o.suite.durationNs,
+                                fixtures: session.fixtures?.snapshot(), index: k, repetitions: repetitions,
+                                warmup: o.warmup(forRepetitions: repetitions), durationNs: o.durationNs ?? o.suite.durationNs,
                                 ops: o.ops.map { $0 / n + (k < $0 % n ? 1 : 0) })
             let connection = try host.connect(), fixtureConnection = try host.connect()
             transports += [connection, fixtureConnection]

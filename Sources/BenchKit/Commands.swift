@@ -44,7 +44,7 @@ struct RunCommand: ExecutableCommand {
             """)
 
     @Option(help: ArgumentHelp("Suite of scenarios and defaults: quick (under a minute), ci (what Benchmarks/thresholds.json "
-                               + "gates on), ci-diod (CI's diod pass; runs against diod), full (10 repetitions)."))
+                               + "gates on), ci-diod (CI's diod pass; runs against diod), full (10 repetitions); quick and full run in 5 rounds."))
     var suite: String?
     @Option(help: ArgumentHelp("Scenarios to run, comma-separated (default: the suite's; see `bench list`).", valueName: "names"))
     var scenario: String?
@@ -92,7 +92,11 @@ struct RunCommand: ExecutableCommand {
     var transport: String?
     @Option(help: "Measured repetitions per combination (throughput samples).")
     var repetitions: String?
-    @Option(help: "Unmeasured ops before the first repetition.")
+    @Option(help: ArgumentHelp("Measure every combination in this many rounds, each a share of its repetitions with its own "
+                               + "warm-up, so that its samples span the run (at most one per repetition). Default: 5 for the "
+                               + "quick and full suites, 1 for ci, ci-diod and --scenario runs.", valueName: "n"))
+    var rounds: String?
+    @Option(help: "Unmeasured ops before the first repetition (of every round).")
     var warmup: String?
     @Option(help: "Length of one repetition, e.g. 2s, 500ms (excludes --ops).")
     var duration: String?
@@ -145,7 +149,7 @@ struct RunCommand: ExecutableCommand {
             ("--link-delay", linkDelay), ("--link-jitter", linkJitter), ("--spin", spin), ("--rpc-timeout", rpcTimeout),
             ("--transport", transport),
             ("--clients", clients),
-            ("--repetitions", repetitions), ("--warmup", warmup), ("--duration", duration), ("--ops", ops),
+            ("--repetitions", repetitions), ("--rounds", rounds), ("--warmup", warmup), ("--duration", duration), ("--ops", ops),
             ("--server", server), ("--aname", aname), ("--uname", uname), ("--uid", uid), ("--out", out),
             ("--format", format), ("--seed", seed), ("--trace", trace), ("--cpu-node", cpuNode), ("--mem-node", memNode),
             ("--server-cpu-node", serverCPUNode), ("--client-cpus", clientCPUs), ("--server-cpus", serverCPUs),

@@ -32,47 +32,6 @@ struct LimitsPlan {
 }
 
 extension Limits {
-    /// Measures the limits on the calling thread, pinned as the run's client threads are, against an echo server made
-    /// like the run's server (a process or a thread, pinned like it); the same-CPU and cross-CPU round trips are
-    /// measured whatever the run's placement.
-    static func measure(_ plan: LimitsPlan) -> Limits {
-        var l = Limits()
-        // The run's placement, then one CPU, then two: interleaved, so that the machine's moods fall on all three alike.
-        var probes: [(client: [Int]?, peer: [Int]?)] = [(nil, plan.serverCPUs)]
-        if let a = plan.clientCPUs?.first ?? plan.allowed.first {
-            probes.append(([a], [a]))
-            if let b = plan.serverCPUs?.first(where: { $0 != a }) ?? plan.allowed.first(where: { $0 != a }) {
-                probes.append(([a], [b]))
-            }
-        }
-        let trips = roundTrips(plan.model, probes)
-        let rtt = trips[0]
-        l.socketRTTus = rtt?.us
-        if trips.count > 1 { l.socketRTTSameCPUus = trips[1]?.us }
-        if trips.count > 2 { l.socketRTTCrossCPUus = trips[2]?.us }
-        l.socketStreamGiBs = socketStream(plan.model, peerCPUs: plan.serverCPUs, message: 1 << 20, memNode: plan.memNode)
-        l.memcpyGiBs = memcpyRate(unit: 1 << 20, span: 1 << 20, memNode: plan.memNode)
-        l.preadGiBs = plan.referenceFile.flatMap { preadRate(path: $0, unit: 1 << 20, fromStart: false, memNode: plan.memNode) }
-        func order(_ n: VersusLimit.Need) -> (String, Int, Int) { (n.kind.rawValue, n.unitBytes, n.fileBytes ?? 0) }
-        for need in Set(plan.needs).sorted(by: { order($0) < order($1) }) {
-            let rate: Double?
-            switch need.kind {
-            case .socketStream:
-                rate = socketStream(plan.model, peerCPUs: plan.serverCPUs, message: need.unitBytes, memNode: plan.memNode)
-            case .memcpy:
-                rate = memcpyRate(unit: need.unitBytes, span: need.fileBytes ?? need.unitBytes, memNode: plan.memNode)
-            case .pread:
-                rate = plan.preadFile(need.fileBytes, need.unitBytes).flatMap {
-                    preadRate(path: $0, unit: need.unitBytes, fromStart: need.fileBytes == nil, memNode: plan.memNode)
-                }
-            }
-            l.data.append(DataLimit(kind: need.kind, unitBytes: need.unitBytes, fileBytes: need.fileBytes, gibS: rate))
-        }
-        l.placement = LimitsPlacement(nodes: plan.nodes, clientCPUs: Affinity.current(), serverCPUs: rtt?.peer ?? [],
-                                      serverModel: plan.model.rawValue)
-        return l
-    }
-
     /// A buffer of `bytes` on `node` (or anywhere), every page touched, released with `release`.
     private static func buffer(_ bytes: Int, node: Int?) -> (UnsafeMutableRawBufferPointer, release: () -> Void) {
         if let node, let b = try? NUMA.allocate(bytes: bytes, onNode: node) {
@@ -84,11 +43,11 @@ extension Limits {
         return (b, { b.deallocate() })
     }
 
-    /// The best of 5 passes, each calling `step` (bytes moved, nil on failure) for at least `minNs`, in GiB/s: a limit,
-    /// and an interruption only ever slows a pass down.
-    private static func rate(minNs: UInt64 = 10_000_000, _ step: () -> Int?) -> Double? {
+    /// The best of `passes` passes, each calling `step` (bytes moved, nil on failure) for at least `minNs`, in GiB/s: a
+    /// limit, and an interruption only ever slows a pass down.
+    private static func rate(passes: Int, minNs: UInt64 = 10_000_000, _ step: () -> Int?) -> Double? {
         var rates: [Double] = []
-        for _ in 0..<5 {
+        for _ in 0..<passes {
             var bytes = 0
             let t0 = monotonicNow()
             var elapsed: UInt64 = 0
@@ -103,22 +62,29 @@ extension Limits {
     }
 
     /// One byte back and forth between the calling thread (pinned to each probe's `client` CPUs for its turn, left as
-    /// it is when nil) and an echo peer on the probe's `peer` CPUs: 200 unmeasured, then 5 rounds that give every probe
-    /// 1,000 round trips in turn, each timed on its own. Per probe the median in µs (as an op's p50 is: a preemption
-    /// moves a mean, not the median) and the CPUs its peer ran on; nil for a probe whose peer failed.
-    static func roundTrips(_ model: ServerModel, _ probes: [(client: [Int]?, peer: [Int]?)]) -> [(us: Double, peer: [Int])?] {
+    /// it is when nil) and an echo peer on the probe's `peer` CPUs: 200 unmeasured, then `passes` interleaved passes
+    /// that give every probe 1,000 round trips in turn, each timed on its own. Per probe the times (ns) and the CPUs its
+    /// peer ran on; nil for a probe whose peer failed.
+    static func roundTrips(_ model: ServerModel, _ probes: [(client: [Int]?, peer: [Int]?)],
+                           passes: Int) -> [(ns: [UInt64], peer: [Int])?] {
         let peers = probes.map { EchoPeer.echo(model: model, cpus: $0.peer) }
         defer { for p in peers.reversed() { p?.stop() } }
+        return roundTrips(peers, probes, passes: passes)
+    }
+
+    /// Round trips to `peers` (one per probe, nil: failed) as above: `warmup` unmeasured, then `passes` passes of `trips`.
+    static func roundTrips(_ peers: [EchoPeer?], _ probes: [(client: [Int]?, peer: [Int]?)], passes: Int, trips: Int = 1000,
+                           warmup: Int = 200) -> [(ns: [UInt64], peer: [Int])?] {
         var ns = probes.map { _ in [UInt64]() }
         var failed = peers.map { $0 == nil }
-        for round in 0..<5 {
+        for pass in 0..<passes {
             for (i, probe) in probes.enumerated() where !failed[i] {
                 let fd = peers[i]!.fd
                 var byte: UInt8 = 1
                 func trip() -> Bool { Glibc.write(fd, &byte, 1) == 1 && Glibc.read(fd, &byte, 1) == 1 }
                 let ok = try? Affinity.on(cpus: probe.client) { () -> Bool in
-                    if round == 0 { for _ in 0..<200 { guard trip() else { return false } } }
-                    for _ in 0..<1000 {
+                    if pass == 0 { for _ in 0..<warmup { guard trip() else { return false } } }
+                    for _ in 0..<trips {
                         let t0 = monotonicNow()
                         guard trip() else { return false }
                         ns[i].append(monotonicNow() - t0)
@@ -128,16 +94,19 @@ extension Limits {
                 if ok != true { failed[i] = true }
             }
         }
-        return probes.indices.map { i in
-            guard !failed[i] else { return nil }
-            let sorted = ns[i].sorted()
-            return (Double(sorted[sorted.count / 2]) / 1000, peers[i]!.cpus)
-        }
+        return probes.indices.map { i in failed[i] ? nil : (ns[i], peers[i]!.cpus) }
+    }
+
+    /// The median of `ns` in µs (as an op's p50 is: a preemption moves a mean, not the median).
+    static func medianMicroseconds(_ ns: [UInt64]) -> Double? {
+        guard !ns.isEmpty else { return nil }
+        let sorted = ns.sorted()
+        return Double(sorted[sorted.count / 2]) / 1000
     }
 
     /// `message`-byte writes streamed to a sink peer on `peerCPUs` (32 to 256 MiB per pass, acknowledged at its end);
-    /// the best of 3 passes after an unmeasured one, GiB/s.
-    static func socketStream(_ model: ServerModel, peerCPUs: [Int]?, message: Int, memNode: Int?) -> Double? {
+    /// the best of `passes` passes after an unmeasured one, GiB/s.
+    static func socketStream(_ model: ServerModel, peerCPUs: [Int]?, message: Int, memNode: Int?, passes: Int) -> Double? {
         let total = min(256 << 20, max(32 << 20, message * 512)) / message * message
         let (out, releaseOut) = buffer(message, node: memNode)
         let (sink, releaseSink) = buffer(message, node: memNode)
@@ -159,13 +128,13 @@ extension Limits {
         }
         guard pass() != nil else { return nil }  // unmeasured: both sides warm
         var rates: [Double] = []
-        for _ in 0..<3 { guard let r = pass() else { return nil }; rates.append(r) }
+        for _ in 0..<passes { guard let r = pass() else { return nil }; rates.append(r) }
         return rates.max()
     }
 
     /// memcpy of `unit` bytes at a time out of a buffer of `span` bytes (walked in order, wrapping) into one of `unit`
-    /// bytes, as the client's page cache serves a file of that size; GiB/s.
-    static func memcpyRate(unit: Int, span: Int, memNode: Int?) -> Double? {
+    /// bytes, as the client's page cache serves a file of that size; the best of `passes`, GiB/s.
+    static func memcpyRate(unit: Int, span: Int, memNode: Int?, passes: Int) -> Double? {
         let span = max(span, unit) / unit * unit
         let (src, releaseSrc) = buffer(span, node: memNode)
         let (dst, releaseDst) = buffer(unit, node: memNode)
@@ -179,14 +148,14 @@ extension Limits {
             return unit
         }
         for _ in 0..<(span / unit) { _ = copy() }
-        let r = rate(copy)
+        let r = rate(passes: passes, copy)
         limitsSink.store(check, ordering: .relaxed)
         return r
     }
 
     /// pread of `unit` bytes (at most the file's size) at a time through the file at `path` (in order, wrapping; always
-    /// at offset 0 with `fromStart`), page-cached by one unmeasured pass; GiB/s.
-    static func preadRate(path: String, unit wanted: Int, fromStart: Bool, memNode: Int?) -> Double? {
+    /// at offset 0 with `fromStart`), page-cached by one unmeasured pass; the best of `passes`, GiB/s.
+    static func preadRate(path: String, unit wanted: Int, fromStart: Bool, memNode: Int?, passes: Int) -> Double? {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { Glibc.close(fd) }
@@ -204,6 +173,6 @@ extension Limits {
             return n
         }
         for _ in 0..<(size / unit) { guard read() != nil else { return nil } }
-        return rate(read)
+        return rate(passes: passes, read)
     }
 }

@@ -116,6 +116,8 @@ struct MeasureSettings {
     var label: String
     /// Where the server's CPU time is read.
     var serverCPU: ServerCPUSource = .none
+    /// The number of the first repetition (the repetitions of earlier rounds come before), for the trace.
+    var firstRepetition = 0
 }
 
 /// Latencies from 1 ns to an hour with three significant digits.
@@ -251,7 +253,7 @@ func measure(_ instance: any ScenarioInstance, stats: RPCStats, copies: PayloadC
         let seconds = Double(max(busyNs, 1)) / 1e9
         partial.opsPerS.append(Double(ops) / seconds)
         partial.mibPerS.append(Double(bytes) / seconds / 1_048_576)
-        if let trace = s.trace { trace.write(label: s.label, repetition: rep, entries: stats.stopTrace(), windows: windows) }
+        if let trace = s.trace { trace.write(label: s.label, repetition: s.firstRepetition + rep, entries: stats.stopTrace(), windows: windows) }
     }
 }
 

@@ -76,6 +76,8 @@ public struct RunOptions: Sendable {
     public var values: [ParamKey: [ParamValue]] = [:]
     /// Measured repetitions per combination (nil: the suite's).
     public var repetitions: Int?
+    /// Rounds the repetitions are spread over (nil: the suite's when its scenarios run, 1 with `--scenario`).
+    public var rounds: Int?
     /// Unmeasured ops before the first repetition (nil: the suite's).
     public var warmup: Int?
     /// Length of one repetition in nanoseconds (exclusive with `ops`).
@@ -156,8 +158,17 @@ public struct RunOptions: Sendable {
 
     /// Repetitions per combination, flag or suite.
     public var effectiveRepetitions: Int { repetitions ?? suite.repetitions }
+    /// Rounds, flag or suite (1 with `--scenario`), at most one per repetition.
+    public var effectiveRounds: Int { min(rounds ?? (scenarios == nil ? suite.rounds : 1), effectiveRepetitions) }
     /// Warm-up ops, flag or suite.
     public var effectiveWarmup: Int { warmup ?? suite.warmup }
+
+    /// The warm-up ops of a round that measures `repetitions` of the repetitions: its share of `effectiveWarmup`
+    /// (rounded up, at least 1 when there is a warm-up); all of it in one round.
+    public func warmup(forRepetitions repetitions: Int) -> Int {
+        let all = effectiveWarmup, total = max(effectiveRepetitions, 1)
+        return all == 0 ? 0 : max(1, (all * repetitions + total - 1) / total)
+    }
 
     /// `rpc_timeout` when `--rpc-timeout` was given.
     var timeoutKeys: [ParamKey] { values[.rpcTimeout] != nil ? [.rpcTimeout] : [] }
@@ -176,7 +187,7 @@ public struct RunOptions: Sendable {
 
     /// `bench run` flags that take a value.
     public static let valueFlags: Set<String> = Set(ParamKey.allCases.map(\.flag)).union([
-        "--suite", "--scenario", "--repetitions", "--warmup", "--ops", "--duration", "--server", "--aname", "--uname", "--uid",
+        "--suite", "--scenario", "--repetitions", "--rounds", "--warmup", "--ops", "--duration", "--server", "--aname", "--uname", "--uid",
         "--out", "--format", "--seed", "--trace", "--cpu-node", "--mem-node", "--server-cpu-node", "--client-cpus", "--server-cpus",
         "--command",
     ])
@@ -281,6 +292,13 @@ public struct RunOptions: Sendable {
             }
             scenarios = names
         case "--repetitions": repetitions = try positive(try text())
+        case "--rounds":
+            let t = try text()
+            guard let n = Int(t), n > 0 else {
+                throw UsageError("--rounds: \"\(t)\" is not accepted; expected a positive number of rounds (1: every repetition of a "
+                                 + "combination back to back)")
+            }
+            rounds = n
         case "--warmup": warmup = try positive(try text(), allowZero: true)
         case "--ops": ops = try positive(try text())
         case "--duration":

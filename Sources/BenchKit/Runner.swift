@@ -29,9 +29,10 @@ public final class BenchRunner {
     public let options: RunOptions
     /// The executable re-run as `bench serve` (this program by default; tests pass the built `bench`).
     public var serverExecutable = ServerHost.selfExecutable
-    /// Test hook: kills the server after this many results were recorded (a server dying mid-run).
+    /// Test hook: kills the server after this many combinations were measured (a server dying mid-run; with rounds each
+    /// round's measurement counts, so 2 of a 2-combination plan is the end of round 1).
     public var killServerAfterResults: Int?
-    /// Test hook: suspends the server's process (SIGSTOP) after this many results were recorded: a server that stops
+    /// Test hook: suspends the server's process (SIGSTOP) after this many combinations were measured: a server that stops
     /// answering mid-run (with `--rpc-timeout` the calls then fail; without, they wait for ever).
     public var suspendServerAfterResults: Int?
     /// Test hook: sees each running server the bench started or located (its process, its threads' placement) once every
@@ -65,6 +66,12 @@ public final class BenchRunner {
     }
 
     /// The run itself; `sessions` gets every server as it is reached.
+    ///
+    /// The run measures in `rounds` rounds: each round measures every combination, in plan order, for its share of the
+    /// repetitions (and takes its share of the limits' passes first), so that a combination's samples come from the
+    /// whole run, not one window of it. A combination that fails or is skipped is not measured again. With one round
+    /// each row is printed as it is measured; with more, the rows are printed after the last round, against the run's
+    /// limits (sampled across the rounds).
     private func run(_ sessions: inout [ServerSession]) -> RunOutcome {
         let o = options
         let out = o.out ?? defaultOutputDirectory()
@@ -72,9 +79,12 @@ public final class BenchRunner {
         var trace: TraceWriter?
         var fatal: String?
         var limits = Limits.none
+        var sampler: LimitsSampler?
+        var limitsScratch: String?
         let progress = Progress(enabled: !o.quiet)
         let out0 = print
         let plan = RunPlan(options: o)
+        let rounds = o.effectiveRounds
         var table = ResultTable(print: o.quiet ? { _ in } : { line in progress.around { out0(line) } },
                                 paramsWidth: plan.paramsWidth, servers: o.servers)
         // The client threads (this one and the workers it starts) run on the client CPUs; restored afterwards.
@@ -86,6 +96,11 @@ public final class BenchRunner {
             progress.finish()
             trace?.close()
             if placement.client != nil { Affinity.bind(to: allowed) }
+            sampler?.close()
+            if let limitsScratch { try? FileManager.default.removeItem(atPath: limitsScratch) }
+        }
+        if let asked = o.rounds, asked > rounds {
+            printError("bench: --rounds \(asked) is more than the \(o.effectiveRepetitions) repetitions; measuring in \(rounds) rounds")
         }
         do {
             placement = try CPUPlacement.resolve(o, allowed: allowed)
@@ -111,57 +126,104 @@ public final class BenchRunner {
                     // One direct connection per msize, made before the limits: they need the msize each server grants.
                     try session.connect(msizes: Set(plan.scenarios(of: i).flatMap { $0.1.map(requestedMsize) }))
                 }
-                if o.limits { limits = measureLimits(sessions, plan, placement, allowed: allowed) }
+                if o.limits {
+                    let (limitsPlan, scratch) = self.limitsPlan(sessions, plan, placement, allowed: allowed)
+                    limitsScratch = scratch
+                    sampler = LimitsSampler(limitsPlan, rounds: rounds)
+                    sampler?.sample(round: 0)
+                }
                 if !o.linkKeys.isEmpty { for s in sessions { s.measureRelayCost() } }
             }
         } catch {
             fatal = "\(error)"
         }
-        table.limits = limits
-        if o.limits { table.printLimits() }
-        if !o.linkKeys.isEmpty && !o.quiet {
-            for s in sessions where s.spec != .native { progress.around { out0(relayCostLine(s.relayCost, on: o.servers.count > 1 ? s.name : nil)) } }
+        var tableOpen = false
+        /// The limits are complete (or as complete as an interrupted run gets): they judge the rows from here on.
+        func openTable() {
+            guard !tableOpen else { return }
+            tableOpen = true
+            if let sampler { limits = sampler.limits() }
+            table.limits = limits
+            if o.limits { table.printLimits() }
+            if !o.linkKeys.isEmpty && !o.quiet {
+                for s in sessions where s.spec != .native { progress.around { out0(relayCostLine(s.relayCost, on: o.servers.count > 1 ? s.name : nil)) } }
+            }
+            table.header()
         }
-        table.header()
-        outer: for (index, step) in plan.steps.enumerated() {
-            progress.begin(step.spec.name, index: index + 1, of: plan.steps.count, total: step.items.count)
-            defer { progress.end() }
-            for (serverIndex, p) in step.items {
-                if interruptRequested.load(ordering: .relaxed) { break outer }
-                let session = sessions[serverIndex]
-                var record = ResultRecord(scenario: step.spec.name, params: p, server: session.baseInfo, status: .ok)
-                if let setup = fatal ?? session.setupError {
-                    // Nothing of this server could run: the combination failed with the setup error.
-                    record.status = .failed
-                    record.error = setup
-                } else {
-                    do {
-                        try runOne(step.spec, p, on: session, trace: trace, into: &record)
-                        record.judge(against: limits)
-                    } catch let BenchError.skip(reason) {
-                        record.status = .skipped
-                        record.error = reason
-                    } catch {
-                        record.status = .failed
-                        record.error = describe(error)
-                    }
+        var combinations = plan.steps.flatMap { step in
+            step.items.map { Combination(ResultRecord(scenario: step.spec.name, params: $0.params, server: sessions[$0.server].baseInfo,
+                                                      status: .ok)) }
+        }
+        /// Combination `c`'s row: judged, set against the native floor, recorded and printed.
+        func finish(_ c: Int) {
+            guard !combinations[c].finished else { return }
+            combinations[c].finished = true
+            var record = combinations[c].record
+            if record.status == .ok {
+                record.judge(against: limits)
+                if combinations[c].rounds < rounds {
+                    record.warnings.append("measured in \(combinations[c].rounds) of \(rounds) rounds (the run was interrupted): "
+                                           + "\(record.repetitions) of \(o.effectiveRepetitions) repetitions")
                 }
-                if let floor = VersusNative.floor(of: record, in: results) { record.vsNative = VersusNative.ratio(record, over: floor) }
-                results.append(record)
-                progress.step()
-                table.row(record)
-                if let k = killServerAfterResults, results.count == k { session.host?.kill() }
-                if let k = suspendServerAfterResults, results.count == k, session.host?.suspend() != true {
-                    printError("bench: the server could not be suspended (it has no process of the bench's)")
+            }
+            if let floor = VersusNative.floor(of: record, in: results) { record.vsNative = VersusNative.ratio(record, over: floor) }
+            results.append(record)
+            table.row(record)
+        }
+        var measured = 0  // combinations measured in some round (what the test hooks count)
+        // One round prints each row as it is measured; with more, the rows wait for the run's limits.
+        let streaming = rounds == 1
+        rounds: for round in 0..<rounds {
+            if round > 0 && fatal == nil { sampler?.sample(round: round) }
+            if streaming { openTable() }
+            let repetitions = o.effectiveRepetitions / rounds + (round < o.effectiveRepetitions % rounds ? 1 : 0)
+            var c = 0
+            for (index, step) in plan.steps.enumerated() {
+                if fatal == nil { sampler?.sampleTrips(steps: plan.steps.count) }
+                progress.begin(rounds > 1 ? "round \(round + 1)/\(rounds) \(step.spec.name)" : step.spec.name, index: index + 1,
+                               of: plan.steps.count, total: step.items.count)
+                defer { progress.end() }
+                for (serverIndex, p) in step.items {
+                    if interruptRequested.load(ordering: .relaxed) { break rounds }
+                    let session = sessions[serverIndex]
+                    if combinations[c].record.status == .ok {
+                        if let setup = fatal ?? session.setupError {
+                            // Nothing of this server could run: the combination failed with the setup error.
+                            combinations[c].record.status = .failed
+                            combinations[c].record.error = setup
+                        } else {
+                            do {
+                                try runOne(step.spec, p, on: session, trace: trace, repetitions: repetitions, into: &combinations[c])
+                                combinations[c].rounds += 1
+                            } catch let BenchError.skip(reason) {
+                                combinations[c].record.status = .skipped
+                                combinations[c].record.error = reason
+                            } catch {
+                                combinations[c].record.status = .failed
+                                combinations[c].record.error = describe(error)
+                            }
+                        }
+                        measured += 1
+                    }
+                    progress.step()
+                    if streaming { finish(c) }
+                    c += 1
+                    if let k = killServerAfterResults, measured == k { session.host?.kill() }
+                    if let k = suspendServerAfterResults, measured == k, session.host?.suspend() != true {
+                        printError("bench: the server could not be suspended (it has no process of the bench's)")
+                    }
                 }
             }
         }
+        // Several rounds, or an interrupted run: what every combination measured in the rounds done, in plan order.
+        openTable()
+        for c in combinations.indices where combinations[c].rounds > 0 || combinations[c].record.status != .ok { finish(c) }
         VersusNative.apply(to: &results)
         if let inspectServer { for s in sessions { if let host = s.host { inspectServer(host) } } }
         let interrupted = interruptRequested.load(ordering: .relaxed)
         progress.finish()
         let report = Report(context: RunContext.collect(argv: o.argv, seed: o.seed, placement: placement.context(o), limits: limits,
-                                                        exportFS: sessions.first?.exportFS),
+                                                        exportFS: sessions.first?.exportFS, rounds: rounds),
                             results: results)
         var paths: [String] = []
         var code: Int32 = results.contains { $0.status == .failed } ? 3 : 0
@@ -183,27 +245,24 @@ public final class BenchRunner {
         return outcome
     }
 
-    /// Measures one combination on `session`: the native floor with syscalls, any other server through a filesystem on
-    /// its measured connection of the combination's msize.
-    private func runOne(_ spec: ScenarioSpec, _ p: ParamSet, on session: ServerSession, trace: TraceWriter?,
-                        into record: inout ResultRecord) throws {
+    /// Measures a round's share (`repetitions`) of one combination on `session` into `c`: the native floor with syscalls,
+    /// any other server through a filesystem on its measured connection of the combination's msize; a fresh scenario
+    /// instance with its own warm-up (the round's share of the warm-up ops, and the warm-up time in full: its caches
+    /// start cold).
+    private func runOne(_ spec: ScenarioSpec, _ p: ParamSet, on session: ServerSession, trace: TraceWriter?, repetitions: Int,
+                        into c: inout Combination) throws {
         if p.int(.clients) > 1 {
             guard session.nativeEnvironment == nil else { throw BenchError.skip("--clients needs a 9P server (the native floor has no connection)") }
             let msize = requestedMsize(p)
             let client = try session.client(msize: msize, params: p)
-            record.server = session.info(client, p)
+            c.record.server = session.info(client, p)
             // The fixtures the clients use, and whether the combination runs at all: one instance here, closed at once.
             let env = ScenarioEnvironment(client: client, fixtures: session.fixtures, aname: session.measuredAname, uname: options.uname,
                                           uid: options.uid, memNode: options.memNode, seed: options.seed)
             try makeScenario(spec, p, env).close()
             var m = Measurement()
-            do {
-                try measureClients(spec, p, on: session, msize: msize, into: &m)
-                record.record(m, movesBytes: spec.movesBytes)
-            } catch {
-                record.record(m, movesBytes: spec.movesBytes)
-                throw error
-            }
+            defer { c.add(m, movesBytes: spec.movesBytes) }  // what was measured, also before a failure
+            try measureClients(spec, p, on: session, msize: msize, repetitions: repetitions, into: &m)
             return
         }
         let instance: any ScenarioInstance
@@ -216,7 +275,7 @@ public final class BenchRunner {
         } else {
             let msize = requestedMsize(p)
             let client = try session.client(msize: msize, params: p)
-            record.server = session.info(client, p)
+            c.record.server = session.info(client, p)
             let env = ScenarioEnvironment(client: client, fixtures: session.fixtures, aname: session.measuredAname, uname: options.uname,
                                           uid: options.uid, memNode: options.memNode, seed: options.seed, command: options.command)
             instance = try makeScenario(spec, p, env)
@@ -225,16 +284,15 @@ public final class BenchRunner {
         }
         defer { instance.close() }
         var m = Measurement()
-        let settings = MeasureSettings(repetitions: options.effectiveRepetitions, warmup: options.effectiveWarmup,
+        var settings = MeasureSettings(repetitions: repetitions, warmup: options.warmup(forRepetitions: repetitions),
                                        durationNs: options.durationNs ?? options.suite.durationNs, ops: options.ops,
                                        trace: trace, label: spec.name + " " + p.description, serverCPU: session.serverCPU)
-        do {
-            try measure(instance, stats: stats, copies: copies, settings: settings, partial: &m)
-            record.record(m, movesBytes: spec.movesBytes)
-            if let w = instance as? any WorkloadReporting { record.workload = w.runner.summary }
-        } catch {
-            record.record(m, movesBytes: spec.movesBytes)  // what was measured before the failure
-            throw error
+        settings.firstRepetition = c.measurement.repetitions
+        defer { c.add(m, movesBytes: spec.movesBytes) }  // what was measured, also before a failure
+        try measure(instance, stats: stats, copies: copies, settings: settings, partial: &m)
+        if let w = instance as? any WorkloadReporting {
+            c.fio += w.runner.fio
+            c.workload = WorkloadCommand.summary(command: w.runner.command, fio: c.fio)
         }
     }
 
@@ -248,11 +306,11 @@ public final class BenchRunner {
         p[.msize]?.intValue ?? options.values[.msize]?.first?.intValue ?? Suite.defaultMsize
     }
 
-    /// The limits of this run, measured with its placement and server model at the data sizes its ops use (each
+    /// What the limits of this run are measured for: its placement and server model at the data sizes its ops use (each
     /// server's at the msize it granted; the native floor's at pread); pread reads the fixtures of a server whose files
-    /// are on this machine (made for it when missing; a folder of its own otherwise).
-    private func measureLimits(_ sessions: [ServerSession], _ plan: RunPlan, _ placement: CPUPlacement,
-                               allowed: [Int]) -> Limits {
+    /// are on this machine (made for it when missing; a folder of its own otherwise, returned for removal after the run).
+    private func limitsPlan(_ sessions: [ServerSession], _ plan: RunPlan, _ placement: CPUPlacement,
+                            allowed: [Int]) -> (LimitsPlan, scratch: String?) {
         let o = options
         var needs: [VersusLimit.Need] = []
         var readSizes: [Int] = []
@@ -270,7 +328,6 @@ public final class BenchRunner {
             scratch = dir
             return try? Fixtures(local: dir, prefix: "", seed: o.seed)
         }
-        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
         let reference = readSizes.max() ?? 8 << 20
         // The server model of the first server that is one: threads of this process for inproc, a process otherwise.
         let model: ServerModel = sessions.first { $0.spec != .native }?.spec == .inproc ? .thread : .process
@@ -285,7 +342,7 @@ public final class BenchRunner {
                 guard let size = fileBytes else { return (try? files.makeSmallFile(size: unit)).flatMap { files.localSmallPath } }
                 return (try? files.makeReadFile(size: size)).flatMap { files.localReadPath(size: size) }
             })
-        return Limits.measure(limitsPlan)
+        return (limitsPlan, scratch)
     }
 
     private func defaultOutputDirectory() -> String {
@@ -295,5 +352,30 @@ public final class BenchRunner {
         let stamp = String(format: "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                            tm.tm_hour, tm.tm_min, tm.tm_sec)
         return "results/" + stamp
+    }
+}
+
+/// One combination of a run over its rounds: its record so far and everything its rounds measured.
+struct Combination {
+    /// The result: identity, server, status and error, and the measured fields of every round so far.
+    var record: ResultRecord
+    /// The rounds' measurements merged.
+    var measurement = Measurement()
+    /// Rounds that measured it to the end.
+    var rounds = 0
+    /// fio's figures of the workload's runs over the rounds.
+    var fio: [FioFigures] = []
+    /// The workload's summary over the rounds (nil: not a workload).
+    var workload: WorkloadResult?
+    /// Whether its row was recorded.
+    var finished = false
+
+    init(_ record: ResultRecord) { self.record = record }
+
+    /// Adds one round's measurement and refills the record's measured fields from the merge.
+    mutating func add(_ m: Measurement, movesBytes: Bool) {
+        measurement.merge(m)
+        record.record(measurement, movesBytes: movesBytes)
+        if let workload { record.workload = workload }
     }
 }

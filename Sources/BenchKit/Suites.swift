@@ -100,6 +100,8 @@ public struct Suite: Sendable {
     public let durationNs: UInt64
     /// The server the suite runs against unless `--server` says otherwise (nil: builtin).
     public var server: ServerSpec? = nil
+    /// Rounds the repetitions are spread over when the suite's scenarios run (`--rounds`).
+    public var rounds = 1
 
     /// The bench's default msize request: 1 MiB of payload plus room for the header.
     public static let defaultMsize = (1 << 20) + (4 << 10)
@@ -136,7 +138,7 @@ public struct Suite: Sendable {
                     "readdir": [.state: t("cold", "warm")],
                     "rand-read": [.blocks: n(1), .blockSize: n(4 << 10), .multiblock: t("buffered")],
                     "rand-write": [.blocks: n(1), .blockSize: n(4 << 10), .multiblock: t("buffered")]],
-        repetitions: 5, warmup: 20, durationNs: 100_000_000)
+        repetitions: 5, warmup: 20, durationNs: 100_000_000, rounds: 5)
 
     /// What CI gates on (every scenario Benchmarks/thresholds.json selects), under ~2 minutes.
     public static let ci = Suite(
@@ -181,5 +183,5 @@ public struct Suite: Sendable {
                     "readdir": [.state: t("cold", "warm")],
                     "rand-read": [.blocks: n(1, 16), .blockSize: n(4 << 10)],
                     "rand-write": [.blocks: n(1, 16), .blockSize: n(4 << 10)]],
-        repetitions: 10, warmup: 50, durationNs: 100_000_000)
+        repetitions: 10, warmup: 50, durationNs: 100_000_000, rounds: 5)
 }

@@ -16,11 +16,15 @@ protocol WorkloadReporting: AnyObject {
     var runner: WorkloadCommand { get }
 }
 
+/// fio's figures of one run: read and write bandwidth (MiB/s) and IOPS, every job summed.
+typealias FioFigures = (readMiB: Double, readIOPS: Double, writeMiB: Double, writeIOPS: Double)
+
 /// Runs the workload's command in one folder and keeps fio's figures from each run.
 final class WorkloadCommand {
     let command: String
     let directory: String
-    private var fio: [(readMiB: Double, readIOPS: Double, writeMiB: Double, writeIOPS: Double)] = []
+    /// fio's figures of every run that printed them.
+    private(set) var fio: [FioFigures] = []
 
     init(command: String, directory: String) {
         self.command = command
@@ -67,7 +71,7 @@ final class WorkloadCommand {
     }
 
     /// Read and write bandwidth (MiB/s) and IOPS summed over the jobs of fio's JSON output; nil when it is not that.
-    static func fioFigures(_ data: Data) -> (readMiB: Double, readIOPS: Double, writeMiB: Double, writeIOPS: Double)? {
+    static func fioFigures(_ data: Data) -> FioFigures? {
         // fio may print notes before the JSON object.
         guard let start = data.firstIndex(of: UInt8(ascii: "{")),
               let root = try? JSONSerialization.jsonObject(with: data[start...]) as? [String: Any],
@@ -86,7 +90,10 @@ final class WorkloadCommand {
     }
 
     /// The command and the medians of fio's figures over the runs that printed them.
-    var summary: WorkloadResult {
+    var summary: WorkloadResult { Self.summary(command: command, fio: fio) }
+
+    /// `command` and the medians of `fio` (the figures of one combination's runs, over its rounds).
+    static func summary(command: String, fio: [FioFigures]) -> WorkloadResult {
         var w = WorkloadResult(command: command)
         w.fioRuns = fio.count
         guard !fio.isEmpty else { return w }

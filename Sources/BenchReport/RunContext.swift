@@ -28,11 +28,14 @@ public struct RunContext: Codable, Sendable, Equatable {
     public var limits: Limits
     /// The file system type of the folder the bench exported ("tmpfs", "ext4"; nil for an external server).
     public var exportFS: String?
+    /// Rounds the run spread every combination's repetitions over (`--rounds`; written when more than 1, and 1 when a
+    /// report has none).
+    public var rounds: Int
 
     /// A context with every field given.
     public init(date: String, host: String, kernel: String, cpuModel: String?, cpus: Int, numa: NUMAInfo, swiftVersion: String,
                 build: String, gitCommit: String?, argv: [String], seed: Int, placement: Placement, limits: Limits,
-                exportFS: String? = nil) {
+                exportFS: String? = nil, rounds: Int = 1) {
         self.date = date
         self.host = host
         self.kernel = kernel
@@ -47,11 +50,31 @@ public struct RunContext: Codable, Sendable, Equatable {
         self.placement = placement
         self.limits = limits
         self.exportFS = exportFS
+        self.rounds = rounds
     }
 
     enum CodingKeys: String, CodingKey {
         case date, host, kernel, cpuModel = "cpu_model", cpus, numa, swiftVersion = "swift_version", build
-        case gitCommit = "git_commit", argv, seed, placement, limits, exportFS = "export_fs"
+        case gitCommit = "git_commit", argv, seed, placement, limits, exportFS = "export_fs", rounds
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        date = try c.decode(String.self, forKey: .date)
+        host = try c.decode(String.self, forKey: .host)
+        kernel = try c.decode(String.self, forKey: .kernel)
+        cpuModel = try c.decodeIfPresent(String.self, forKey: .cpuModel)
+        cpus = try c.decode(Int.self, forKey: .cpus)
+        numa = try c.decode(NUMAInfo.self, forKey: .numa)
+        swiftVersion = try c.decode(String.self, forKey: .swiftVersion)
+        build = try c.decode(String.self, forKey: .build)
+        gitCommit = try c.decodeIfPresent(String.self, forKey: .gitCommit)
+        argv = try c.decode([String].self, forKey: .argv)
+        seed = try c.decode(Int.self, forKey: .seed)
+        placement = try c.decode(Placement.self, forKey: .placement)
+        limits = try c.decode(Limits.self, forKey: .limits)
+        exportFS = try c.decodeIfPresent(String.self, forKey: .exportFS)
+        rounds = try c.decodeIfPresent(Int.self, forKey: .rounds) ?? 1
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -70,6 +93,7 @@ public struct RunContext: Codable, Sendable, Equatable {
         try c.encode(placement, forKey: .placement)
         try c.encode(limits, forKey: .limits)
         try c.encodeOrNull(exportFS, forKey: .exportFS)
+        if rounds != 1 { try c.encode(rounds, forKey: .rounds) }
     }
 }
 
