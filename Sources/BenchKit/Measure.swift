@@ -48,6 +48,8 @@ struct Measurement {
     var bytes = 0
     var opsPerS: [Double] = []
     var mibPerS: [Double] = []
+    /// The round of each `opsPerS` sample (set when rounds are merged; empty for a single round).
+    var sampleRounds: [Int] = []
     var inOp = RPCTally()
     var background = RPCTally()
     /// Time spent in the unmeasured background steps between ops.

@@ -7,6 +7,7 @@ extension Measurement {
         repetitions += other.repetitions
         ops += other.ops
         bytes += other.bytes
+        sampleRounds += other.sampleRounds
         opsPerS += other.opsPerS
         mibPerS += other.mibPerS
         inOp.add(other.inOp)

@@ -8,7 +8,7 @@ import NUMA
 extension RunContext {
     /// Collects the context of this machine and run.
     public static func collect(argv: [String], seed: UInt64, placement: Placement = Placement(), limits: Limits = .none,
-                               exportFS: String? = nil, rounds: Int = 1) -> RunContext {
+                               exportFS: String? = nil, rounds: Int = 1, roundDrift: [Double]? = nil) -> RunContext {
         var uts = utsname()
         uname(&uts)
         func field<T>(_ v: T) -> String {
@@ -26,7 +26,7 @@ extension RunContext {
             cpuModel: cpuModel(), cpus: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
             numa: NUMAInfo(available: numaAvailable, nodes: numaAvailable ? nodes.count : 1, nodeIDs: nodes),
             swiftVersion: swiftVersion, build: buildKind, gitCommit: gitCommit(), argv: argv, seed: Int(truncatingIfNeeded: seed),
-            placement: placement, limits: limits, exportFS: exportFS, rounds: rounds)
+            placement: placement, limits: limits, exportFS: exportFS, rounds: rounds, roundDrift: roundDrift)
     }
 
     static var buildKind: String {

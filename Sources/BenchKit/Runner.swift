@@ -216,14 +216,29 @@ public final class BenchRunner {
             }
         }
         // Several rounds, or an interrupted run: what every combination measured in the rounds done, in plan order.
+        // Warnings discount the drift every result shared between rounds: it moves no ratio inside the run.
+        let drift = Statistics.roundDrift(combinations.filter { $0.record.status == .ok }
+            .map { ($0.measurement.opsPerS, $0.measurement.sampleRounds) }, rounds: rounds)
+        if let drift {
+            for c in combinations.indices where combinations[c].record.status == .ok {
+                let m = combinations[c].measurement
+                guard m.sampleRounds.count == m.opsPerS.count else { continue }
+                combinations[c].record.warnings = Statistics.repetitionWarnings(
+                    opsPerS: zip(m.opsPerS, m.sampleRounds).map { $0 / drift[$1] }, driftRemoved: true)
+            }
+        }
         openTable()
+        if let drift, !o.quiet {
+            progress.around { out0("rounds: the machine ran at " + drift.map { Units.fixed($0, 2) }.joined(separator: ", ")
+                                   + " of each result's median (round 1 to \(rounds)); warnings discount this shared drift") }
+        }
         for c in combinations.indices where combinations[c].rounds > 0 || combinations[c].record.status != .ok { finish(c) }
         VersusNative.apply(to: &results)
         if let inspectServer { for s in sessions { if let host = s.host { inspectServer(host) } } }
         let interrupted = interruptRequested.load(ordering: .relaxed)
         progress.finish()
         let report = Report(context: RunContext.collect(argv: o.argv, seed: o.seed, placement: placement.context(o), limits: limits,
-                                                        exportFS: sessions.first?.exportFS, rounds: rounds),
+                                                        exportFS: sessions.first?.exportFS, rounds: rounds, roundDrift: drift),
                             results: results)
         var paths: [String] = []
         var code: Int32 = results.contains { $0.status == .failed } ? 3 : 0
@@ -374,6 +389,8 @@ struct Combination {
 
     /// Adds one round's measurement and refills the record's measured fields from the merge.
     mutating func add(_ m: Measurement, movesBytes: Bool) {
+        var m = m
+        m.sampleRounds = Array(repeating: rounds, count: m.opsPerS.count)  // `rounds` counts the rounds before this one
         measurement.merge(m)
         record.record(measurement, movesBytes: movesBytes)
         if let workload { record.workload = workload }

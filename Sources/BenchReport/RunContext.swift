@@ -31,11 +31,13 @@ public struct RunContext: Codable, Sendable, Equatable {
     /// Rounds the run spread every combination's repetitions over (`--rounds`; written when more than 1, and 1 when a
     /// report has none).
     public var rounds: Int
+    /// Each round's common factor (`Statistics.roundDrift`; nil: one round, or too few results to tell).
+    public var roundDrift: [Double]?
 
     /// A context with every field given.
     public init(date: String, host: String, kernel: String, cpuModel: String?, cpus: Int, numa: NUMAInfo, swiftVersion: String,
                 build: String, gitCommit: String?, argv: [String], seed: Int, placement: Placement, limits: Limits,
-                exportFS: String? = nil, rounds: Int = 1) {
+                exportFS: String? = nil, rounds: Int = 1, roundDrift: [Double]? = nil) {
         self.date = date
         self.host = host
         self.kernel = kernel
@@ -51,11 +53,13 @@ public struct RunContext: Codable, Sendable, Equatable {
         self.limits = limits
         self.exportFS = exportFS
         self.rounds = rounds
+        self.roundDrift = roundDrift
     }
 
     enum CodingKeys: String, CodingKey {
         case date, host, kernel, cpuModel = "cpu_model", cpus, numa, swiftVersion = "swift_version", build
         case gitCommit = "git_commit", argv, seed, placement, limits, exportFS = "export_fs", rounds
+        case roundDrift = "round_drift"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -75,6 +79,7 @@ public struct RunContext: Codable, Sendable, Equatable {
         limits = try c.decode(Limits.self, forKey: .limits)
         exportFS = try c.decodeIfPresent(String.self, forKey: .exportFS)
         rounds = try c.decodeIfPresent(Int.self, forKey: .rounds) ?? 1
+        roundDrift = try c.decodeIfPresent([Double].self, forKey: .roundDrift)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -94,6 +99,7 @@ public struct RunContext: Codable, Sendable, Equatable {
         try c.encode(limits, forKey: .limits)
         try c.encodeOrNull(exportFS, forKey: .exportFS)
         if rounds != 1 { try c.encode(rounds, forKey: .rounds) }
+        if let roundDrift { try c.encode(roundDrift, forKey: .roundDrift) }
     }
 }
 

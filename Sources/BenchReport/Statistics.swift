@@ -32,12 +32,16 @@ public enum Statistics {
     /// Warnings about the repetitions of one result, from their ops/s samples, only when the spread could change a
     /// reader's conclusion: the repetitions range more than `spreadWarning` x (max/min), or outliers (|modified
     /// z-score| > 3.5 over at least 5 repetitions) move the median by more than `medianShiftWarning`. Each says by how much.
-    public static func repetitionWarnings(opsPerS: [Double]) -> [String] {
+    /// With `driftRemoved`, the samples had the run's common drift between rounds divided out (`roundDrift`), and the
+    /// warnings say so.
+    public static func repetitionWarnings(opsPerS: [Double], driftRemoved: Bool = false) -> [String] {
         guard opsPerS.count >= 2, opsPerS.allSatisfy({ $0 > 0 && $0.isFinite }), let all = median(opsPerS) else { return [] }
         var out: [String] = []
         let lo = opsPerS.min()!, hi = opsPerS.max()!
         if hi / lo > spreadWarning {
-            var text = "repetitions range \(Units.fixed(hi / lo, 2))x (\(Units.fixed(lo, 0)) to \(Units.fixed(hi, 0)) ops/s)"
+            var text = (driftRemoved ? "repetitions range \(Units.fixed(hi / lo, 2))x beyond the drift all results shared"
+                                     : "repetitions range \(Units.fixed(hi / lo, 2))x")
+                + " (\(Units.fixed(lo, 0)) to \(Units.fixed(hi, 0)) ops/s)"
             if opsPerS.count >= 3, opsPerS.dropFirst().allSatisfy({ $0 > opsPerS[0] }) { text += "; the first was the slowest: caches may not have been warm (raise --warmup)" }
             out.append(text + "; re-run on a quiet machine before drawing conclusions")
         }
@@ -56,6 +60,25 @@ public enum Statistics {
             }
         }
         return out
+    }
+
+    /// Results needed before a run's drift between rounds is estimated (fewer: no estimate).
+    public static let driftMinimumResults = 8
+
+    /// The machine's drift between the rounds of a run: for each round, the median over results of a result's
+    /// samples in that round over that result's own median (1: the round ran as the run did). `results` gives each
+    /// result's ops/s samples and the round of each. Nil with fewer than `driftMinimumResults` results of 2+ rounds.
+    public static func roundDrift(_ results: [(opsPerS: [Double], rounds: [Int])], rounds: Int) -> [Double]? {
+        guard rounds > 1 else { return nil }
+        var relative = [[Double]](repeating: [], count: rounds)
+        var used = 0
+        for r in results where r.opsPerS.count == r.rounds.count && Set(r.rounds).count > 1 {
+            guard r.opsPerS.allSatisfy({ $0 > 0 && $0.isFinite }), let m = median(r.opsPerS) else { continue }
+            used += 1
+            for (x, round) in zip(r.opsPerS, r.rounds) where round >= 0 && round < rounds { relative[round].append(x / m) }
+        }
+        guard used >= driftMinimumResults else { return nil }
+        return relative.map { median($0) ?? 1 }
     }
 
     /// The ratio of `b` to `a` (the Hodges-Lehmann shift of their logarithms) with its distribution-free confidence

@@ -31,6 +31,9 @@ final class RoundsTests: XCTestCase {
         XCTAssertEqual(b.context.rounds, 3)
         XCTAssertEqual(try JSONValue(contentsOf: outThree.appending("report.json")).at(path: "context.rounds"), .int(3))
         XCTAssertNil(try JSONValue(contentsOf: outOne.appending("report.json")).at(path: "context.rounds"), "one round: no key, as before")
+        XCTAssertEqual(b.context.roundDrift?.count, 3, "each round's drift, estimated from the 40 results")
+        XCTAssertTrue(b.context.roundDrift?.allSatisfy { $0 > 0 && $0.isFinite } == true)
+        XCTAssertNil(a.context.roundDrift, "one round: no drift")
         // The same combinations in the same order, each reported once.
         XCTAssertEqual(a.results.map(\.scenario), b.results.map(\.scenario))
         XCTAssertEqual(a.results.map(\.params), b.results.map(\.params))
