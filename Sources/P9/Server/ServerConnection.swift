@@ -226,6 +226,9 @@ final class ServerConnection: Sendable {
 
     // MARK: executing
 
+    /// A reply at least this large (header and payload) is sent as soon as it is ready, not with its batch.
+    static let bulkReplyBytes = 16 << 10
+
     /// Decodes `frame`, calls the file server and queues the reply over the frame (then any Rflush waiting on it).
     func execute(_ frame: RequestFrame, flushNow: Bool) {
         do {
@@ -248,7 +251,9 @@ final class ServerConnection: Sendable {
         if frame.replyLength == 0 {
             frames.give(frame)
         } else {
-            outbox.post(frame, now: flushNow && flushes.isEmpty)
+            // A bulk reply goes out at once: held for the batch it saves one send and leaves the client idle meanwhile.
+            let bulk = frame.replyLength + frame.spliced >= Self.bulkReplyBytes
+            outbox.post(frame, now: (flushNow || bulk) && flushes.isEmpty)
         }
         // Rflush only after the reply it waited for (PROTOCOL §4.2).
         for (i, f) in flushes.enumerated() {
