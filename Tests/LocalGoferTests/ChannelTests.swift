@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import LocalGofer
 @testable import P9
@@ -25,6 +26,25 @@ final class ChannelTests: XCTestCase {
         XCTAssertEqual(Array(buffer[..<n]), Array("hello".utf8))
         // Tattach, Twalk and Tread went over a channel; Tlopen did not.
         XCTAssertEqual(client.stats.channelRequests, 3)
+        client.close()
+    }
+
+    func testMoreCallersThanChannelsQueueForAChannelInsteadOfTakingTheSocket() throws {
+        let h = try channelHarness()
+        let client = try h.client(ClientOptions(channels: 2))
+        XCTAssertEqual(client.channelCount, 2)
+        let root = try client.attach()
+        let before = client.stats.channelRequests
+        let threads = 6, calls = 500
+        let failures = Locked(0)
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            for _ in 0..<calls {
+                do { _ = try root.getAttr() } catch { failures.withLock { $0 += 1 } }
+            }
+        }
+        XCTAssertEqual(failures.withLock { $0 }, 0)
+        XCTAssertEqual(client.stats.channelRequests - before, threads * calls, "every Tgetattr went over a channel")
+        XCTAssertEqual(client.stats.snapshot().count(.tgetattr), threads * calls)
         client.close()
     }
 

@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 import Dispatch
 import Synchronization
@@ -134,6 +135,11 @@ extension Client {
                     try callOnChannel(ch, &estimate, type, fid: fid, sink: sink, encode: encode, decode: decode)
                 }
                 if let r { return r }
+            }
+            // Every channel is busy: queue for one (its round trip is a few µs) rather than take the socket.
+            let ch = channels[Int(bitPattern: UInt(cshims_current_cpu()) &+ UInt(type.rawValue)) % channels.count]
+            return try ch.lock.withLock { (estimate) throws(P9Error) -> R in
+                try callOnChannel(ch, &estimate, type, fid: fid, sink: sink, encode: encode, decode: decode)
             }
         }
         return try finish(try start(type, fid: fid, sink: sink, encode: encode), decode: decode)
