@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 import Dispatch
 import Synchronization
@@ -137,7 +136,7 @@ extension Client {
                 if let r { return r }
             }
             // Every channel is busy: queue for one (its round trip is a few µs) rather than take the socket.
-            let ch = channels[Int(bitPattern: UInt(cshims_current_cpu()) &+ UInt(type.rawValue)) % channels.count]
+            let ch = channels[(channelTurn.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max) % channels.count]
             return try ch.lock.withLock { (estimate) throws(P9Error) -> R in
                 try callOnChannel(ch, &estimate, type, fid: fid, sink: sink, encode: encode, decode: decode)
             }

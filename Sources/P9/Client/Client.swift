@@ -30,6 +30,8 @@ public final class Client: Sendable {
     let rx = ReceiveState()
     /// Calls in flight whose Rread payload goes straight to caller memory (reads then stop at frame boundaries).
     let sinkCalls = Atomic<Int>(0)
+    /// Spreads callers that find every channel busy over the channels, in turn.
+    let channelTurn = Atomic<Int>(0)
     /// `options.rpcTimeout` and `options.spin` in nanoseconds (nil: none).
     let rpcTimeoutNanoseconds: UInt64?
     let spinNanoseconds: UInt64?
