@@ -7,6 +7,7 @@ extension RunOptions {
 }
 
 extension ParamSet {
-    /// The channels a client of these params asks for: the default count for `transport=channel`, else 0 (the socket).
-    var channels: Int { text(.transport) == "channel" ? ClientOptions.defaultChannels : 0 }
+    /// The channels a client of these params asks for with `transport=channel`: the default count, or one per caller
+    /// thread when there are more (up to 8; callers that share a channel queue for it); else 0 (the socket).
+    var channels: Int { text(.transport) == "channel" ? min(max(ClientOptions.defaultChannels, int(.threads)), 8) : 0 }
 }

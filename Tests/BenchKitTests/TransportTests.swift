@@ -1,6 +1,7 @@
-import BenchKit
+@testable import BenchKit
 import BenchReport
 import Foundation
+import P9
 import TestSupport
 import XCTest
 
@@ -18,6 +19,16 @@ final class TransportTests: XCTestCase {
         do { _ = try RunOptions.parse(["--transport", "shm"]); XCTFail("shm is not a transport") } catch {
             XCTAssertTrue(error.message.contains("--transport") && error.message.contains("socket|channel"), error.message)
         }
+    }
+
+    func testAChannelClientAsksForOneChannelPerCallerThread() throws {
+        func params(_ args: [String]) throws -> [ParamSet] {
+            try RunOptions.parse(["--scenario", "null-rpc"] + args).combinations(of: ScenarioSpec.named("null-rpc")!)
+        }
+        let byThreads = try params(["--threads", "1,4,16", "--transport", "channel"]).map(\.channels)
+        XCTAssertEqual(byThreads, [ClientOptions.defaultChannels, max(ClientOptions.defaultChannels, 4), 8],
+                       "the default, one per thread beyond it, at most 8")
+        XCTAssertEqual(try params(["--threads", "4", "--transport", "socket"]).map(\.channels), [0])
     }
 
     func testChannelRowsRunOverChannelsWithTheSameRPCs() throws {
