@@ -167,8 +167,8 @@ public struct Suite: Sendable {
         repetitions: 2, warmup: 5, durationNs: 50_000_000, server: .diod)
 
     /// Everything: every mode, resolver and strategy; the I/O cross products trimmed to 1 and 16 blocks of 64K and
-    /// 1M (sequential) or 4K (random); 10 repetitions (what `bench compare` needs to see small changes) of 100 ms, so
-    /// that a release run stays under ~8 minutes on a 2-core machine.
+    /// 1M (sequential) or 4K (random); 10 repetitions (what `bench compare` needs to see small changes) of 100 ms in 5
+    /// rounds: a release run takes about 10 minutes on a 2-core machine.
     public static let full = Suite(
         name: "full", scenarios: ScenarioSpec.all.map(\.name),
         defaults: [
