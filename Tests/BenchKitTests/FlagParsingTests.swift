@@ -41,11 +41,8 @@ final class FlagParsingTests: XCTestCase {
         }
         XCTAssertEqual(try RunOptions.parse(["--rpc-timeout=250us"]).rpcTimeout, .microseconds(250))
         XCTAssertEqual(try RunOptions.parse(["--rpc-timeout", "2"]).values[.rpcTimeout], [.text("2s")], "a bare number is seconds")
-        func message(_ args: [String]) -> String? {
-            do { _ = try RunOptions.parse(args); return nil } catch { return error.message }
-        }
         for bad in ["0", "0s", "fast", "1s,2s", "-1s", "1e30s"] {
-            let m = message(["--rpc-timeout", bad])
+            let m = usageError(["--rpc-timeout", bad])
             XCTAssertTrue(m?.contains("--rpc-timeout") == true && m?.contains("ns|us|ms|s") == true, "\(bad): \(m ?? "accepted")")
         }
         XCTAssertEqual(BenchCLI.main(["run", "--rpc-timeout", "soon"]), 64)
@@ -93,23 +90,20 @@ final class FlagParsingTests: XCTestCase {
     }
 
     func testBadValuesNameTheFlagAndTheAcceptedValues() {
-        func message(_ args: [String]) -> String? {
-            do { _ = try RunOptions.parse(args); return nil } catch { return error.message }
-        }
-        let mode = message(["--mode", "shared,bogus"])
+        let mode = usageError(["--mode", "shared,bogus"])
         XCTAssertTrue(mode?.contains("--mode") == true && mode?.contains("exclusive|writethrough|shared|none") == true, mode ?? "")
-        let size = message(["--block-size", "4Q"])
+        let size = usageError(["--block-size", "4Q"])
         XCTAssertTrue(size?.contains("--block-size") == true && size?.contains("K/M/G") == true, size ?? "")
-        XCTAssertTrue(message(["--depth", "0"])?.contains("--depth") == true)
-        XCTAssertTrue(message(["--duration", "fast"])?.contains("ns|us|ms|s") == true)
-        XCTAssertTrue(message(["--server", "ftp:x"])?.contains("builtin|inproc|diod|native|unix:PATH|tcp:HOST:PORT") == true)
-        XCTAssertTrue(message(["--suite", "huge"])?.contains("quick|ci|full") == true)
-        XCTAssertTrue(message(["--scenario", "nope"])?.contains("stat") == true)
-        XCTAssertTrue(message(["--format", "xml"])?.contains("json,csv,svg") == true)
-        XCTAssertTrue(message(["--repetitions", "x"])?.contains("--repetitions") == true)
-        XCTAssertTrue(message(["--blocks"])?.contains("needs a value") == true)
-        XCTAssertTrue(message(["--ops", "5", "--duration", "1s"])?.contains("exclude") == true)
-        XCTAssertTrue(message(["--frobnicate"])?.contains("unknown argument") == true)
+        XCTAssertTrue(usageError(["--depth", "0"])?.contains("--depth") == true)
+        XCTAssertTrue(usageError(["--duration", "fast"])?.contains("ns|us|ms|s") == true)
+        XCTAssertTrue(usageError(["--server", "ftp:x"])?.contains("builtin|inproc|diod|native|unix:PATH|tcp:HOST:PORT") == true)
+        XCTAssertTrue(usageError(["--suite", "huge"])?.contains("quick|ci|full") == true)
+        XCTAssertTrue(usageError(["--scenario", "nope"])?.contains("stat") == true)
+        XCTAssertTrue(usageError(["--format", "xml"])?.contains("json,csv,svg") == true)
+        XCTAssertTrue(usageError(["--repetitions", "x"])?.contains("--repetitions") == true)
+        XCTAssertTrue(usageError(["--blocks"])?.contains("needs a value") == true)
+        XCTAssertTrue(usageError(["--ops", "5", "--duration", "1s"])?.contains("exclude") == true)
+        XCTAssertTrue(usageError(["--frobnicate"])?.contains("unknown argument") == true)
         XCTAssertEqual(BenchCLI.main(["run", "--blocks", "zero"]), 64)
         XCTAssertEqual(BenchCLI.main(["nonsense"]), 64)
         XCTAssertEqual(BenchCLI.main(["check", "only-a-report"]), 64)

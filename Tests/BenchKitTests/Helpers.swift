@@ -20,6 +20,11 @@ func benchRun(_ args: [String], limits: Bool = false,
     return (runner.run(), out)
 }
 
+/// The usage error `bench run` with `args` stops with (nil when they parse).
+func usageError(_ args: [String]) -> String? {
+    do { _ = try RunOptions.parse(args); return nil } catch { return error.message }
+}
+
 /// The report.json at `path`, through the decoder `bench check`, `compare` and `plot` use.
 func readReport(_ path: String) throws -> Report { try Report(contentsOf: path) }
 
