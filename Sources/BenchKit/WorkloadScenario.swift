@@ -48,7 +48,7 @@ final class WorkloadCommand {
             Glibc.close(pipe[0])
             throw error
         }
-        let data = Self.readAll(pipe[0])
+        let data = Data(readAll(pipe[0]))
         Glibc.close(pipe[0])
         let status = child.wait()
         guard status == 0 else {
@@ -57,17 +57,6 @@ final class WorkloadCommand {
             throw BenchError.server("--command \(how): \(text)")
         }
         if let f = Self.fioFigures(data) { fio.append(f) }
-    }
-
-    /// Everything `fd` yields until end of file.
-    private static func readAll(_ fd: Int32) -> Data {
-        var data = Data()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 { data.append(contentsOf: chunk[..<n]) } else if n < 0 && errno == EINTR { continue } else { break }
-        }
-        return data
     }
 
     /// Read and write bandwidth (MiB/s) and IOPS summed over the jobs of fio's JSON output; nil when it is not that.
