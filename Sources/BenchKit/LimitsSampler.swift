@@ -50,9 +50,6 @@ struct LimitsSampler {
         needs = Set(plan.needs).sorted(by: { order($0) < order($1) })
     }
 
-    /// Round `round`'s share of `total` passes (spread as evenly as the rounds allow).
-    private func share(_ total: Int, _ round: Int) -> Int { total / rounds + (round < total % rounds ? 1 : 0) }
-
     /// Measures round `round`'s share on the calling thread, pinned as the run's client threads are, against echo and
     /// sink peers made like the run's server (a process or a thread, pinned like it); the same-CPU and cross-CPU round
     /// trips are measured whatever the run's placement (here with one round, at every step with more).
@@ -63,7 +60,7 @@ struct LimitsSampler {
             guard let new else { return current }
             return max(current ?? new, new)
         }
-        let streamN = share(streamPasses, round), rateN = share(ratePasses, round)
+        let streamN = roundShare(streamPasses, round: round, rounds: rounds), rateN = roundShare(ratePasses, round: round, rounds: rounds)
         if streamN > 0 {
             stream = better(stream, Limits.socketStream(model, peerCPUs: plan.serverCPUs, message: 1 << 20, memNode: memNode, passes: streamN))
         }
