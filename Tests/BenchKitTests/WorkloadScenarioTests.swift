@@ -7,10 +7,9 @@ import XCTest
 final class WorkloadScenarioTests: XCTestCase {
     /// Runs the workload scenario with `command` on `servers`; returns the records.
     private func workload(_ command: String, servers: String = "inproc,native") throws -> [ResultRecord] {
-        let (outcome, out) = try benchRun(["--server", servers, "--scenario", "workload", "--mode", "exclusive", "--resolver", "vfs2",
+        let (_, out) = try benchRun(["--server", servers, "--scenario", "workload", "--mode", "exclusive", "--resolver", "vfs2",
                                            "--ops", "3", "--repetitions", "2", "--warmup", "1", "--command", command])
         defer { out.remove() }
-        _ = outcome
         let records = try readReport(out.appending("report.json")).results
         if let skipped = records.first(where: { $0.status == .skipped }) {
             throw XCTSkip("the workload cannot run here: \(skipped.error ?? "?")")

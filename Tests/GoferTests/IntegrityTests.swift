@@ -230,7 +230,7 @@ final class IntegrityRunner {
             let blocks = Blocks(layout, filledWith: integrityBytes(length, seed: seed))
             let n = try open[h].write(from: blocks.seq, at: UInt64(offset))
             if n != length { throw GoferError(.ioError, "short write: \(n) of \(length)") }
-        case let .read(h, offset, length, layout):
+        case let .read(h, offset, _, layout):
             let blocks = Blocks(layout, filledWith: nil)
             let n = try open[h].read(into: blocks.seq, at: UInt64(offset))
             read = blocks.bytes(n)
