@@ -43,8 +43,8 @@ struct RunCommand: ExecutableCommand {
             (binary: 4K = 4096), durations ns/us/ms/s. Flags replace the suite's defaults for every scenario.
             """)
 
-    @Option(help: ArgumentHelp("Suite of scenarios and defaults: quick (under a minute), ci (what Benchmarks/thresholds.json "
-                               + "gates on), ci-diod (CI's diod pass; runs against diod), full (10 repetitions); quick and full run in 5 rounds."))
+    @Option(help: ArgumentHelp("Suite of scenarios and defaults: quick (about a minute; 20 repetitions in 10 rounds), ci (what "
+                               + "Benchmarks/thresholds.json gates on), ci-diod (CI's diod pass; runs against diod), full (10 repetitions in 5 rounds)."))
     var suite: String?
     @Option(help: ArgumentHelp("Scenarios to run, comma-separated (default: the suite's; see `bench list`).", valueName: "names"))
     var scenario: String?

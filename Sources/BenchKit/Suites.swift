@@ -129,7 +129,9 @@ public struct Suite: Sendable {
     /// The scenarios of issue 9 (stat, data paths, null RPC).
     private static let core = ["stat", "open-read-close", "seq-read", "seq-write", "null-rpc"]
 
-    /// Under a minute on a 2-core machine: every scenario, the main modes (Exclusive writes with their write-back).
+    /// About a minute on a 2-core machine: every scenario, the main modes (Exclusive writes with their write-back);
+    /// 20 short repetitions in 10 rounds, so that each median has a 95% interval (x(6) to x(15)) that a burst of
+    /// noise on a shared host does not stretch, where 5 long ones could only give their whole range.
     public static let quick = Suite(
         name: "quick", scenarios: ScenarioSpec.all.map(\.name), defaults: base,
         overrides: ["open-read-close": [.blockSize: n(4 << 10)],
@@ -138,7 +140,7 @@ public struct Suite: Sendable {
                     "readdir": [.state: t("cold", "warm")],
                     "rand-read": [.blocks: n(1), .blockSize: n(4 << 10), .multiblock: t("buffered")],
                     "rand-write": [.blocks: n(1), .blockSize: n(4 << 10), .multiblock: t("buffered")]],
-        repetitions: 5, warmup: 20, durationNs: 100_000_000, rounds: 5)
+        repetitions: 20, warmup: 40, durationNs: 25_000_000, rounds: 10)
 
     /// What CI gates on (every scenario Benchmarks/thresholds.json selects), under ~2 minutes.
     public static let ci = Suite(

@@ -24,23 +24,44 @@ public enum Statistics {
         return xs.map { 0.6745 * ($0 - m) / mad }
     }
 
-    /// Repetitions whose fastest and slowest ops/s differ by more than this factor get a warning.
+    /// A result whose median is uncertain by more than this factor (its interval's high over low) gets a warning.
     public static let spreadWarning = 1.5
     /// An outlier that moves the median by more than this fraction gets a warning.
     public static let medianShiftWarning = 0.05
 
+    /// The distribution-free confidence interval of the median of `xs`: the order statistics x(k) and x(n+1-k) with
+    /// the largest k whose binomial tail P(B(n, 1/2) < k) stays within (1 - confidence) / 2, and the interval's own
+    /// coverage. Below 6 values no k reaches 95%: then it is the minimum and maximum (coverage 1 - 2^(1-n)). Nil when empty.
+    public static func medianInterval(_ xs: [Double], confidence: Double = 0.95) -> (low: Double, high: Double, coverage: Double)? {
+        guard !xs.isEmpty else { return nil }
+        let s = xs.sorted(), n = s.count
+        let tail = (1 - confidence) / 2
+        // P(B <= j) for j = 0, 1, ...: k - 1 is the last j whose tail stays within `tail` (k at least 1).
+        var term = pow(0.5, Double(n)), below = term, k = 1
+        while k < (n + 1) / 2 {
+            term *= Double(n - k + 1) / Double(k)
+            guard below + term <= tail else { break }
+            below += term
+            k += 1
+        }
+        return (s[k - 1], s[n - k], max(0, 1 - 2 * below))
+    }
+
     /// Warnings about the repetitions of one result, from their ops/s samples, only when the spread could change a
-    /// reader's conclusion: the repetitions range more than `spreadWarning` x (max/min), or outliers (|modified
-    /// z-score| > 3.5 over at least 5 repetitions) move the median by more than `medianShiftWarning`. Each says by how much.
-    /// With `driftRemoved`, the samples had the run's common drift between rounds divided out (`roundDrift`), and the
-    /// warnings say so.
+    /// reader's conclusion: the median's 95% interval (`medianInterval`; the minimum and maximum below 6 repetitions)
+    /// spans more than `spreadWarning` x, or outliers (|modified z-score| > 3.5 over at least 5 repetitions) move the
+    /// median by more than `medianShiftWarning`. Each says by how much. With `driftRemoved`, the samples had the run's
+    /// common drift between rounds divided out (`roundDrift`), and the warnings say so.
     public static func repetitionWarnings(opsPerS: [Double], driftRemoved: Bool = false) -> [String] {
-        guard opsPerS.count >= 2, opsPerS.allSatisfy({ $0 > 0 && $0.isFinite }), let all = median(opsPerS) else { return [] }
+        guard opsPerS.count >= 2, opsPerS.allSatisfy({ $0 > 0 && $0.isFinite }), let all = median(opsPerS),
+              let interval = medianInterval(opsPerS) else { return [] }
         var out: [String] = []
-        let lo = opsPerS.min()!, hi = opsPerS.max()!
+        let lo = interval.low, hi = interval.high
         if hi / lo > spreadWarning {
-            var text = (driftRemoved ? "repetitions range \(Units.fixed(hi / lo, 2))x beyond the drift all results shared"
-                                     : "repetitions range \(Units.fixed(hi / lo, 2))x")
+            // Up to 5 repetitions the interval is their whole range; from 6 on it leaves the extremes out.
+            let what = opsPerS.count < 6 ? "repetitions range \(Units.fixed(hi / lo, 2))x"
+                                         : "the median's 95% interval spans \(Units.fixed(hi / lo, 2))x"
+            var text = what + (driftRemoved ? " beyond the drift all results shared" : "")
                 + " (\(Units.fixed(lo, 0)) to \(Units.fixed(hi, 0)) ops/s)"
             if opsPerS.count >= 3, opsPerS.dropFirst().allSatisfy({ $0 > opsPerS[0] }) { text += "; the first was the slowest: caches may not have been warm (raise --warmup)" }
             out.append(text + "; re-run on a quiet machine before drawing conclusions")

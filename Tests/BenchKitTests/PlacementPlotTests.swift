@@ -235,4 +235,28 @@ final class PlacementPlotTests: XCTestCase {
         XCTAssertEqual(Statistics.repetitionWarnings(opsPerS: [100, 140]), [])
         XCTAssertEqual(Statistics.modifiedZScores([1, 1, 1]), [0, 0, 0])
     }
+
+    func testTheMediansIntervalLeavesTheExtremesOutFromSixRepetitions() throws {
+        // Binomial order statistics: 5 values have no 95% interval (their range covers 93.75%); 10 give x(2)..x(9)
+        // (97.85%), 20 give x(6)..x(15) (95.86%).
+        let five = try XCTUnwrap(Statistics.medianInterval([5, 1, 4, 2, 3]))
+        XCTAssertEqual([five.low, five.high], [1, 5])
+        XCTAssertEqual(five.coverage, 0.9375, accuracy: 1e-9)
+        let ten = try XCTUnwrap(Statistics.medianInterval((1...10).reversed().map(Double.init)))
+        XCTAssertEqual([ten.low, ten.high], [2, 9])
+        XCTAssertEqual(ten.coverage, 1 - 22.0 / 1024, accuracy: 1e-9)
+        let twenty = try XCTUnwrap(Statistics.medianInterval((1...20).map(Double.init)))
+        XCTAssertEqual([twenty.low, twenty.high], [6, 15])
+        XCTAssertEqual(twenty.coverage, 0.9586, accuracy: 1e-4)
+        XCTAssertNil(Statistics.medianInterval([]))
+        XCTAssertEqual(Statistics.medianInterval([7]).map { [$0.low, $0.high] }, [7, 7])
+
+        // 20 repetitions, 4 of them in a 2x slower burst (a busy neighbour): the range is 2x, the median's interval is not.
+        let burst = [Double](repeating: 100, count: 8) + [50, 50, 50, 50] + (0..<8).map { 101 + Double($0) }
+        XCTAssertEqual(Statistics.repetitionWarnings(opsPerS: burst), [])
+        // Half of them slow: the median itself is uncertain, and the warning names its interval.
+        let half = (0..<10).flatMap { [100 + Double($0), 50 + Double($0)] }
+        XCTAssertEqual(Statistics.repetitionWarnings(opsPerS: half),
+                       ["the median's 95% interval spans 1.89x (55 to 104 ops/s); re-run on a quiet machine before drawing conclusions"])
+    }
 }

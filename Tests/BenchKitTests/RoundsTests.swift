@@ -93,9 +93,9 @@ final class RoundsTests: XCTestCase {
         XCTAssertEqual(BenchCLI.main(["run", "--rounds", "0"]), 64)
     }
 
-    func testQuickAndFullSpreadOverFiveRoundsAndCIAndScenarioRunsKeepOne() throws {
-        XCTAssertEqual(try RunOptions.parse([]).effectiveRounds, 5, "the quick suite")
-        XCTAssertEqual(try RunOptions.parse(["--suite", "quick"]).effectiveRounds, 5)
+    func testQuickAndFullSpreadOverRoundsAndCIAndScenarioRunsKeepOne() throws {
+        XCTAssertEqual(try RunOptions.parse([]).effectiveRounds, 10, "the quick suite")
+        XCTAssertEqual(try RunOptions.parse(["--suite", "quick"]).effectiveRounds, 10)
         XCTAssertEqual(try RunOptions.parse(["--suite", "full"]).effectiveRounds, 5)
         XCTAssertEqual(try RunOptions.parse(["--suite", "ci"]).effectiveRounds, 1)
         XCTAssertEqual(try RunOptions.parse(["--suite", "ci-diod"]).effectiveRounds, 1)
@@ -106,7 +106,7 @@ final class RoundsTests: XCTestCase {
         XCTAssertEqual(try RunOptions.parse(["--suite", "quick", "--repetitions", "3"]).effectiveRounds, 3)
         // Each round warms its fresh instance up with its share of the warm-up ops; one round with all of them.
         let quick = try RunOptions.parse([])
-        XCTAssertEqual([1, 2, 5].map(quick.warmup(forRepetitions:)), [4, 8, 20])
+        XCTAssertEqual([1, 2, 20].map(quick.warmup(forRepetitions:)), [2, 4, 40])
         let full = try RunOptions.parse(["--suite", "full"])
         XCTAssertEqual([2, 10].map(full.warmup(forRepetitions:)), [10, 50])
         let few = try RunOptions.parse(["--warmup", "1", "--repetitions", "4"])
