@@ -21,6 +21,8 @@ public enum Compare {
         public var repetitions: (old: Int, new: Int)
         /// faster, slower or same.
         public var verdict: String
+        /// The samples behind the medians (old, new).
+        var samples: (old: [Double], new: [Double]) = ([], [])
 
         /// new / old (1 when both are 0).
         public var ratio: Double { old != 0 ? new / old : (new == 0 ? 1 : .infinity) }
@@ -52,17 +54,23 @@ public enum Compare {
                 let a = o.samples(metric), b = n.samples(metric)
                 var row = Row(scenario: n.scenario, params: n.params.entries.map { "\($0.0.rawValue)=\($0.1)" }.joined(separator: " "),
                               metric: metric, old: om, new: nm, p: nil, interval: nil, repetitions: (a.count, b.count),
-                              verdict: "same")
+                              verdict: "same", samples: (a, b))
                 if let ci = Statistics.ratioInterval(a, b) { row.interval = (ci.low, ci.high) }
-                if a.count >= 5 && b.count >= 5 {
-                    let pv = Statistics.mannWhitneyP(a, b)
-                    row.p = pv
-                    if pv < 0.05 && nm != om && abs(row.ratio - 1) >= minChange { row.verdict = nm > om ? "faster" : "slower" }
-                }
+                (row.p, row.verdict) = judge(a, b, old: om, new: nm, minChange: minChange)
                 rows.append(row)
             }
         }
         return rows
+    }
+
+    /// The U test's p (nil below 5 samples on a side) and the verdict: faster or slower only with p < 0.05, different
+    /// medians and a median change of at least `minChange`.
+    static func judge(_ a: [Double], _ b: [Double], old: Double, new: Double, minChange: Double) -> (p: Double?, verdict: String) {
+        guard a.count >= 5 && b.count >= 5 else { return (nil, "same") }
+        let p = Statistics.mannWhitneyP(a, b)
+        let ratio = old != 0 ? new / old : (new == 0 ? 1 : .infinity)
+        guard p < 0.05 && new != old && abs(ratio - 1) >= minChange else { return (p, "same") }
+        return (p, new > old ? "faster" : "slower")
     }
 
     /// `compare` with the warnings a reader needs: sides with fewer than `recommendedRepetitions` repetitions.
@@ -76,7 +84,7 @@ public enum Compare {
                             + "(as few as \(least)): the U test and the 95% interval see only large changes; "
                             + "run both sides with --repetitions \(recommendedRepetitions) or more (--suite full uses 10)")
         }
-        if let shift = broadShift(rows, old: old.context.limits, new: new.context.limits) { warnings.append(shift) }
+        if let shift = broadShift(rows, old: old.context.limits, new: new.context.limits, minChange: minChange) { warnings.append(shift) }
         return Outcome(rows: rows, warnings: warnings)
     }
 
@@ -85,8 +93,10 @@ public enum Compare {
 
     /// A warning when at least 10 rows are flagged and `broadShiftShare` of them moved the same way: a code change
     /// rarely speeds up or slows down every scenario alike, while a VM's CPU share, frequency or placement does. It
-    /// names the median change of every row and how the runs' own limits moved, so the reader can tell the two apart.
-    static func broadShift(_ rows: [Row], old: Limits, new: Limits) -> String? {
+    /// names the median change of every row and how the runs' own limits moved, so the reader can tell the two apart,
+    /// and the rows that moved beyond that shared change (the new samples divided by it, judged as before). The
+    /// verdicts themselves stay as measured: a change that slows every op alike must still fail `--fail-on-slower`.
+    static func broadShift(_ rows: [Row], old: Limits, new: Limits, minChange: Double) -> String? {
         let flagged = rows.filter { $0.verdict != "same" }
         guard flagged.count >= 10 else { return nil }
         let slower = flagged.filter { $0.verdict == "slower" }.count
@@ -104,7 +114,21 @@ public enum Compare {
             + "median change of all rows \(Units.fixed((median - 1) * 100, 1))%): a shift this broad is usually the machine "
             + "(CPU share, frequency, placement), not the code"
             + (limits.isEmpty ? "" : "; the runs' limits: " + limits.joined(separator: ", "))
+            + "; " + beyondShared(rows, shift: median, minChange: minChange)
             + "; re-run both sides back to back in alternation (A B A B) before drawing conclusions"
+    }
+
+    /// The rows that moved beyond a change `shift` every row shared, as text (at most 5 named).
+    static func beyondShared(_ rows: [Row], shift: Double, minChange: Double) -> String {
+        let moved = rows.filter { r in
+            guard shift > 0, r.old != 0 else { return false }
+            return judge(r.samples.old, r.samples.new.map { $0 / shift }, old: r.old, new: r.new / shift, minChange: minChange).verdict != "same"
+        }
+        let named = moved.prefix(5).map { r in
+            "\(r.scenario) \(r.params) \(r.metric) \(Units.fixed((r.ratio / shift - 1) * 100, 1))%"
+        }
+        return "beyond that shared change, \(moved.count) of \(rows.count) rows moved on their own"
+            + (named.isEmpty ? "" : ": " + named.joined(separator: ", ") + (moved.count > named.count ? ", ..." : ""))
     }
 
     /// "0.93 [0.91, 0.95]": the ratio with its 95% interval ("-" without one).

@@ -87,6 +87,12 @@ final class CompareGateTests: XCTestCase {
         XCTAssertEqual(all.warnings.count, 1)
         XCTAssertTrue(all.warnings[0].hasPrefix("12 of 12 flagged rows moved the same way (slower; median change of all rows -20.0%)"),
                       all.warnings[0])
+        XCTAssertTrue(all.warnings[0].contains("beyond that shared change, 0 of 12 rows moved on their own;"), all.warnings[0])
+        // Every row 20% slower and one 40% slower: that one is named as having moved beyond the shared change.
+        let one = Compare.outcome(old: base, new: wideReport(nine) { $0 == 7 ? 0.6 : 0.8 })
+        XCTAssertEqual(one.rows.filter { $0.verdict == "slower" }.count, 12, "the verdicts stay as measured")
+        XCTAssertTrue(one.warnings[0].contains("beyond that shared change, 1 of 12 rows moved on their own: null-rpc threads=7 ops_per_s -25.0%;"),
+                      one.warnings[0])
         // Half faster, half slower: a real mix of changes, no such warning.
         let mixed = Compare.outcome(old: base, new: wideReport(nine) { $0 % 2 == 0 ? 0.8 : 1.25 })
         XCTAssertEqual(mixed.rows.filter { $0.verdict != "same" }.count, 12)
