@@ -60,8 +60,16 @@ public enum BenchCLI {
 
     /// `bench compare`: 0, or 2 with `failOnSlower` when a row is slower; 1 when a file cannot be read.
     static func compare(old: String, new: String, markdown: Bool, failOnSlower: Bool, minChange: Double) -> Int32 {
+        // A side may be several reports, comma-separated: their repetitions are pooled.
+        func side(_ list: String) throws -> Report {
+            let paths = list.split(separator: ",").map(String.init)
+            guard let pooled = Compare.pooled(try paths.map { try Report(contentsOf: $0) }) else {
+                throw ReportError("\"\(list)\" names no report.json")
+            }
+            return pooled
+        }
         do {
-            let o = Compare.outcome(old: try Report(contentsOf: old), new: try Report(contentsOf: new), minChange: minChange)
+            let o = Compare.outcome(old: try side(old), new: try side(new), minChange: minChange)
             print(markdown ? Compare.renderMarkdown(o.rows, warnings: o.warnings, minChange: minChange)
                            : Compare.render(o.rows, warnings: o.warnings, minChange: minChange))
             return failOnSlower && o.rows.contains { $0.verdict == "slower" } ? 2 : 0

@@ -231,9 +231,10 @@ struct CompareCommand: ExecutableCommand {
         abstract: "Compares two reports: median ratios per matching result with a 95% interval; faster/slower needs a "
             + "Mann-Whitney U test (p < 0.05) and a median change of at least --min-change.")
 
-    @Argument(help: ArgumentHelp("The older report.json.", valueName: "old"))
+    @Argument(help: ArgumentHelp("The older report.json, or several comma-separated (their repetitions pooled: runs made in "
+                                 + "alternation with the newer side's, A B A B, share the machine's drift).", valueName: "old"))
     var old: String
-    @Argument(help: ArgumentHelp("The newer report.json.", valueName: "new"))
+    @Argument(help: ArgumentHelp("The newer report.json, or several comma-separated.", valueName: "new"))
     var new: String
     @Option(help: "text (an aligned table) or markdown (a table to paste into a review).")
     var format: CompareFormat = .text

@@ -73,6 +73,26 @@ public enum Compare {
         return (p, new > old ? "faster" : "slower")
     }
 
+    /// One report holding the repetitions of several runs of one side (e.g. two runs made in alternation with the
+    /// other side's, A B A B): each result of the first report that is ok gets the samples of the ok results of the
+    /// others that match it (scenario, params, server kind), and its medians over them all. The context (limits
+    /// included) is the first report's.
+    public static func pooled(_ reports: [Report]) -> Report? {
+        guard var first = reports.first else { return nil }
+        for i in first.results.indices where first.results[i].status == .ok {
+            let r = first.results[i]
+            let others = reports.dropFirst().compactMap { other in
+                other.results.first { $0.scenario == r.scenario && $0.params == r.params && $0.server.kind == r.server.kind && $0.status == .ok }
+            }
+            guard !others.isEmpty, let t = r.throughput else { continue }
+            let ops = t.opsPerS.samples + others.flatMap { $0.samples("ops_per_s") }
+            let mib = t.mibPerS.map { $0.samples + others.flatMap { $0.samples("mib_per_s") } }
+            first.results[i].throughput = Throughput(opsPerS: Distribution(samples: ops), mibPerS: mib.map(Distribution.init(samples:)))
+            first.results[i].repetitions = ops.count
+        }
+        return first
+    }
+
     /// `compare` with the warnings a reader needs: sides with fewer than `recommendedRepetitions` repetitions.
     public static func outcome(old: Report, new: Report, minChange: Double = defaultMinChange) -> Outcome {
         let rows = compare(old: old, new: new, minChange: minChange)
@@ -115,7 +135,8 @@ public enum Compare {
             + "(CPU share, frequency, placement), not the code"
             + (limits.isEmpty ? "" : "; the runs' limits: " + limits.joined(separator: ", "))
             + "; " + beyondShared(rows, shift: median, minChange: minChange)
-            + "; re-run both sides back to back in alternation (A B A B) before drawing conclusions"
+            + "; re-run both sides back to back in alternation (A B A B) and compare them pooled (bench compare A1,A2 B1,B2) "
+            + "before drawing conclusions"
     }
 
     /// The rows that moved beyond a change `shift` every row shared, as text (at most 5 named).

@@ -49,6 +49,30 @@ final class CompareGateTests: XCTestCase {
         XCTAssertEqual(BenchCLI.main(["compare", a, b, "--min-change", "-1"]), 64)
     }
 
+    func testSeveralReportsOfASideArePooled() throws {
+        // A B A B on a drifting machine: the second pair ran 20% slower. Either pair alone calls the other side slower
+        // or faster by the drift; pooled, each side holds both machine states and the medians meet.
+        let a1 = report(Self.steady), b1 = report(Self.steady.map { $0 * 0.98 })
+        let a2 = report(Self.steady.map { $0 * 0.8 }), b2 = report(Self.steady.map { $0 * 0.79 })
+        XCTAssertEqual(Compare.compare(old: a1, new: b2).first?.verdict, "slower", "across the drift")
+        let old = try XCTUnwrap(Compare.pooled([a1, a2])), new = try XCTUnwrap(Compare.pooled([b1, b2]))
+        XCTAssertEqual(old.results[0].repetitions, 10)
+        XCTAssertEqual(old.results[0].throughput?.opsPerS.samples.count, 10)
+        let row = try XCTUnwrap(Compare.compare(old: old, new: new).first)
+        XCTAssertEqual(row.repetitions.old, 10)
+        XCTAssertEqual(row.verdict, "same")
+        XCTAssertNil(Compare.pooled([]))
+        // A result the other reports lack keeps its own samples.
+        XCTAssertEqual(Compare.pooled([a1, report(Self.steady, kind: "diod")])?.results[0].repetitions, 5)
+
+        let dir = try TemporaryDirectory(prefix: "bench-compare-pooled")
+        defer { dir.remove() }
+        let paths = try [a1, b1, a2, b2].enumerated().map { try write($1, dir, "r\($0).json") }
+        XCTAssertEqual(BenchCLI.main(["compare", paths[0], paths[3], "--fail-on-slower"]), 2)
+        XCTAssertEqual(BenchCLI.main(["compare", paths[0] + "," + paths[2], paths[1] + "," + paths[3], "--fail-on-slower"]), 0)
+        XCTAssertEqual(BenchCLI.main(["compare", paths[0] + "," + dir.path + "/missing.json", paths[1]]), 1)
+    }
+
     func testEqualMediansAreNeverFasterOrSlower() throws {
         // The U test sees two very different samples (p < 0.05), but the medians are the same 100.
         let old = report([1, 1, 1, 1, 1, 100, 100, 100, 100, 100, 100])
