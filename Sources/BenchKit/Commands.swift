@@ -84,6 +84,10 @@ struct RunCommand: ExecutableCommand {
                                + "server; one value, e.g. 20us; 0 or absent: block at once). Results gain spin_us; the cpu fields show its cost.",
                                valueName: "duration"))
     var spin: String?
+    @Option(name: .customLong("server-spin"), help: ArgumentHelp(
+        "The builtin or inproc server's spin alone, overriding --spin there (e.g. 50us with no --spin: only the server "
+            + "spins, on its own CPUs; 0: it blocks at once). Results gain server_spin_us.", valueName: "duration"))
+    var serverSpin: String?
     @Option(name: .customLong("rpc-timeout"), help: ArgumentHelp(
         "Longest wait for one reply, e.g. 500ms, 5s (default: none): a call past it fails, its connection is closed, and "
             + "the results that needed it are failed (exit 3, the report is still written).", valueName: "duration"))
@@ -146,7 +150,8 @@ struct RunCommand: ExecutableCommand {
             ("--suite", suite), ("--scenario", scenario), ("--mode", mode), ("--resolver", resolver), ("--path", path),
             ("--blocks", blocks), ("--block-size", blockSize), ("--multiblock", multiblock), ("--file-size", fileSize),
             ("--depth", depth), ("--state", state), ("--threads", threads), ("--sharing", sharing), ("--msize", msize), ("--entries", entries),
-            ("--link-delay", linkDelay), ("--link-jitter", linkJitter), ("--spin", spin), ("--rpc-timeout", rpcTimeout),
+            ("--link-delay", linkDelay), ("--link-jitter", linkJitter), ("--spin", spin), ("--server-spin", serverSpin),
+            ("--rpc-timeout", rpcTimeout),
             ("--transport", transport),
             ("--clients", clients),
             ("--repetitions", repetitions), ("--rounds", rounds), ("--warmup", warmup), ("--duration", duration), ("--ops", ops),

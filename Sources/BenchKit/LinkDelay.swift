@@ -8,11 +8,17 @@ import P9
 extension RunOptions {
     /// The link parameters given on the command line; none: client and server talk directly.
     var linkKeys: [ParamKey] { [ParamKey.linkDelay, .linkJitter].filter { values[$0] != nil } }
-    /// `spin_us` when `--spin` was given: every result of the run carries it.
-    var spinKeys: [ParamKey] { values[.spin] != nil ? [.spin] : [] }
-    /// The spin the client and the server the bench starts use before a blocking read (nil: none).
-    public var spin: Duration? {
-        guard let us = values[.spin]?.first?.intValue, us > 0 else { return nil }
+    /// `spin_us` and `server_spin_us` when `--spin` and `--server-spin` were given: every result of the run carries them.
+    var spinKeys: [ParamKey] { [ParamKey.spin, .serverSpin].filter { values[$0] != nil } }
+    /// The spin the client (and, without `--server-spin`, the server the bench starts) uses before a blocking read
+    /// (nil: none).
+    public var spin: Duration? { microseconds(.spin) }
+    /// The spin of the server the bench starts: `--server-spin` when given, else `--spin` (nil: none).
+    public var serverSpin: Duration? { values[.serverSpin] != nil ? microseconds(.serverSpin) : spin }
+
+    /// The one duration `key` holds, or nil when absent or 0.
+    private func microseconds(_ key: ParamKey) -> Duration? {
+        guard let us = values[key]?.first?.intValue, us > 0 else { return nil }
         return .microseconds(us)
     }
     /// `clients` when given on the command line; none: the bench is the one client.

@@ -11,7 +11,7 @@ extension ServerSpec {
     /// The parameters that do not apply to this server: for native, the 9P client's interop mode, resolver, data path,
     /// multi-block strategy and msize, the link, the spin, the RPC deadline and the transport (there is no client and no wire).
     public var inapplicableParams: Set<ParamKey> {
-        self == .native ? [.mode, .resolver, .path, .multiblock, .msize, .linkDelay, .linkJitter, .spin, .rpcTimeout, .transport] : []
+        self == .native ? [.mode, .resolver, .path, .multiblock, .msize, .linkDelay, .linkJitter, .spin, .serverSpin, .rpcTimeout, .transport] : []
     }
 }
 

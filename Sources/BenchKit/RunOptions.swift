@@ -229,8 +229,8 @@ public struct RunOptions: Sendable {
         if values[.linkJitter] != nil && values[.linkDelay] == nil {
             throw UsageError("--link-jitter needs --link-delay (the delay it varies; 0 for jitter alone)")
         }
-        if let spins = values[.spin], spins.count > 1 {
-            throw UsageError("--spin takes one duration: the server the bench starts spins the same for every result")
+        for key in [ParamKey.spin, .serverSpin] where (values[key]?.count ?? 0) > 1 {
+            throw UsageError("\(key.flag) takes one duration: the server the bench starts spins the same for every result")
         }
         if serverCPUNode != nil, let other = servers.first(where: { !$0.isStartedByBench && $0 != .native }) {
             throw UsageError("--server-cpu-node binds only a server the bench starts (builtin, inproc, diod), not \(other)")

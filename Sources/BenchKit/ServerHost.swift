@@ -21,6 +21,8 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
 
     /// The CPUs the server's threads are pinned to (nil: unpinned).
     public let cpus: [Int]?
+    /// How long the builtin or inproc server polls a socket before a blocking read (nil: not at all, or another server).
+    public let spin: Duration?
 
     private let lock = NSLock()
     private var child: ChildProcess?
@@ -44,6 +46,7 @@ public final class ServerHost: @unchecked Sendable {  // mutable state (`child`,
                 cpus: [Int]? = nil, spin: Duration? = nil) throws {
         self.spec = spec
         if case .external = spec { self.cpus = nil } else { self.cpus = cpus }
+        self.spin = spec == .builtin || spec == .inproc ? spin : nil
         switch spec {
         case .builtin:
             guard let export else { throw BenchError.server("the builtin server needs an export folder") }

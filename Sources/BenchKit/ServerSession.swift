@@ -82,7 +82,7 @@ final class ServerSession {
                 return
             }
             let host = try ServerHost(spec: spec, export: folder, aname: options.aname, executable: executable, cpus: serverCPUs,
-                                      spin: options.spin)
+                                      spin: options.serverSpin)
             self.host = host
             name = host.address ?? name
             store = try Self.reach(host, name: name, aname: aname, options: options,

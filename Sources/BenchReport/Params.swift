@@ -15,6 +15,8 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     case linkDelay = "link_delay_us", linkJitter = "link_jitter_us"
     /// How long client and server poll their socket without blocking before a blocking read, whole microseconds.
     case spin = "spin_us"
+    /// The same for the server the bench starts alone, overriding `spin_us` there (`--server-spin`), whole microseconds.
+    case serverSpin = "server_spin_us"
     /// The client's deadline for one reply (`--rpc-timeout`, one value per run), as an exact duration: "500ms", "5s".
     case rpcTimeout = "rpc_timeout"
     /// How 9P calls travel: the socket, or shared-memory channels (Tchannel) where the server grants them.
@@ -30,7 +32,7 @@ public enum ParamKey: String, CaseIterable, Sendable, Hashable {
     }
 
     /// Whether values are durations, kept in whole microseconds (suffixes ns/us/ms/s; a bare 0 is no delay).
-    public var isDuration: Bool { self == .linkDelay || self == .linkJitter || self == .spin }
+    public var isDuration: Bool { self == .linkDelay || self == .linkJitter || self == .spin || self == .serverSpin }
 
     /// The words a textual parameter accepts (nil for numeric ones).
     public var choices: [String]? {
