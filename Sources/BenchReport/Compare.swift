@@ -25,7 +25,7 @@ public enum Compare {
         var samples: (old: [Double], new: [Double]) = ([], [])
 
         /// new / old (1 when both are 0).
-        public var ratio: Double { old != 0 ? new / old : (new == 0 ? 1 : .infinity) }
+        public var ratio: Double { Compare.ratio(old: old, new: new) }
     }
 
     /// The rows of a comparison and what limits what they can tell.
@@ -68,10 +68,12 @@ public enum Compare {
     static func judge(_ a: [Double], _ b: [Double], old: Double, new: Double, minChange: Double) -> (p: Double?, verdict: String) {
         guard a.count >= 5 && b.count >= 5 else { return (nil, "same") }
         let p = Statistics.mannWhitneyP(a, b)
-        let ratio = old != 0 ? new / old : (new == 0 ? 1 : .infinity)
-        guard p < 0.05 && new != old && abs(ratio - 1) >= minChange else { return (p, "same") }
+        guard p < 0.05 && new != old && abs(ratio(old: old, new: new) - 1) >= minChange else { return (p, "same") }
         return (p, new > old ? "faster" : "slower")
     }
+
+    /// new / old (1 when both are 0).
+    static func ratio(old: Double, new: Double) -> Double { old != 0 ? new / old : (new == 0 ? 1 : .infinity) }
 
     /// One report holding the repetitions of several runs of one side (e.g. two runs made in alternation with the
     /// other side's, A B A B): each result of the first report that is ok gets the samples of the ok results of the
