@@ -219,3 +219,19 @@ int cshims_memfd_sealed(int fd) {
 }
 
 int cshims_current_cpu(void) { return sched_getcpu(); }
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CSHIMS_TSAN 1
+#endif
+#endif
+
+#ifdef CSHIMS_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+void cshims_tsan_release(const void *addr) { __tsan_release((void *)addr); }
+void cshims_tsan_acquire(const void *addr) { __tsan_acquire((void *)addr); }
+#else
+void cshims_tsan_release(const void *addr) { (void)addr; }
+void cshims_tsan_acquire(const void *addr) { (void)addr; }
+#endif

@@ -105,4 +105,10 @@ int cshims_current_cpu(void);
 /// A spin-wait hint to the CPU (pause).
 static inline void cshims_cpu_relax(void) { __builtin_ia32_pause(); }
 
+/// ThreadSanitizer's release on `addr` (a no-op unless this file is built with -fsanitize=thread): for an order the
+/// kernel makes through a socket that TSan does not model, such as a descriptor inherited from another process.
+void cshims_tsan_release(const void *addr);
+/// ThreadSanitizer's acquire on `addr`, pairing with `cshims_tsan_release` (a no-op unless built with -fsanitize=thread).
+void cshims_tsan_acquire(const void *addr);
+
 #endif

@@ -1,4 +1,5 @@
 import Glibc
+import CShims
 import Dispatch
 
 /// The state of one tag's call: reused by every call that gets the tag, alive as long as the client.
@@ -106,6 +107,7 @@ final class CallSlot: @unchecked Sendable {  // fields guarded by Client.state (
 
     /// Clears the per-call state; called with the state lock held.
     func reset() {
+        cshims_tsan_acquire(request)  // after the sender's reads of this call's request (see `Client.sendBatch`)
         active = false
         done = false
         sleeping = false

@@ -1,4 +1,5 @@
 import Glibc
+import CShims
 import Dispatch
 import Synchronization
 import SystemPackage
@@ -408,6 +409,9 @@ extension Client {
                 if let payload = slot.sendPayload {
                     for v in payload { iov[n] = v; n += 1 }
                 }
+                // Done with the slot: its owner resets it only after the reply, which the socket orders after this
+                // send; TSan cannot see that order on a descriptor it did not watch being made (`--clients`).
+                cshims_tsan_release(slot.request)
             }
             var at = 0
             while at < n {
