@@ -46,9 +46,7 @@ public enum Compare {
     public static func compare(old: Report, new: Report, minChange: Double = defaultMinChange) -> [Row] {
         var rows: [Row] = []
         for n in new.results where n.status == .ok {
-            guard let o = old.results.first(where: {
-                $0.scenario == n.scenario && $0.params == n.params && $0.server.kind == n.server.kind && $0.status == .ok
-            }) else { continue }
+            guard let o = old.results.first(where: { $0.isOkTwin(of: n) }) else { continue }
             for metric in ["ops_per_s", "mib_per_s"] {
                 guard let om = o.distribution(metric)?.median, let nm = n.distribution(metric)?.median else { continue }
                 let a = o.samples(metric), b = n.samples(metric)
@@ -83,9 +81,7 @@ public enum Compare {
         guard var first = reports.first else { return nil }
         for i in first.results.indices where first.results[i].status == .ok {
             let r = first.results[i]
-            let others = reports.dropFirst().compactMap { other in
-                other.results.first { $0.scenario == r.scenario && $0.params == r.params && $0.server.kind == r.server.kind && $0.status == .ok }
-            }
+            let others = reports.dropFirst().compactMap { other in other.results.first { $0.isOkTwin(of: r) } }
             guard !others.isEmpty, let t = r.throughput else { continue }
             let ops = t.opsPerS.samples + others.flatMap { $0.samples("ops_per_s") }
             let mib = t.mibPerS.map { $0.samples + others.flatMap { $0.samples("mib_per_s") } }

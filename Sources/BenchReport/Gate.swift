@@ -227,9 +227,7 @@ public enum Gate {
     static func baselineVerdict(_ row: Row, _ side: Side, _ tolerance: Double, _ result: ResultRecord, _ baseline: [ResultRecord]?) -> Row {
         var row = row
         guard let baseline else { row.verdict = .skipped; row.note = "no --baseline given"; return row }
-        let old = baseline.filter {
-            $0.scenario == result.scenario && $0.server.kind == result.server.kind && $0.params == result.params && $0.status == .ok
-        }
+        let old = baseline.filter { $0.isOkTwin(of: result) }
         guard old.count == 1, let oldMedian = old[0].metric(side.metric) else {
             row.verdict = .skipped; row.note = "no matching ok result in the baseline"; return row
         }

@@ -106,6 +106,12 @@ extension ResultRecord {
     /// The samples of the throughput distribution `name` ("ops_per_s" or "mib_per_s"); empty when absent.
     public func samples(_ name: String) -> [Double] { distribution(name)?.samples ?? [] }
 
+    /// Whether `other` is an ok result of the same measurement: scenario, params and server kind (what compare, pooling
+    /// and the gate's baseline match on).
+    public func isOkTwin(of other: ResultRecord) -> Bool {
+        status == .ok && scenario == other.scenario && params == other.params && server.kind == other.server.kind
+    }
+
     /// The throughput distribution `name` ("ops_per_s" or "mib_per_s").
     public func distribution(_ name: String) -> Distribution? {
         switch name {
