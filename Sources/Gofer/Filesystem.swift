@@ -73,7 +73,15 @@ public final class Filesystem: @unchecked Sendable {  // mutable state guarded b
         if donatedRoot != nil && !options.cachesMetadata { hostDirs = HostDirCache() }
     }
 
-    deinit { release() }
+    deinit {
+        release()
+        // Dentries still in the tree (open when it was released) hold their parents: drop the parents' links to them.
+        var pending = [root]
+        while let d = pending.popLast() {
+            pending.append(contentsOf: d.children.values)
+            d.children = [:]
+        }
+    }
 
     // MARK: cache management
 
