@@ -193,6 +193,76 @@ final class ClientEngineTests: XCTestCase {
         return header + data
     }
 
+    /// With several reads in flight, the reply after a payload is read with it: every caller still gets its own
+    /// reply, a short read stops where it should, and a descriptor riding on the next reply reaches its caller.
+    func testRepliesReadWithAPayloadReachTheirCallers() throws {
+        let donated = try TemporaryDirectory(prefix: "engine-fd")
+        defer { donated.remove() }
+        try donated.write("f", [1, 2, 3])
+        let readers = 3
+        let (client, root, server) = try connect { server in
+            for _ in 0..<(readers + 1) {  // the clones
+                guard let r = try server.read() else { return }
+                try server.reply(Rwalk(qids: []), tag: r.tag)
+            }
+            var reads: [(tag: Tag, fid: Int, count: Int)] = []
+            var getattr: Tag?, lopen: Tag?
+            for _ in 0..<(readers + 2) {
+                guard let r = try server.read() else { return }
+                switch r.type {
+                case MessageType.tread.rawValue:
+                    reads.append((r.tag, Int(Self.fid(ofGetattr: r.body)), Self.tread(r.body).count))
+                case MessageType.tgetattr.rawValue: getattr = r.tag
+                case MessageType.tlopen.rawValue: lopen = r.tag
+                default: throw P9Error.protocolViolation("unexpected type \(r.type)")
+                }
+            }
+            guard let getattr, let lopen, reads.count == readers else { throw P9Error.protocolViolation("missing requests") }
+            reads.sort { $0.fid < $1.fid }
+            // One write: a full Rread, the Rgetattr, a short Rread; then the Rlopen with its descriptor; then the
+            // last full Rread.
+            var stream = try Self.rread(patternBytes(reads[0].count, seed: UInt64(reads[0].fid))[...], tag: reads[0].tag)
+            stream += try Self.frame(Rgetattr(valid: .all, qid: QID(path: 77), attr: Attr()), tag: getattr)
+            stream += try Self.rread(patternBytes(100, seed: UInt64(reads[1].fid))[...], tag: reads[1].tag)
+            try server.raw(stream)
+            let fd = Glibc.open(donated.appending("f"), O_RDONLY)
+            defer { _ = Glibc.close(fd) }
+            try server.reply(Rlopen(qid: QID(path: 5)), tag: lopen, fds: [fd])
+            try server.raw(try Self.rread(patternBytes(reads[2].count, seed: UInt64(reads[2].fid))[...], tag: reads[2].tag))
+        }
+        let files = try (0..<(readers + 1)).map { _ in try root.walk([]).file }
+        let got = Locked<[Int: [UInt8]]>([:])
+        var threads = files.prefix(readers).map { f in
+            TestThread {
+                var buffer = [UInt8](repeating: 0, count: 8_000)
+                let n = try buffer.withUnsafeMutableBytes { try f.read(into: $0, at: 0) }
+                got.withLock { $0[Int(f.fid.rawValue)] = Array(buffer[0..<n]) }
+            }
+        }
+        let opened = Locked<FileDescriptor?>(nil)
+        threads.append(TestThread { XCTAssertEqual(try root.getAttr().qid.path, 77) })
+        threads.append(TestThread { opened.withLock { $0 = try? files[readers].open(.readOnly).hostFD } })
+        for t in threads { XCTAssertTrue(t.join()); XCTAssertNil(t.error) }
+        XCTAssertTrue(server.join())
+        XCTAssertNil(server.error)
+        let fids = files.prefix(readers).map { Int($0.fid.rawValue) }.sorted()
+        let results = got.withLock { $0 }
+        XCTAssertEqual(results[fids[0]], patternBytes(8_000, seed: UInt64(fids[0])))
+        XCTAssertEqual(results[fids[1]], patternBytes(100, seed: UInt64(fids[1])))
+        XCTAssertEqual(results[fids[2]], patternBytes(8_000, seed: UInt64(fids[2])))
+        // The descriptor is the file the server sent.
+        let fd = try XCTUnwrap(opened.withLock { $0 }, "the Rlopen's descriptor was lost")
+        var mine = stat(), sent = stat()
+        XCTAssertEqual(fstat(fd.rawValue, &mine), 0)
+        let path = donated.appending("f")
+        XCTAssertEqual(lstat(path, &sent), 0)
+        XCTAssertEqual(mine.st_ino, sent.st_ino)
+        try fd.close()
+        XCTAssertEqual(client.tagsInUse, 0)
+        XCTAssertFalse(client.isClosed)
+        client.close()
+    }
+
     func testAReadLargerThanThePayloadKeepsTreadsInFlight() throws {
         let file = patternBytes(20_000, seed: 9)
         let (c, s) = try StreamTransport.socketPair()

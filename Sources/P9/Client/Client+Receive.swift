@@ -65,6 +65,8 @@ extension Client {
             have = rx.carried
             if have > 0 { area.buffer.copyMemory(from: rx.carry, byteCount: have) }
             rx.carried = 0
+            // A header read with the last payload: frame it before reading (its payload may go straight to its sink).
+            if have >= Frame.headerSize { return frame(in: area, count: have, me: me) }
         }
         var limit = CallSlot.bufferCapacity
         if sinkCalls.load(ordering: .relaxed) > 0 {
@@ -179,6 +181,7 @@ extension Client {
         let start = rx.position + Int64(pos)
         let fds = claimFDs(frameAt: start, size: size)
         var direct = 0
+        var nextHeader = 0
         if let sink = target.sink, type == MessageType.rread.rawValue {
             let payload = Int(UInt32(littleEndian: at.loadUnaligned(fromByteOffset: Frame.headerSize, as: UInt32.self)))
             var capacity = 0
@@ -191,7 +194,16 @@ extension Client {
             let inBuffer = min(avail - Rread.headerSize, payload)
             if inBuffer > 0 { copy(from: at + Rread.headerSize, count: inBuffer, into: sink) }
             direct = payload - inBuffer
-            if direct > 0, let e = receiveExactly(direct, into: sink, skipping: inBuffer) { return .failed(e) }
+            if direct > 0 && direct <= Self.tailWithNextHeader && sinkCalls.load(ordering: .relaxed) > 1 {
+                // Another read is in flight, so its header likely follows this payload: one recvmsg takes both.
+                switch receivePayloadAndNextHeader(direct, into: sink, skipping: inBuffer,
+                                                   at: start + Int64(Rread.headerSize + inBuffer)) {
+                case let .failure(e): return .failed(e)
+                case let .success(n): nextHeader = n
+                }
+            } else if direct > 0, let e = receiveExactly(direct, into: sink, skipping: inBuffer) {
+                return .failed(e)
+            }
             target.bodyStart = Frame.headerSize
             target.bodyCount = Rread.headerSize - Frame.headerSize
             target.payloadCount = payload
@@ -213,7 +225,7 @@ extension Client {
             // The rest came straight from the socket: nothing is left in the buffer.
             rx.position = start + Int64(size)
             rx.area = nil
-            rx.carried = 0
+            rx.carried = nextHeader
             return passBatonIfDone(me, &s) ? .done : .more
         }
     }
@@ -300,6 +312,37 @@ extension Client {
                 }
             }
             return nil
+        }
+    }
+
+    /// Largest payload rest read together with the next reply's header (one skb of spliced pages: 16 pages).
+    static let tailWithNextHeader = 64 << 10
+
+    /// Receives exactly `count` payload bytes into `iov` after its first `skip`, and with the last of them up to an
+    /// Rread header of whatever follows, into `rx.carry` (no MSG_WAITALL: the next reply may be long in coming).
+    /// Returns how many bytes went to `carry`; `at` is the stream offset of the first payload byte to come.
+    private func receivePayloadAndNextHeader(_ count: Int, into iov: UnsafeBufferPointer<iovec>, skipping skip: Int,
+                                             at: Int64) -> Result<Int, P9Error> {
+        var done = 0
+        return withUnsafeTemporaryAllocation(of: iovec.self, capacity: iov.count + 1) { rest -> Result<Int, P9Error> in
+            while true {
+                var offset = skip + done, n = 0, want = count - done
+                for v in iov where want > 0 {
+                    if offset >= v.iov_len { offset -= v.iov_len; continue }
+                    let len = min(v.iov_len - offset, want)
+                    rest[n] = iovec(iov_base: v.iov_base! + offset, iov_len: len)
+                    n += 1
+                    want -= len
+                    offset = 0
+                }
+                rest[n] = iovec(iov_base: rx.carry, iov_len: Rread.headerSize)
+                switch receive(rest.baseAddress!, count: n + 1, waitAll: false, at: at + Int64(done)) {
+                case let .failure(e): return .failure(e)
+                case let .success(got):
+                    if got >= count - done { return .success(got - (count - done)) }
+                    done += got
+                }
+            }
         }
     }
 
