@@ -229,7 +229,8 @@ extension Filesystem {
             var d = Unmanaged.passUnretained(root)
             for name in components {
                 let next = d._withUnsafeGuaranteedRef { d -> Unmanaged<Dentry>? in
-                    guard d.isDirectory, mayAccess(d, .execute), let c = d.children[name], !c.isSymlink else { return nil }
+                    guard name != "." && name != "..", d.isDirectory, mayAccess(d, .execute), let c = d.children[name],
+                          !c.isSymlink else { return nil }
                     touchShared(c)
                     return Unmanaged.passUnretained(c)
                 }

@@ -296,16 +296,7 @@ extension Client {
         var done = 0
         return withUnsafeTemporaryAllocation(of: iovec.self, capacity: max(1, iov.count)) { rest -> P9Error? in
             while done < count {
-                // The part of `iov` after skip + done bytes.
-                var offset = skip + done, n = 0, want = count - done
-                for v in iov where want > 0 {
-                    if offset >= v.iov_len { offset -= v.iov_len; continue }
-                    let len = min(v.iov_len - offset, want)
-                    rest[n] = iovec(iov_base: v.iov_base! + offset, iov_len: len)
-                    n += 1
-                    want -= len
-                    offset = 0
-                }
+                let n = Self.part(of: iov, from: skip + done, count: count - done, into: rest)
                 switch receive(rest.baseAddress!, count: n, waitAll: true, at: nil) {
                 case let .failure(e): return e
                 case let .success(got): done += got
@@ -313,6 +304,21 @@ extension Client {
             }
             return nil
         }
+    }
+
+    /// Writes to `part` the iovecs of the `count` bytes of `iov` from byte `offset` on; returns how many it wrote.
+    private static func part(of iov: UnsafeBufferPointer<iovec>, from offset: Int, count: Int,
+                             into part: UnsafeMutableBufferPointer<iovec>) -> Int {
+        var offset = offset, n = 0, want = count
+        for v in iov where want > 0 {
+            if offset >= v.iov_len { offset -= v.iov_len; continue }
+            let len = min(v.iov_len - offset, want)
+            part[n] = iovec(iov_base: v.iov_base! + offset, iov_len: len)
+            n += 1
+            want -= len
+            offset = 0
+        }
+        return n
     }
 
     /// Largest payload rest read together with the next reply's header (one skb of spliced pages: 16 pages).
@@ -326,15 +332,7 @@ extension Client {
         var done = 0
         return withUnsafeTemporaryAllocation(of: iovec.self, capacity: iov.count + 1) { rest -> Result<Int, P9Error> in
             while true {
-                var offset = skip + done, n = 0, want = count - done
-                for v in iov where want > 0 {
-                    if offset >= v.iov_len { offset -= v.iov_len; continue }
-                    let len = min(v.iov_len - offset, want)
-                    rest[n] = iovec(iov_base: v.iov_base! + offset, iov_len: len)
-                    n += 1
-                    want -= len
-                    offset = 0
-                }
+                let n = Self.part(of: iov, from: skip + done, count: count - done, into: rest)
                 rest[n] = iovec(iov_base: rx.carry, iov_len: Rread.headerSize)
                 switch receive(rest.baseAddress!, count: n + 1, waitAll: false, at: at + Int64(done)) {
                 case let .failure(e): return .failure(e)
