@@ -27,7 +27,8 @@ final class ABCompareTests: XCTestCase {
                                             "--server", "inproc", "--scenario", "null-rpc", "--ops", "20",
                                             "--repetitions", "3", "--warmup", "1", "--no-limits"], in: dir)
         XCTAssertEqual(code, 0, output)
-        let order = output.split(separator: "\n").filter { $0.hasPrefix("ab-compare: pair") }.map { String($0.split(separator: " ")[3]) }
+        let order = output.split(separator: "\n").filter { $0.hasPrefix("ab-compare: pair") }
+            .map { String($0.split(separator: " ")[3]) }
         XCTAssertEqual(order, ["old", "new", "new", "old"], "A B, then B A")
         var rows = 0
         for run in ["old-1", "new-1", "new-2", "old-2"] {
