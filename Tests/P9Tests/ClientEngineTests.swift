@@ -31,8 +31,8 @@ final class ClientEngineTests: XCTestCase {
         return Array(buffer[0..<n])
     }
 
-    /// The fid a Tgetattr body names.
-    private static func fid(ofGetattr body: [UInt8]) -> UInt32 {
+    /// The fid a request body starts with (Tgetattr, Tread).
+    private static func fid(ofRequest body: [UInt8]) -> UInt32 {
         UInt32(body[0]) | UInt32(body[1]) << 8 | UInt32(body[2]) << 16 | UInt32(body[3]) << 24
     }
 
@@ -47,7 +47,7 @@ final class ClientEngineTests: XCTestCase {
             var stream: [UInt8] = []
             for _ in 0..<callers {
                 guard let r = try server.read() else { return }
-                let fid = Self.fid(ofGetattr: r.body)
+                let fid = Self.fid(ofRequest: r.body)
                 stream += try Self.frame(Rgetattr(valid: .all, qid: QID(path: UInt64(fid) * 1000), attr: Attr()), tag: r.tag)
             }
             var at = 0, step = 1
@@ -211,7 +211,7 @@ final class ClientEngineTests: XCTestCase {
                 guard let r = try server.read() else { return }
                 switch r.type {
                 case MessageType.tread.rawValue:
-                    reads.append((r.tag, Int(Self.fid(ofGetattr: r.body)), Self.tread(r.body).count))
+                    reads.append((r.tag, Int(Self.fid(ofRequest: r.body)), Self.tread(r.body).count))
                 case MessageType.tgetattr.rawValue: getattr = r.tag
                 case MessageType.tlopen.rawValue: lopen = r.tag
                 default: throw P9Error.protocolViolation("unexpected type \(r.type)")
