@@ -61,12 +61,10 @@ public enum BenchCLI {
     /// `bench compare`: 0, or 2 with `failOnSlower` when a row is slower; 1 when a file cannot be read.
     static func compare(old: String, new: String, markdown: Bool, failOnSlower: Bool, minChange: Double) -> Int32 {
         // A side may be several reports, comma-separated: their repetitions are pooled.
-        func side(_ list: String) throws -> Report {
-            let paths = list.split(separator: ",").map(String.init)
-            guard let pooled = Compare.pooled(try paths.map { try Report(contentsOf: $0) }) else {
-                throw ReportError("\"\(list)\" names no report.json")
-            }
-            return pooled
+        func side(_ list: String) throws -> [Report] {
+            let reports = try list.split(separator: ",").map { try Report(contentsOf: String($0)) }
+            guard !reports.isEmpty else { throw ReportError("\"\(list)\" names no report.json") }
+            return reports
         }
         do {
             let o = Compare.outcome(old: try side(old), new: try side(new), minChange: minChange)
@@ -120,7 +118,7 @@ public enum BenchCLI {
                    + "filesystem, summed in one row (clients joins the params when given).")
         out.append("Suites: quick (about a minute; 20 x 25 ms repetitions in 10 rounds), ci (what Benchmarks/thresholds.json gates "
                    + "on), ci-diod (CI's small pass against diod, its server unless --server says otherwise), full (10 x 100 ms "
-                   + "repetitions in 5 rounds). --rounds spreads each combination's repetitions over rounds.")
+                   + "repetitions in 10 rounds). --rounds spreads each combination's repetitions over rounds.")
         return out.joined(separator: "\n")
     }
 }

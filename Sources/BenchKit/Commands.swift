@@ -44,7 +44,7 @@ struct RunCommand: ExecutableCommand {
             """)
 
     @Option(help: ArgumentHelp("Suite of scenarios and defaults: quick (about a minute; 20 repetitions in 10 rounds), ci (what "
-                               + "Benchmarks/thresholds.json gates on), ci-diod (CI's diod pass; runs against diod), full (10 repetitions in 5 rounds)."))
+                               + "Benchmarks/thresholds.json gates on), ci-diod (CI's diod pass; runs against diod), full (10 repetitions in 10 rounds)."))
     var suite: String?
     @Option(help: ArgumentHelp("Scenarios to run, comma-separated (default: the suite's; see `bench list`).", valueName: "names"))
     var scenario: String?
@@ -234,7 +234,7 @@ struct CompareCommand: ExecutableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
         abstract: "Compares two reports: median ratios per matching result with a 95% interval; faster/slower needs a "
-            + "Mann-Whitney U test (p < 0.05) and a median change of at least --min-change.")
+            + "Mann-Whitney U test (p < 0.05) and an interval wholly past --min-change, both over each run's round means.")
 
     @Argument(help: ArgumentHelp("The older report.json, or several comma-separated (their repetitions pooled: runs made in "
                                  + "alternation with the newer side's, A B A B, share the machine's drift).", valueName: "old"))
@@ -246,7 +246,8 @@ struct CompareCommand: ExecutableCommand {
     @Flag(name: .customLong("fail-on-slower"), help: "Exit 2 when any row is slower.")
     var failOnSlower = false
     @Option(name: .customLong("min-change"), help: ArgumentHelp(
-        "Smallest median change, in percent, that can be called faster or slower (smaller ones are same whatever p).",
+        "Smallest change, in percent, that can be called faster or slower: the median change and the whole 95% interval "
+        + "must pass it (smaller ones are same whatever p).",
         valueName: "pct"))
     var minChange: Double = 5
 

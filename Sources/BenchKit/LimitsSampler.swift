@@ -60,7 +60,8 @@ struct LimitsSampler {
             guard let new else { return current }
             return max(current ?? new, new)
         }
-        let streamN = roundShare(streamPasses, round: round, rounds: rounds), rateN = roundShare(ratePasses, round: round, rounds: rounds)
+        let streamN = Statistics.roundShare(streamPasses, round: round, rounds: rounds)
+        let rateN = Statistics.roundShare(ratePasses, round: round, rounds: rounds)
         if streamN > 0 {
             stream = better(stream, Limits.socketStream(model, peerCPUs: plan.serverCPUs, message: 1 << 20, memNode: memNode, passes: streamN))
         }

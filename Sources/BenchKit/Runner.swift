@@ -176,7 +176,7 @@ public final class BenchRunner {
         rounds: for round in 0..<rounds {
             if round > 0 && fatal == nil { sampler?.sample(round: round) }
             if streaming { openTable() }
-            let repetitions = roundShare(o.effectiveRepetitions, round: round, rounds: rounds)
+            let repetitions = Statistics.roundShare(o.effectiveRepetitions, round: round, rounds: rounds)
             var c = 0
             for (index, step) in plan.steps.enumerated() {
                 if fatal == nil { sampler?.sampleTrips(steps: plan.steps.count) }
@@ -369,10 +369,6 @@ public final class BenchRunner {
         return "results/" + stamp
     }
 }
-
-/// Round `round`'s share of `total` (repetitions, passes) spread as evenly as `rounds` rounds allow: the first rounds
-/// take one more when it does not divide.
-func roundShare(_ total: Int, round: Int, rounds: Int) -> Int { total / rounds + (round < total % rounds ? 1 : 0) }
 
 /// One combination of a run over its rounds: its record so far and everything its rounds measured.
 struct Combination {

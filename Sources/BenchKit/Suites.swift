@@ -169,8 +169,8 @@ public struct Suite: Sendable {
         repetitions: 2, warmup: 5, durationNs: 50_000_000, server: .diod)
 
     /// Everything: every mode, resolver and strategy; the I/O cross products trimmed to 1 and 16 blocks of 64K and
-    /// 1M (sequential) or 4K (random); 10 repetitions (what `bench compare` needs to see small changes) of 100 ms in 5
-    /// rounds: a release run takes about 10 minutes on a 2-core machine.
+    /// 1M (sequential) or 4K (random); 10 repetitions of 100 ms, each in a round of its own (the 10 round means
+    /// `bench compare` needs to see small changes): a release run takes about 12 minutes on a 2-core machine.
     public static let full = Suite(
         name: "full", scenarios: ScenarioSpec.all.map(\.name),
         defaults: [
@@ -185,5 +185,5 @@ public struct Suite: Sendable {
                     "readdir": [.state: t("cold", "warm")],
                     "rand-read": [.blocks: n(1, 16), .blockSize: n(4 << 10)],
                     "rand-write": [.blocks: n(1, 16), .blockSize: n(4 << 10)]],
-        repetitions: 10, warmup: 50, durationNs: 100_000_000, rounds: 5)
+        repetitions: 10, warmup: 50, durationNs: 100_000_000, rounds: 10)
 }

@@ -1,5 +1,5 @@
 /// `bench compare OLD NEW`: median ratios of matched results with a 95% confidence interval and a verdict that needs
-/// both a Mann-Whitney U test (p < 0.05) and a change of at least `minChange`.
+/// a Mann-Whitney U test (p < 0.05) and an interval wholly beyond a change of `minChange`, both judged on round means.
 public enum Compare {
     /// One matched result and metric.
     public struct Row: Sendable {
@@ -13,16 +13,16 @@ public enum Compare {
         public var old: Double
         /// The new median.
         public var new: Double
-        /// The U-test's p-value (nil: fewer than 5 samples on a side).
+        /// The U-test's p-value over the round means (nil: fewer than 5 on a side).
         public var p: Double?
-        /// The 95% confidence interval of the ratio new/old (nil: too few samples).
+        /// The 95% confidence interval of the ratio new/old, from the round means (nil: too few).
         public var interval: (low: Double, high: Double)?
         /// Repetitions of the old and the new result.
         public var repetitions: (old: Int, new: Int)
         /// faster, slower or same.
         public var verdict: String
-        /// The samples behind the medians (old, new).
-        var samples: (old: [Double], new: [Double]) = ([], [])
+        /// The values the test judges (old, new): each run's round means.
+        public internal(set) var units: (old: [Double], new: [Double]) = ([], [])
 
         /// new / old (1 when both are 0).
         public var ratio: Double { Compare.ratio(old: old, new: new) }
@@ -36,73 +36,90 @@ public enum Compare {
         public var warnings: [String]
     }
 
-    /// Fewer repetitions than this on a side get a warning: the U test then sees only large changes.
+    /// Fewer round means than this on a side get a warning: the U test then sees only large changes.
     public static let recommendedRepetitions = 9
     /// The default smallest median change (fraction) that can be called faster or slower.
     public static let defaultMinChange = 0.05
 
-    /// Compares the throughput of every result present and ok in both reports; a median change smaller than
-    /// `minChange` (a fraction), or equal medians, is `same` whatever the U test says.
+    /// Compares one report with another; see `compare(old:new:minChange:)` for sides of several runs.
     public static func compare(old: Report, new: Report, minChange: Double = defaultMinChange) -> [Row] {
+        compare(old: [old], new: [new], minChange: minChange)
+    }
+
+    /// Compares the throughput of every result ok in the first report of each side. A side may hold several runs (made
+    /// in alternation with the other side's, A B A B): a result's samples are those of every run that has it ok.
+    ///
+    /// The test and the interval take one value per round, the mean of its repetitions: the repetitions of a round run
+    /// back to back in one state of the machine, so they are not independent draws, and counting each would make the
+    /// interval narrower than the run-to-run truth. A median change smaller than `minChange` (a fraction), or equal
+    /// medians, is `same` whatever the U test says.
+    public static func compare(old: [Report], new: [Report], minChange: Double = defaultMinChange) -> [Row] {
+        guard let first = new.first, let oldFirst = old.first else { return [] }
         var rows: [Row] = []
-        for n in new.results where n.status == .ok {
-            guard let o = old.results.first(where: { $0.isOkTwin(of: n) }) else { continue }
+        for n in first.results where n.status == .ok {
+            guard let o = oldFirst.results.first(where: { $0.isOkTwin(of: n) }) else { continue }
             for metric in ["ops_per_s", "mib_per_s"] {
-                guard let om = o.distribution(metric)?.median, let nm = n.distribution(metric)?.median else { continue }
-                let a = o.samples(metric), b = n.samples(metric)
+                let a = side(old, of: o, metric), b = side(new, of: n, metric)
+                guard let om = Statistics.median(a.samples), let nm = Statistics.median(b.samples) else { continue }
                 var row = Row(scenario: n.scenario, params: n.params.entries.map { "\($0.0.rawValue)=\($0.1)" }.joined(separator: " "),
-                              metric: metric, old: om, new: nm, p: nil, interval: nil, repetitions: (a.count, b.count),
-                              verdict: "same", samples: (a, b))
-                if let ci = Statistics.ratioInterval(a, b) { row.interval = (ci.low, ci.high) }
-                (row.p, row.verdict) = judge(a, b, old: om, new: nm, minChange: minChange)
+                              metric: metric, old: om, new: nm, p: nil, interval: nil, repetitions: (a.samples.count, b.samples.count),
+                              verdict: "same", units: (a.units, b.units))
+                if let ci = Statistics.ratioInterval(a.units, b.units) { row.interval = (ci.low, ci.high) }
+                (row.p, row.verdict) = judge(a.units, b.units, old: om, new: nm, minChange: minChange)
                 rows.append(row)
             }
         }
         return rows
     }
 
-    /// The U test's p (nil below 5 samples on a side) and the verdict: faster or slower only with p < 0.05, different
-    /// medians and a median change of at least `minChange`.
+    /// A result's `metric` samples over the runs of one side, and their round means (each run's by its own rounds).
+    static func side(_ reports: [Report], of result: ResultRecord, _ metric: String) -> (samples: [Double], units: [Double]) {
+        var samples: [Double] = [], units: [Double] = []
+        for report in reports {
+            guard let twin = report.results.first(where: { $0.isOkTwin(of: result) }) else { continue }
+            let s = twin.samples(metric)
+            samples += s
+            units += Statistics.roundMeans(s, rounds: report.context.rounds)
+        }
+        return (samples, units)
+    }
+
+    /// The U test's p (nil below 5 values on a side) and the verdict: faster or slower only with p < 0.05, different
+    /// medians, a median change of at least `minChange`, and a 95% interval of the ratio wholly beyond that change
+    /// (as criterion.rs's noise threshold: a change the interval allows to be smaller is not called).
     static func judge(_ a: [Double], _ b: [Double], old: Double, new: Double, minChange: Double) -> (p: Double?, verdict: String) {
         guard a.count >= 5 && b.count >= 5 else { return (nil, "same") }
         let p = Statistics.mannWhitneyP(a, b)
-        guard p < 0.05 && new != old && abs(ratio(old: old, new: new) - 1) >= minChange else { return (p, "same") }
-        return (p, new > old ? "faster" : "slower")
+        guard p < 0.05 && new != old && abs(ratio(old: old, new: new) - 1) >= minChange,
+              let ci = Statistics.ratioInterval(a, b) else { return (p, "same") }
+        if new < old && ci.high <= 1 - minChange { return (p, "slower") }
+        if new > old && ci.low >= 1 + minChange { return (p, "faster") }
+        return (p, "same")
     }
 
     /// new / old (1 when both are 0).
     static func ratio(old: Double, new: Double) -> Double { old != 0 ? new / old : (new == 0 ? 1 : .infinity) }
 
-    /// One report holding the repetitions of several runs of one side (e.g. two runs made in alternation with the
-    /// other side's, A B A B): each result of the first report that is ok gets the samples of the ok results of the
-    /// others that match it (scenario, params, server kind), and its medians over them all. The context (limits
-    /// included) is the first report's.
-    public static func pooled(_ reports: [Report]) -> Report? {
-        guard var first = reports.first else { return nil }
-        for i in first.results.indices where first.results[i].status == .ok {
-            let r = first.results[i]
-            let others = reports.dropFirst().compactMap { other in other.results.first { $0.isOkTwin(of: r) } }
-            guard !others.isEmpty, let t = r.throughput else { continue }
-            let ops = t.opsPerS.samples + others.flatMap { $0.samples("ops_per_s") }
-            let mib = t.mibPerS.map { $0.samples + others.flatMap { $0.samples("mib_per_s") } }
-            first.results[i].throughput = Throughput(opsPerS: Distribution(samples: ops), mibPerS: mib.map(Distribution.init(samples:)))
-            first.results[i].repetitions = ops.count
-        }
-        return first
+    /// Compares one report with another, with warnings; see `outcome(old:new:minChange:)`.
+    public static func outcome(old: Report, new: Report, minChange: Double = defaultMinChange) -> Outcome {
+        outcome(old: [old], new: [new], minChange: minChange)
     }
 
-    /// `compare` with the warnings a reader needs: sides with fewer than `recommendedRepetitions` repetitions.
-    public static func outcome(old: Report, new: Report, minChange: Double = defaultMinChange) -> Outcome {
+    /// `compare` with the warnings a reader needs: sides with fewer than `recommendedRepetitions` round means, and a
+    /// shift of the whole machine.
+    public static func outcome(old: [Report], new: [Report], minChange: Double = defaultMinChange) -> Outcome {
         let rows = compare(old: old, new: new, minChange: minChange)
         var warnings: [String] = []
-        let few = rows.filter { min($0.repetitions.old, $0.repetitions.new) < recommendedRepetitions }
+        let few = rows.filter { min($0.units.old.count, $0.units.new.count) < recommendedRepetitions }
         if !few.isEmpty {
-            let least = few.map { min($0.repetitions.old, $0.repetitions.new) }.min() ?? 0
-            warnings.append("\(few.count) of \(rows.count) rows have fewer than \(recommendedRepetitions) repetitions on a side "
-                            + "(as few as \(least)): the U test and the 95% interval see only large changes; "
-                            + "run both sides with --repetitions \(recommendedRepetitions) or more (--suite full uses 10)")
+            let least = few.map { min($0.units.old.count, $0.units.new.count) }.min() ?? 0
+            warnings.append("\(few.count) of \(rows.count) rows have fewer than \(recommendedRepetitions) rounds on a side "
+                            + "(as few as \(least); a run without --rounds counts each repetition as one): the U test and the 95% "
+                            + "interval see only large changes; run both sides with \(recommendedRepetitions) or more rounds "
+                            + "(--suite quick and full use 10), or pool runs of each side (A B A B)")
         }
-        if let shift = broadShift(rows, old: old.context.limits, new: new.context.limits, minChange: minChange) { warnings.append(shift) }
+        if let o = old.first?.context.limits, let n = new.first?.context.limits,
+           let shift = broadShift(rows, old: o, new: n, minChange: minChange) { warnings.append(shift) }
         return Outcome(rows: rows, warnings: warnings)
     }
 
@@ -141,7 +158,7 @@ public enum Compare {
     static func beyondShared(_ rows: [Row], shift: Double, minChange: Double) -> String {
         let moved = rows.filter { r in
             guard shift > 0, r.old != 0 else { return false }
-            return judge(r.samples.old, r.samples.new.map { $0 / shift }, old: r.old, new: r.new / shift, minChange: minChange).verdict != "same"
+            return judge(r.units.old, r.units.new.map { $0 / shift }, old: r.old, new: r.new / shift, minChange: minChange).verdict != "same"
         }
         let named = moved.prefix(5).map { r in
             "\(r.scenario) \(r.params) \(r.metric) \(Units.fixed((r.ratio / shift - 1) * 100, 1))%"
@@ -181,7 +198,8 @@ public enum Compare {
     static func summary(_ rows: [Row], minChange: Double) -> String {
         "\(rows.count) rows: \(rows.filter { $0.verdict == "faster" }.count) faster, "
             + "\(rows.filter { $0.verdict == "slower" }.count) slower, \(rows.filter { $0.verdict == "same" }.count) same "
-            + "(faster/slower: U-test p < 0.05 and a median change of at least \(Units.fixed(minChange * 100, 1))%)"
+            + "(faster/slower: U-test p < 0.05 over round means and a 95% interval wholly beyond a change of "
+            + "\(Units.fixed(minChange * 100, 1))%)"
     }
 
     /// The comparison table.

@@ -83,6 +83,25 @@ public enum Statistics {
         return out
     }
 
+    /// Round `round`'s share of `total` (repetitions, passes) spread as evenly as `rounds` rounds allow: the first rounds
+    /// take one more when it does not divide.
+    public static func roundShare(_ total: Int, round: Int, rounds: Int) -> Int { total / rounds + (round < total % rounds ? 1 : 0) }
+
+    /// The mean of each round's samples, for samples in run order whose rounds took `roundShare` of them each (one
+    /// round: the samples themselves).
+    public static func roundMeans(_ samples: [Double], rounds: Int) -> [Double] {
+        guard rounds > 1, samples.count > 1 else { return samples }
+        var means: [Double] = []
+        var at = 0
+        for round in 0..<rounds {
+            let k = roundShare(samples.count, round: round, rounds: rounds)
+            guard k > 0 else { break }
+            means.append(samples[at..<(at + k)].reduce(0, +) / Double(k))
+            at += k
+        }
+        return means
+    }
+
     /// Results needed before a run's drift between rounds is estimated (fewer: no estimate).
     public static let driftMinimumResults = 8
 

@@ -55,15 +55,13 @@ final class CompareGateTests: XCTestCase {
         let a1 = report(Self.steady), b1 = report(Self.steady.map { $0 * 0.98 })
         let a2 = report(Self.steady.map { $0 * 0.8 }), b2 = report(Self.steady.map { $0 * 0.79 })
         XCTAssertEqual(Compare.compare(old: a1, new: b2).first?.verdict, "slower", "across the drift")
-        let old = try XCTUnwrap(Compare.pooled([a1, a2])), new = try XCTUnwrap(Compare.pooled([b1, b2]))
-        XCTAssertEqual(old.results[0].repetitions, 10)
-        XCTAssertEqual(old.results[0].throughput?.opsPerS.samples.count, 10)
-        let row = try XCTUnwrap(Compare.compare(old: old, new: new).first)
+        let row = try XCTUnwrap(Compare.compare(old: [a1, a2], new: [b1, b2]).first)
         XCTAssertEqual(row.repetitions.old, 10)
+        XCTAssertEqual(row.repetitions.new, 10)
         XCTAssertEqual(row.verdict, "same")
-        XCTAssertNil(Compare.pooled([]))
+        XCTAssertTrue(Compare.compare(old: [], new: [b1]).isEmpty)
         // A result the other reports lack keeps its own samples.
-        XCTAssertEqual(Compare.pooled([a1, report(Self.steady, kind: "diod")])?.results[0].repetitions, 5)
+        XCTAssertEqual(Compare.compare(old: [a1, report(Self.steady, kind: "diod")], new: [b1]).first?.repetitions.old, 5)
 
         let dir = try TemporaryDirectory(prefix: "bench-compare-pooled")
         defer { dir.remove() }
@@ -71,6 +69,53 @@ final class CompareGateTests: XCTestCase {
         XCTAssertEqual(BenchCLI.main(["compare", paths[0], paths[3], "--fail-on-slower"]), 2)
         XCTAssertEqual(BenchCLI.main(["compare", paths[0] + "," + paths[2], paths[1] + "," + paths[3], "--fail-on-slower"]), 0)
         XCTAssertEqual(BenchCLI.main(["compare", paths[0] + "," + dir.path + "/missing.json", paths[1]]), 1)
+    }
+
+    /// A report of one null-rpc result from a run of `rounds` rounds.
+    func report(_ samples: [Double], rounds: Int) -> Report {
+        var r = report(samples)
+        r.context = RunContext.collect(argv: [], seed: 1, rounds: rounds)
+        return r
+    }
+
+    func testTheTestJudgesOneMeanPerRound() throws {
+        // 5 rounds of 2 repetitions each, the two of a round alike and the rounds far apart (a machine that ran faster
+        // in some rounds than in others). Counted as 10 independent samples, the U test calls the new side slower
+        // (p = 0.005); over the 5 round means of each side, whose ranges overlap, it cannot (p = 0.06).
+        let old: [Double] = [1000, 1000, 1100, 1100, 1200, 1200, 1300, 1300, 1400, 1400]
+        let new: [Double] = [860, 860, 900, 900, 940, 940, 1040, 1040, 1140, 1140]
+        XCTAssertEqual(Statistics.roundMeans(old, rounds: 5), [1000, 1100, 1200, 1300, 1400])
+        XCTAssertEqual(Statistics.roundMeans([1, 2, 3, 4, 5], rounds: 2), [2, 4.5], "the first round takes the odd one")
+        XCTAssertEqual(Statistics.roundMeans([1, 2, 3], rounds: 1), [1, 2, 3])
+        let flat = try XCTUnwrap(Compare.compare(old: report(old), new: report(new)).first)
+        XCTAssertLessThan(flat.p ?? 1, 0.01)
+        XCTAssertEqual(flat.verdict, "slower")
+        let rounds = try XCTUnwrap(Compare.compare(old: report(old, rounds: 5), new: report(new, rounds: 5)).first)
+        XCTAssertGreaterThan(rounds.p ?? 0, 0.05)
+        XCTAssertEqual(rounds.verdict, "same")
+        XCTAssertEqual(rounds.old, flat.old, "the medians are still the samples'")
+        XCTAssertEqual(rounds.new, flat.new)
+        XCTAssertEqual(rounds.repetitions.old, 10)
+        // Pooled runs are grouped each by its own rounds: two runs of 5 rounds give 10 round means a side.
+        let pooled = try XCTUnwrap(Compare.compare(old: [report(old, rounds: 5), report(old, rounds: 5)],
+                                                   new: [report(new, rounds: 5), report(new, rounds: 5)]).first)
+        XCTAssertEqual(pooled.units.old, Statistics.roundMeans(old, rounds: 5) + Statistics.roundMeans(old, rounds: 5))
+    }
+
+    func testAChangeIsCalledOnlyWhenItsWholeIntervalPassesTheMinimum() throws {
+        // 7% slower at the median (p = 0.01), but the interval reaches to about -1%: same. 5% further down, the whole
+        // interval is past -5%: slower.
+        let old = (0..<10).map { 1000 + 10 * Double($0) }
+        let mixed = old.enumerated().map { $0.element * ($0.offset % 2 == 0 ? 0.88 : 0.98) }
+        let row = try XCTUnwrap(Compare.compare(old: report(old), new: report(mixed)).first)
+        XCTAssertLessThan(row.p ?? 1, 0.05)
+        XCTAssertLessThanOrEqual(row.ratio, 0.95)
+        let ci = try XCTUnwrap(row.interval)
+        XCTAssertGreaterThan(ci.high, 0.95, "\(ci)")
+        XCTAssertEqual(row.verdict, "same")
+        let further = Compare.compare(old: report(old), new: report(mixed.map { $0 * 0.95 })).first
+        XCTAssertEqual(further?.verdict, "slower")
+        XCTAssertLessThanOrEqual(further?.interval?.high ?? 1, 0.95)
     }
 
     func testEqualMediansAreNeverFasterOrSlower() throws {
@@ -85,9 +130,13 @@ final class CompareGateTests: XCTestCase {
     func testCompareWarnsWhenASideHasFewerThan9Repetitions() {
         let five = Compare.outcome(old: report(Self.steady), new: report(Self.steady))
         XCTAssertEqual(five.warnings.count, 1)
-        XCTAssertTrue(five.warnings[0].contains("fewer than 9 repetitions") && five.warnings[0].contains("as few as 5"), five.warnings[0])
+        XCTAssertTrue(five.warnings[0].contains("fewer than 9 rounds") && five.warnings[0].contains("as few as 5"), five.warnings[0])
         let nine = (0..<9).map { 1000 + Double($0) }
         XCTAssertEqual(Compare.outcome(old: report(nine), new: report(nine)).warnings, [])
+        // 18 repetitions in 9 rounds make 9 round means; in 3 rounds, 3.
+        let eighteen = (0..<18).map { 1000 + Double($0) }
+        XCTAssertEqual(Compare.outcome(old: report(eighteen, rounds: 9), new: report(eighteen, rounds: 9)).warnings, [])
+        XCTAssertTrue(Compare.outcome(old: report(eighteen, rounds: 3), new: report(eighteen)).warnings.first?.contains("as few as 3") == true)
         XCTAssertEqual(Compare.outcome(old: report(nine), new: report(Self.steady)).warnings.count, 1)
     }
 

@@ -96,7 +96,7 @@ final class RoundsTests: XCTestCase {
     func testQuickAndFullSpreadOverRoundsAndCIAndScenarioRunsKeepOne() throws {
         XCTAssertEqual(try RunOptions.parse([]).effectiveRounds, 10, "the quick suite")
         XCTAssertEqual(try RunOptions.parse(["--suite", "quick"]).effectiveRounds, 10)
-        XCTAssertEqual(try RunOptions.parse(["--suite", "full"]).effectiveRounds, 5)
+        XCTAssertEqual(try RunOptions.parse(["--suite", "full"]).effectiveRounds, 10, "one repetition a round")
         XCTAssertEqual(try RunOptions.parse(["--suite", "ci"]).effectiveRounds, 1)
         XCTAssertEqual(try RunOptions.parse(["--suite", "ci-diod"]).effectiveRounds, 1)
         XCTAssertEqual(try RunOptions.parse(["--scenario", "stat"]).effectiveRounds, 1)
