@@ -127,7 +127,7 @@ final class CompareGateTests: XCTestCase {
         XCTAssertEqual(row.verdict, "same")
     }
 
-    func testCompareWarnsWhenASideHasFewerThan9Repetitions() {
+    func testCompareWarnsWhenASideHasFewerThan9RoundMeans() {
         let five = Compare.outcome(old: report(Self.steady), new: report(Self.steady))
         XCTAssertEqual(five.warnings.count, 1)
         XCTAssertTrue(five.warnings[0].contains("fewer than 9 rounds") && five.warnings[0].contains("as few as 5"), five.warnings[0])
