@@ -9,8 +9,9 @@ final class ReceiveState: @unchecked Sendable {
     var area: CallSlot?
     /// Bytes of that partial reply.
     var held = 0
-    /// At a frame boundary: the first bytes (fewer than a header) of the next reply.
-    let carry = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
+    /// At a frame boundary: the first bytes of the next reply (fewer than a header, or up to an Rread header read
+    /// together with the last payload by `receivePayloadAndNextHeader`).
+    let carry = UnsafeMutableRawPointer.allocate(byteCount: Rread.headerSize, alignment: 16)
     var carried = 0
     /// Stream offset of the first byte not yet framed (`area`'s first byte, or `carry`'s).
     var position: Int64 = 0
