@@ -41,8 +41,9 @@ final class CallSlot: @unchecked Sendable {  // fields guarded by Client.state (
     /// Where an Rread payload goes (nil: into the body buffer like any reply).
     var sink: UnsafeBufferPointer<iovec>?
     var payloadCount = 0
-    /// Descriptors that arrived with the reply; the call takes what it needs and the rest are closed.
-    var fds: [Int32] = []
+    /// Descriptors that arrived with the reply; the call takes what it needs and the rest are closed. Touched only
+    /// under `Client.state` (or by the owner once `done`), so the runtime's exclusivity check would only cost.
+    @exclusivity(unchecked) var fds: [Int32] = []
     /// The request as iovecs: `sendHeader` bytes of its frame in `request` (or `requestOverflow` for one larger
     /// than `requestCapacity`), then a Twrite's payload straight from the caller's memory.
     var sendHeader = 0

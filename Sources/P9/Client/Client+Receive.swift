@@ -15,8 +15,9 @@ final class ReceiveState: @unchecked Sendable {
     var carried = 0
     /// Stream offset of the first byte not yet framed (`area`'s first byte, or `carry`'s).
     var position: Int64 = 0
-    /// Descriptors that arrived with the stream bytes [fdFrom, fdTo), waiting for the reply starting there.
-    var fds: [Int32] = []
+    /// Descriptors that arrived with the stream bytes [fdFrom, fdTo), waiting for the reply starting there. Only the
+    /// baton holder touches them, so the runtime's exclusivity check (read on every reply) would only cost.
+    @exclusivity(unchecked) var fds: [Int32] = []
     var fdFrom: Int64 = 0
     var fdTo: Int64 = 0
     /// recvmsg's descriptor area.
