@@ -91,6 +91,14 @@ int cshims_futex_wait(uint32_t *word, uint32_t expected, long long timeout_ns);
 /// FUTEX_WAKE on a shared word: wakes up to `count` sleepers; returns how many woke or -1 with errno set.
 int cshims_futex_wake(uint32_t *word, int count);
 
+/// Takes a process-private lock word (0 free, 1 held, 2 held with sleepers: Drepper's "Futexes Are Tricky", mutex
+/// 3): one compare-and-swap when free; else a brief spin, then FUTEX_WAIT until an unlock lets it compete again.
+void cshims_lock(uint32_t *word);
+/// Takes the lock word if it is free now; returns whether it did.
+int cshims_trylock(uint32_t *word);
+/// Frees the lock word, waking one sleeper if any (it competes again: the lock is never handed over).
+void cshims_unlock(uint32_t *word);
+
 /// Sequentially consistent load of a word in shared memory.
 static inline uint32_t cshims_load_u32(const uint32_t *word) { return __atomic_load_n(word, __ATOMIC_SEQ_CST); }
 /// Sequentially consistent store to a word in shared memory.
