@@ -30,8 +30,10 @@ public final class LocalGofer: FileServer {
     public let options: LocalGoferOptions
     /// O_PATH|O_DIRECTORY descriptor of the root; every attach duplicates it.
     let rootFD: FileDescriptor
-    /// st_dev values seen, numbered in order; the number goes into QID.Path's top byte.
+    /// st_dev values seen, numbered in order (the root's first); the number goes into QID.Path's top byte.
     private let devices = Locked<[UInt64: UInt64]>([:])
+    /// The root's st_dev, number 0: most QIDs are of files on it, and need neither the lock nor a hash.
+    private let rootDevice: UInt64?
 
     /// Exports `root`, which must be an existing directory.
     public init(root: String, options: LocalGoferOptions = .init()) throws {
@@ -40,6 +42,9 @@ public final class LocalGofer: FileServer {
         free(resolved)
         rootFD = try Host.openat(Host.currentDirectory, self.root, Host.oPath | O_DIRECTORY)
         self.options = options
+        var st = stat()
+        rootDevice = fstatat(rootFD.rawValue, "", &st, Host.atEmptyPath) == 0 ? UInt64(st.st_dev) : nil
+        if let d = rootDevice { devices.withLock { $0[d] = 0 } }
     }
 
     deinit { try? rootFD.close() }
@@ -65,7 +70,7 @@ public final class LocalGofer: FileServer {
 
     /// The QID of an inode on a device (readdir entries use their directory's device).
     func qid(ino: UInt64, device: UInt64, type: QID.Kind) -> QID {
-        let index = devices.withLock { table -> UInt64 in
+        let index = device == rootDevice ? 0 : devices.withLock { table -> UInt64 in
             if let i = table[device] { return i }
             let i = UInt64(table.count) & 0xFF
             table[device] = i

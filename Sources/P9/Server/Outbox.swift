@@ -71,23 +71,29 @@ final class Outbox: Sendable {
     /// Holds the writer's turn: sends batches until nothing is pending.
     private func drain() {
         var batch: [RequestFrame] = []
-        while true {
-            let more = state.withLock { s -> Bool in
-                guard !s.pending.isEmpty else {
-                    s.writing = false
-                    return false
-                }
-                swap(&batch, &s.pending)
-                swap(&s.pending, &s.spare)  // the emptied array of the last batch takes new replies
-                return true
-            }
-            guard more else { return }
+        var more = state.withLock { s in Self.takeBatch(&s, into: &batch) }
+        while more {
             let ok = write(batch)
             for f in batch { release(f) }
             batch.removeAll(keepingCapacity: true)
-            state.withLock { s in swap(&s.spare, &batch) }
             if !ok { return failed() }
+            // One lock returns the emptied array and takes the next batch (or gives up the turn).
+            more = state.withLock { s in
+                swap(&s.spare, &batch)
+                return Self.takeBatch(&s, into: &batch)
+            }
         }
+    }
+
+    /// Moves the pending replies into the empty `batch`; with none, gives up the writer's turn (lock held).
+    private static func takeBatch(_ s: inout State, into batch: inout [RequestFrame]) -> Bool {
+        guard !s.pending.isEmpty else {
+            s.writing = false
+            return false
+        }
+        swap(&batch, &s.pending)
+        swap(&s.pending, &s.spare)  // the emptied array of the last batch takes new replies
+        return true
     }
 
     /// A send failed: the connection is going away, so every queued and later reply is dropped.
