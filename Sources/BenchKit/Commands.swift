@@ -234,7 +234,8 @@ struct CompareCommand: ExecutableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
         abstract: "Compares two reports: median ratios per matching result with a 95% interval; faster/slower needs a "
-            + "Mann-Whitney U test (p < 0.05) and an interval wholly past --min-change, both over each run's round means.")
+            + "Mann-Whitney U test (p < 0.05) and an interval wholly past --min-change, both over each run's round means "
+            + "(the interval widened as much as neighbouring rounds moved together).")
 
     @Argument(help: ArgumentHelp("The older report.json, or several comma-separated (their repetitions pooled: runs made in "
                                  + "alternation with the newer side's, A B A B, share the machine's drift).", valueName: "old"))

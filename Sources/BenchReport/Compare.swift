@@ -1,5 +1,8 @@
+import Glibc
+
 /// `bench compare OLD NEW`: median ratios of matched results with a 95% confidence interval and a verdict that needs
-/// a Mann-Whitney U test (p < 0.05) and an interval wholly beyond a change of `minChange`, both judged on round means.
+/// a Mann-Whitney U test (p < 0.05) and an interval wholly beyond a change of `minChange`, both judged on round means;
+/// the interval is widened by how much neighbouring rounds moved together (their lag-1 autocorrelation).
 public enum Compare {
     /// One matched result and metric.
     public struct Row: Sendable {
@@ -23,6 +26,9 @@ public enum Compare {
         public var verdict: String
         /// The values the test judges (old, new): each run's round means.
         public internal(set) var units: (old: [Double], new: [Double]) = ([], [])
+        /// The lag-1 autocorrelation of the round means, the larger of the two sides' (each pooled over its runs):
+        /// how much neighbouring rounds moved together, which widens `interval`.
+        public internal(set) var autocorrelation = 0.0
 
         /// new / old (1 when both are 0).
         public var ratio: Double { Compare.ratio(old: old, new: new) }
@@ -51,8 +57,11 @@ public enum Compare {
     ///
     /// The test and the interval take one value per round, the mean of its repetitions: the repetitions of a round run
     /// back to back in one state of the machine, so they are not independent draws, and counting each would make the
-    /// interval narrower than the run-to-run truth. A median change smaller than `minChange` (a fraction), or equal
-    /// medians, is `same` whatever the U test says.
+    /// interval narrower than the run-to-run truth. Rounds are not independent either when the machine holds a state for
+    /// several of them (a VM's phases last seconds to tens of seconds): the interval is widened by the AR(1) variance
+    /// inflation of the round means' lag-1 autocorrelation (`Statistics.autocorrelationWidening`), so a few slow rounds
+    /// in a row count as one slow stretch. A median change smaller than `minChange` (a fraction), or equal medians, is
+    /// `same` whatever the U test says.
     public static func compare(old: [Report], new: [Report], minChange: Double = defaultMinChange) -> [Row] {
         guard let first = new.first, let oldFirst = old.first else { return [] }
         var rows: [Row] = []
@@ -64,34 +73,47 @@ public enum Compare {
                 var row = Row(scenario: n.scenario, params: n.params.entries.map { "\($0.0.rawValue)=\($0.1)" }.joined(separator: " "),
                               metric: metric, old: om, new: nm, p: nil, interval: nil, repetitions: (a.samples.count, b.samples.count),
                               verdict: "same", units: (a.units, b.units))
-                if let ci = Statistics.ratioInterval(a.units, b.units) { row.interval = (ci.low, ci.high) }
-                (row.p, row.verdict) = judge(a.units, b.units, old: om, new: nm, minChange: minChange)
+                row.autocorrelation = max(Statistics.lagOneAutocorrelation(a.series), Statistics.lagOneAutocorrelation(b.series))
+                let widening = Statistics.autocorrelationWidening(row.autocorrelation)
+                if let ci = interval(a.units, b.units, widening: widening) { row.interval = (ci.low, ci.high) }
+                (row.p, row.verdict) = judge(a.units, b.units, old: om, new: nm, minChange: minChange, widening: widening)
                 rows.append(row)
             }
         }
         return rows
     }
 
-    /// A result's `metric` samples over the runs of one side, and their round means (each run's by its own rounds).
-    static func side(_ reports: [Report], of result: ResultRecord, _ metric: String) -> (samples: [Double], units: [Double]) {
-        var samples: [Double] = [], units: [Double] = []
+    /// A result's `metric` samples over the runs of one side, and their round means (each run's by its own rounds),
+    /// also run by run in run order.
+    static func side(_ reports: [Report], of result: ResultRecord, _ metric: String)
+        -> (samples: [Double], units: [Double], series: [[Double]]) {
+        var samples: [Double] = [], series: [[Double]] = []
         for report in reports {
             guard let twin = report.results.first(where: { $0.isOkTwin(of: result) }) else { continue }
             let s = twin.samples(metric)
             samples += s
-            units += Statistics.roundMeans(s, rounds: report.context.rounds)
+            series.append(Statistics.roundMeans(s, rounds: report.context.rounds))
         }
-        return (samples, units)
+        return (samples, series.flatMap { $0 }, series)
+    }
+
+    /// The 95% interval of new/old from the round means, widened in log scale by `widening` about its estimate.
+    static func interval(_ a: [Double], _ b: [Double], widening: Double) -> (estimate: Double, low: Double, high: Double)? {
+        guard let ci = Statistics.ratioInterval(a, b) else { return nil }
+        let e = log(ci.estimate)
+        return (ci.estimate, exp(e - (e - log(ci.low)) * widening), exp(e + (log(ci.high) - e) * widening))
     }
 
     /// The U test's p (nil below 5 values on a side) and the verdict: faster or slower only with p < 0.05, different
-    /// medians, a median change of at least `minChange`, and a 95% interval of the ratio wholly beyond that change
-    /// (as criterion.rs's noise threshold: a change the interval allows to be smaller is not called).
-    static func judge(_ a: [Double], _ b: [Double], old: Double, new: Double, minChange: Double) -> (p: Double?, verdict: String) {
+    /// medians, a median change of at least `minChange`, and a 95% interval of the ratio, widened by `widening` for
+    /// rounds that moved together, wholly beyond that change (as criterion.rs's noise threshold: a change the interval
+    /// allows to be smaller is not called).
+    static func judge(_ a: [Double], _ b: [Double], old: Double, new: Double, minChange: Double,
+                      widening: Double = 1) -> (p: Double?, verdict: String) {
         guard a.count >= 5 && b.count >= 5 else { return (nil, "same") }
         let p = Statistics.mannWhitneyP(a, b)
         guard p < 0.05 && new != old && abs(ratio(old: old, new: new) - 1) >= minChange,
-              let ci = Statistics.ratioInterval(a, b) else { return (p, "same") }
+              let ci = interval(a, b, widening: widening) else { return (p, "same") }
         if new < old && ci.high <= 1 - minChange { return (p, "slower") }
         if new > old && ci.low >= 1 + minChange { return (p, "faster") }
         return (p, "same")
@@ -158,7 +180,8 @@ public enum Compare {
     static func beyondShared(_ rows: [Row], shift: Double, minChange: Double) -> String {
         let moved = rows.filter { r in
             guard shift > 0, r.old != 0 else { return false }
-            return judge(r.units.old, r.units.new.map { $0 / shift }, old: r.old, new: r.new / shift, minChange: minChange).verdict != "same"
+            return judge(r.units.old, r.units.new.map { $0 / shift }, old: r.old, new: r.new / shift, minChange: minChange,
+                         widening: Statistics.autocorrelationWidening(r.autocorrelation)).verdict != "same"
         }
         let named = moved.prefix(5).map { r in
             "\(r.scenario) \(r.params) \(r.metric) \(Units.fixed((r.ratio / shift - 1) * 100, 1))%"

@@ -102,6 +102,26 @@ public enum Statistics {
         return means
     }
 
+    /// The lag-1 autocorrelation of values in run order, pooled over `series` (each about its own mean; one of fewer
+    /// than 3 values adds nothing); 0 when nothing varies.
+    public static func lagOneAutocorrelation(_ series: [[Double]]) -> Double {
+        var products = 0.0, squares = 0.0
+        for s in series where s.count >= 3 {
+            let mean = s.reduce(0, +) / Double(s.count)
+            for i in 0..<(s.count - 1) { products += (s[i] - mean) * (s[i + 1] - mean) }
+            for x in s { squares += (x - mean) * (x - mean) }
+        }
+        return squares > 0 ? products / squares : 0
+    }
+
+    /// How much wider an interval from `n` values with lag-1 autocorrelation `rho` must be than one from `n`
+    /// independent values: sqrt((1 + rho) / (1 - rho)), the AR(1) variance inflation, with rho taken in [0, 0.9] (a
+    /// negative estimate does not narrow it; 0.9 caps it at 4.4x).
+    public static func autocorrelationWidening(_ rho: Double) -> Double {
+        let r = min(max(rho.isFinite ? rho : 0, 0), 0.9)
+        return ((1 + r) / (1 - r)).squareRoot()
+    }
+
     /// Results needed before a run's drift between rounds is estimated (fewer: no estimate).
     public static let driftMinimumResults = 8
 

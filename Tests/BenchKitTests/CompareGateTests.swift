@@ -89,7 +89,7 @@ final class CompareGateTests: XCTestCase {
         XCTAssertEqual(Statistics.roundMeans([1, 2, 3], rounds: 1), [1, 2, 3])
         let flat = try XCTUnwrap(Compare.compare(old: report(old), new: report(new)).first)
         XCTAssertLessThan(flat.p ?? 1, 0.01)
-        XCTAssertEqual(flat.verdict, "slower")
+        XCTAssertGreaterThan(flat.autocorrelation, 0.3, "counted one by one, the alike repetitions of a round move together")
         let rounds = try XCTUnwrap(Compare.compare(old: report(old, rounds: 5), new: report(new, rounds: 5)).first)
         XCTAssertGreaterThan(rounds.p ?? 0, 0.05)
         XCTAssertEqual(rounds.verdict, "same")
@@ -104,9 +104,11 @@ final class CompareGateTests: XCTestCase {
 
     func testAChangeIsCalledOnlyWhenItsWholeIntervalPassesTheMinimum() throws {
         // 7% slower at the median (p = 0.01), but the interval reaches to about -1%: same. 5% further down, the whole
-        // interval is past -5%: slower.
-        let old = (0..<10).map { 1000 + 10 * Double($0) }
-        let mixed = old.enumerated().map { $0.element * ($0.offset % 2 == 0 ? 0.88 : 0.98) }
+        // interval is past -5%: slower. (The rounds go up and down, so that no run-long trend widens the interval.)
+        let rising = (0..<10).map { 1000 + 10 * Double($0) }
+        let risingMixed = rising.enumerated().map { $0.element * ($0.offset % 2 == 0 ? 0.88 : 0.98) }
+        let order = [0, 5, 2, 7, 4, 9, 1, 6, 3, 8]
+        let old = order.map { rising[$0] }, mixed = order.map { risingMixed[$0] }
         let row = try XCTUnwrap(Compare.compare(old: report(old), new: report(mixed)).first)
         XCTAssertLessThan(row.p ?? 1, 0.05)
         XCTAssertLessThanOrEqual(row.ratio, 0.95)
@@ -116,6 +118,35 @@ final class CompareGateTests: XCTestCase {
         let further = Compare.compare(old: report(old), new: report(mixed.map { $0 * 0.95 })).first
         XCTAssertEqual(further?.verdict, "slower")
         XCTAssertLessThanOrEqual(further?.interval?.high ?? 1, 0.95)
+    }
+
+    func testRoundsThatMoveTogetherWidenTheInterval() throws {
+        // The same ten round means on the new side, 22% slower at the median. Interleaved with normal rounds, the slow
+        // rounds read as a slowdown: slower. Six in a row then four near normal (a machine that held a slow state for
+        // a stretch of the run) move together (lag-1 autocorrelation about 0.7): the interval widens by the AR(1)
+        // inflation to reach past 1, and the row is same.
+        let old: [Double] = [1000, 1010, 995, 1005, 1000, 1008, 992, 1003, 998, 1006]
+        let stretch: [Double] = [780, 783, 780, 783, 780, 783, 940, 944, 940, 944]
+        let interleaved: [Double] = [780, 940, 783, 944, 780, 940, 783, 944, 780, 783]
+        let spread = try XCTUnwrap(Compare.compare(old: report(old), new: report(interleaved)).first)
+        XCTAssertLessThanOrEqual(spread.autocorrelation, 0)
+        XCTAssertEqual(spread.verdict, "slower")
+        let held = try XCTUnwrap(Compare.compare(old: report(old), new: report(stretch)).first)
+        XCTAssertGreaterThan(held.autocorrelation, 0.5)
+        XCTAssertEqual(held.p, spread.p, "the U test does not see the order")
+        XCTAssertEqual(held.verdict, "same")
+        let wide = try XCTUnwrap(held.interval), narrow = try XCTUnwrap(spread.interval)
+        XCTAssertLessThan(wide.low, narrow.low)
+        XCTAssertGreaterThan(wide.high, 1, "\(wide)")
+
+        XCTAssertEqual(Statistics.lagOneAutocorrelation([[1, 2, 3, 4, 5]]), 0.4, accuracy: 1e-12)
+        XCTAssertEqual(Statistics.lagOneAutocorrelation([[1, -1, 1, -1]]), -0.75, accuracy: 1e-12)
+        XCTAssertEqual(Statistics.lagOneAutocorrelation([[1, 2, 3, 4], [4, 3, 2, 1]]), 0.25, accuracy: 1e-12,
+                       "each run about its own mean, no pair across runs (run together: 0.475)")
+        XCTAssertEqual(Statistics.lagOneAutocorrelation([[5, 5, 5], [1, 2]]), 0)
+        XCTAssertEqual(Statistics.autocorrelationWidening(-0.5), 1)
+        XCTAssertEqual(Statistics.autocorrelationWidening(0.5), 3.0.squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(Statistics.autocorrelationWidening(0.99), 19.0.squareRoot(), accuracy: 1e-12, "capped at 0.9")
     }
 
     func testEqualMediansAreNeverFasterOrSlower() throws {
