@@ -76,7 +76,7 @@ public enum Compare {
                 row.autocorrelation = max(Statistics.lagOneAutocorrelation(a.series), Statistics.lagOneAutocorrelation(b.series))
                 let widening = Statistics.autocorrelationWidening(row.autocorrelation)
                 if let ci = interval(a.units, b.units, widening: widening) { row.interval = (ci.low, ci.high) }
-                (row.p, row.verdict) = judge(a.units, b.units, old: om, new: nm, minChange: minChange, widening: widening)
+                (row.p, row.verdict) = judge(a.units, b.units, old: om, new: nm, minChange: minChange, interval: row.interval)
                 rows.append(row)
             }
         }
@@ -105,15 +105,14 @@ public enum Compare {
     }
 
     /// The U test's p (nil below 5 values on a side) and the verdict: faster or slower only with p < 0.05, different
-    /// medians, a median change of at least `minChange`, and a 95% interval of the ratio, widened by `widening` for
-    /// rounds that moved together, wholly beyond that change (as criterion.rs's noise threshold: a change the interval
-    /// allows to be smaller is not called).
+    /// medians, a median change of at least `minChange`, and `ci`, the row's 95% interval of the ratio (`interval`,
+    /// widened for rounds that moved together), wholly beyond that change (as criterion.rs's noise threshold: a change
+    /// the interval allows to be smaller is not called).
     static func judge(_ a: [Double], _ b: [Double], old: Double, new: Double, minChange: Double,
-                      widening: Double = 1) -> (p: Double?, verdict: String) {
+                      interval ci: (low: Double, high: Double)?) -> (p: Double?, verdict: String) {
         guard a.count >= 5 && b.count >= 5 else { return (nil, "same") }
         let p = Statistics.mannWhitneyP(a, b)
-        guard p < 0.05 && new != old && abs(ratio(old: old, new: new) - 1) >= minChange,
-              let ci = interval(a, b, widening: widening) else { return (p, "same") }
+        guard p < 0.05 && new != old && abs(ratio(old: old, new: new) - 1) >= minChange, let ci else { return (p, "same") }
         if new < old && ci.high <= 1 - minChange { return (p, "slower") }
         if new > old && ci.low >= 1 + minChange { return (p, "faster") }
         return (p, "same")
@@ -180,8 +179,9 @@ public enum Compare {
     static func beyondShared(_ rows: [Row], shift: Double, minChange: Double) -> String {
         let moved = rows.filter { r in
             guard shift > 0, r.old != 0 else { return false }
+            // Dividing the new values by `shift` divides the ratio's interval by it too (it is a shift of logarithms).
             return judge(r.units.old, r.units.new.map { $0 / shift }, old: r.old, new: r.new / shift, minChange: minChange,
-                         widening: Statistics.autocorrelationWidening(r.autocorrelation)).verdict != "same"
+                         interval: r.interval.map { ($0.low / shift, $0.high / shift) }).verdict != "same"
         }
         let named = moved.prefix(5).map { r in
             "\(r.scenario) \(r.params) \(r.metric) \(Units.fixed((r.ratio / shift - 1) * 100, 1))%"
