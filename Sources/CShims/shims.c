@@ -213,25 +213,22 @@ int cshims_futex_wake(uint32_t *word, int count) {
     return (int)syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
 }
 
-void cshims_lock(uint32_t *word) {
+int cshims_trylock(uint32_t *word) {
     uint32_t expected = 0;
-    if (__atomic_compare_exchange_n(word, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
+    return __atomic_compare_exchange_n(word, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+void cshims_lock(uint32_t *word) {
+    if (cshims_trylock(word)) return;
     // Spin first, as glibc's adaptive mutex does: a holder running on another CPU lets go within a few hundred ns.
     for (int i = 0; i < 100; i++) {
         __builtin_ia32_pause();
-        expected = 0;
-        if (__atomic_load_n(word, __ATOMIC_RELAXED) == 0 &&
-            __atomic_compare_exchange_n(word, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
+        if (__atomic_load_n(word, __ATOMIC_RELAXED) == 0 && cshims_trylock(word)) return;
     }
     // Marked contended, so the unlock that frees it wakes a sleeper.
     while (__atomic_exchange_n(word, 2, __ATOMIC_ACQUIRE) != 0) {
         syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
     }
-}
-
-int cshims_trylock(uint32_t *word) {
-    uint32_t expected = 0;
-    return __atomic_compare_exchange_n(word, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
 void cshims_unlock(uint32_t *word) {
